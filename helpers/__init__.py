@@ -1,0 +1,3 @@
+"""Klaviyo × Mavera workbooks: the package the five notebooks share."""
+
+__version__ = "0.1.0"

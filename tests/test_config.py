@@ -1,0 +1,42 @@
+import pytest
+
+from helpers.config import ConfigError, KlaviyoSettings, MaveraSettings, is_sandbox, redact
+
+
+def test_missing_klaviyo_key_says_what_to_do():
+    with pytest.raises(ConfigError, match="KLAVIYO_API_KEY is not set"):
+        KlaviyoSettings.from_env()
+
+
+def test_public_key_is_refused(monkeypatch):
+    monkeypatch.setenv("KLAVIYO_API_KEY", "AbC123")
+    with pytest.raises(ConfigError, match="start with pk_"):
+        KlaviyoSettings.from_env()
+
+
+def test_defaults_and_redacted_repr(monkeypatch):
+    monkeypatch.setenv("KLAVIYO_API_KEY", "pk_secretvalue123")
+    s = KlaviyoSettings.from_env()
+    assert s.base_url == "https://a.klaviyo.com"
+    assert s.revision == "2026-07-15"
+    assert "secretvalue" not in repr(s) and "secretvalue" not in str(s)
+
+
+def test_mavera_settings(monkeypatch):
+    with pytest.raises(ConfigError, match="MAVERA_API_KEY is not set"):
+        MaveraSettings.from_env()
+    monkeypatch.setenv("MAVERA_API_KEY", "mvra_live_topsecret")
+    monkeypatch.setenv("MAVERA_WORKSPACE_ID", "ws_1")
+    s = MaveraSettings.from_env()
+    assert s.base_url == "https://app.mavera.io/api/v1" and s.workspace_id == "ws_1"
+    assert "topsecret" not in repr(s)
+    assert redact("mvra_live_topsecret") == "mvra_***"
+
+
+def test_dotenv_does_not_override_environment(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("KLAVIYO_API_KEY=pk_fromfile\nWORKBOOKS_SANDBOX=1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WORKBOOKS_IGNORE_DOTENV")
+    monkeypatch.setenv("KLAVIYO_API_KEY", "pk_fromenv")
+    assert KlaviyoSettings.from_env().api_key == "pk_fromenv"
+    assert is_sandbox()
