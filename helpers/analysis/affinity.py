@@ -1,0 +1,184 @@
+"""Market-basket analysis for notebook 04: baskets, pair support/confidence/lift, category affinity.
+
+Baskets are built once as a sparse order × product matrix X (one row per order, 1 where the order holds
+the product); co-occurrence counts are then X.T @ X, so a year of a mid-size shop (hundreds of thousands
+of line items) is a single sparse product instead of a Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+# Integrations spell the line-item product key differently (Klaviyo custom feeds use ProductID).
+_PRODUCT_KEYS = ("ProductID", "ProductId", "product_id", "productId", "Product ID")
+_ORDER_KEYS = ("OrderId", "OrderID", "order_id", "orderId", "$event_id")
+_ITEM_KEYS = ("Items", "items", "line_items")
+
+PAIR_COLUMNS = [
+    "product_a",
+    "product_b",
+    "co_orders",
+    "orders_a",
+    "orders_b",
+    "support",
+    "confidence_a_to_b",
+    "confidence_b_to_a",
+    "lift",
+]
+
+
+def _first(mapping: Mapping, keys: Iterable[str]):
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def baskets_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Placed Order events → one row per (order_id, product_id), each product once per order.
+
+    `orders` is the Klaviyo client's events frame (`event_id`, `properties` dict, ...). The order id is
+    the event's `OrderId` property when present (so an order sent twice counts once), else the event id.
+    Line items without a product id are skipped. Product ids are returned as strings.
+    """
+    order_ids: list[str] = []
+    product_ids: list[str] = []
+    if len(orders):
+        for event_id, props in zip(orders["event_id"], orders["properties"], strict=True):
+            props = props if isinstance(props, Mapping) else {}
+            items = _first(props, _ITEM_KEYS) or []
+            order_id = str(_first(props, _ORDER_KEYS) or event_id)
+            for item in items:
+                if isinstance(item, Mapping):
+                    product = _first(item, _PRODUCT_KEYS)
+                    if product is not None:
+                        order_ids.append(order_id)
+                        product_ids.append(str(product))
+    baskets = pd.DataFrame({"order_id": order_ids, "product_id": product_ids}, dtype=object)
+    return baskets.drop_duplicates(ignore_index=True)
+
+
+def _basket_matrix(baskets: pd.DataFrame, column: str) -> tuple[sparse.csr_matrix, np.ndarray, int]:
+    """Binary order × <column> matrix, the sorted labels of its columns, and the number of orders."""
+    pairs = baskets[["order_id", column]].dropna().drop_duplicates()
+    order_codes, order_labels = pd.factorize(pairs["order_id"])
+    # sort=True: column index order = label order, so the upper triangle gives a < b.
+    col_codes, col_labels = pd.factorize(pairs[column], sort=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(pairs), dtype=np.int64), (order_codes, col_codes)),
+        shape=(len(order_labels), len(col_labels)),
+    )
+    return matrix, np.asarray(col_labels, dtype=object), len(order_labels)
+
+
+def count_orders(baskets: pd.DataFrame) -> int:
+    """Orders with at least one product: the denominator of every support value."""
+    return int(baskets["order_id"].nunique())
+
+
+def pair_affinity(baskets: pd.DataFrame, min_support: float = 0.001, min_co_orders: int = 20) -> pd.DataFrame:
+    """Every product pair bought together, with support, confidence both ways and lift.
+
+    For products a < b over N orders: support = co_orders / N; confidence_a_to_b = co_orders / orders_a
+    (the share of a's orders that also hold b); lift = support / (P(a) · P(b)). Pairs under
+    `min_co_orders` or `min_support` are dropped so rare pairs cannot top the list on a lucky lift.
+    Sorted by lift, then co_orders, descending.
+    """
+    if min_support < 0 or min_co_orders < 1:
+        raise ValueError("min_support must be ≥ 0 and min_co_orders ≥ 1.")
+    if baskets.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    x, labels, n_orders = _basket_matrix(baskets, "product_id")
+    orders_per_product = np.asarray(x.sum(axis=0)).ravel()
+    co = sparse.triu(x.T @ x, k=1).tocoo()
+    keep = co.data >= min_co_orders
+    rows, cols, counts = co.row[keep], co.col[keep], co.data[keep].astype(np.int64)
+    orders_a, orders_b = orders_per_product[rows], orders_per_product[cols]
+    pairs = pd.DataFrame(
+        {
+            "product_a": labels[rows],
+            "product_b": labels[cols],
+            "co_orders": counts,
+            "orders_a": orders_a,
+            "orders_b": orders_b,
+            "support": counts / n_orders,
+            "confidence_a_to_b": counts / orders_a,
+            "confidence_b_to_a": counts / orders_b,
+            "lift": counts * n_orders / (orders_a.astype(float) * orders_b),
+        },
+        columns=PAIR_COLUMNS,
+    )
+    pairs = pairs[pairs["support"] >= min_support]
+    return pairs.sort_values(
+        ["lift", "co_orders", "product_a", "product_b"],
+        ascending=[False, False, True, True],
+        ignore_index=True,
+    )
+
+
+def top_pairs(pairs: pd.DataFrame, n: int = 10, digits: int = 4) -> list[list]:
+    """The first `n` pairs as `[[product_a, product_b, lift], ...]` (lift rounded), by lift descending."""
+    head = pairs.head(n)
+    return [
+        [a, b, round(float(lift), digits)]
+        for a, b, lift in head[["product_a", "product_b", "lift"]].itertuples(index=False)
+    ]
+
+
+def item_categories(items: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
+    """Catalog items × categories → one row per (product_id, category) with the category's name.
+
+    `items` is the client's catalog frame (`external_id`, `category_ids` list); `categories` has
+    `category_id, name`. product_id is the item's external_id, the id order events carry.
+    """
+    names = dict(zip(categories["category_id"], categories["name"], strict=True))
+    rows = [
+        (str(external_id), names.get(category_id, str(category_id)))
+        for external_id, ids in zip(items["external_id"], items["category_ids"], strict=True)
+        for category_id in (ids if isinstance(ids, list | tuple | np.ndarray) else [])
+    ]
+    return pd.DataFrame(rows, columns=["product_id", "category"], dtype=object).drop_duplicates(
+        ignore_index=True
+    )
+
+
+def category_affinity(
+    baskets: pd.DataFrame, product_categories: pd.DataFrame, min_co_orders: int = 1
+) -> pd.DataFrame:
+    """Square category × category lift matrix over orders (an order "holds" a category if any item does).
+
+    lift(A, B) = P(A and B) · N / (P(A) · P(B)) with N = orders in `baskets`; the diagonal and cells with
+    fewer than `min_co_orders` orders holding both are NaN. Index and columns are sorted category names.
+    """
+    n_orders = count_orders(baskets)
+    joined = baskets.merge(product_categories, on="product_id", how="inner")
+    if joined.empty:
+        return pd.DataFrame(dtype=float)
+    y, labels, _ = _basket_matrix(joined, "category")
+    per_category = np.asarray(y.sum(axis=0)).ravel().astype(float)
+    co = (y.T @ y).toarray().astype(float)
+    lift = co * n_orders / np.outer(per_category, per_category)
+    lift[co < min_co_orders] = np.nan
+    np.fill_diagonal(lift, np.nan)
+    return pd.DataFrame(
+        lift, index=pd.Index(labels, name="category"), columns=pd.Index(labels, name="category")
+    )
+
+
+def describe_pairs(pairs: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """Add product titles and prices (`title_a`, `price_a`, ...) from the catalog frame for display."""
+    info = catalog[["external_id", "title", "price"]].assign(
+        external_id=lambda f: f["external_id"].astype(str)
+    )
+    out = pairs
+    for side in ("a", "b"):
+        renamed = info.rename(
+            columns={"external_id": f"product_{side}", "title": f"title_{side}", "price": f"price_{side}"}
+        )
+        out = out.merge(renamed, on=f"product_{side}", how="left")
+    return out

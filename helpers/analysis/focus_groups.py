@@ -1,0 +1,135 @@
+"""Scoring Mavera focus-group answers (notebooks 04 and 05): Likert means, NPS, choice shares, verdicts.
+
+Input is the Mavera client's tidy answers frame (`persona_id, persona_name, respondent, question_id,
+question, type, answer`), one row per respondent per question. Notebooks tag each question with the
+`subject` it is about (a product pair, a channel) and the `measure` it scores (intent, relevance, nps...)
+through `tag_questions`, so every summary here is a plain group-by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+NPS_TYPES = frozenset({"nps"})
+LIKERT_TYPES = frozenset({"likert", "rating"})
+CHOICE_TYPES = frozenset({"multiple_choice", "single_choice", "choice"})
+
+
+def nps(scores: Iterable) -> float:
+    """Net Promoter Score on the −100…100 scale: % promoters (9–10) minus % detractors (0–6).
+
+    Non-numeric answers are ignored; NaN when no numeric score is left. A score outside 0–10 is a
+    ValueError, because it means the question was not asked on the NPS scale.
+    """
+    values = pd.to_numeric(pd.Series(list(scores), dtype=object), errors="coerce").dropna().to_numpy(float)
+    if values.size == 0:
+        return float("nan")
+    if ((values < 0) | (values > 10)).any():
+        raise ValueError("NPS answers must be on the 0–10 scale; check the question type sent to Mavera.")
+    promoters = np.count_nonzero(values >= 9)
+    detractors = np.count_nonzero(values <= 6)
+    return 100.0 * (promoters - detractors) / values.size
+
+
+def likert_mean(scores: Iterable) -> float:
+    """Mean of the numeric answers (non-numeric ones ignored); NaN when there are none."""
+    values = pd.to_numeric(pd.Series(list(scores), dtype=object), errors="coerce").dropna()
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def tag_questions(answers: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """Join the plan (`question, subject, measure`) onto the answers by question text.
+
+    Matching on the text we sent keeps this independent of the ids Mavera assigns. Answers to questions
+    not in the plan are dropped; a plan question with no answers simply yields no rows.
+    """
+    missing = {"question", "subject", "measure"} - set(plan.columns)
+    if missing:
+        raise ValueError(f"The question plan needs columns {sorted(missing)}.")
+    return answers.merge(plan[["question", "subject", "measure"]], on="question", how="inner")
+
+
+def scores_by(answers: pd.DataFrame, by: Sequence[str] = ("persona_id", "subject")) -> pd.DataFrame:
+    """One row per group, one column per measure: Likert means for Likert questions, NPS for NPS ones.
+
+    `answers` must be tagged (see `tag_questions`). Choice and open questions are left out (see
+    `choice_shares`). Columns are the measures in first-seen order; an `n` column counts respondents.
+    """
+    by = list(by)
+    scored = answers[answers["type"].str.lower().isin(NPS_TYPES | LIKERT_TYPES)]
+    if scored.empty:
+        return pd.DataFrame(columns=[*by, "n"])
+    rows = []
+    for keys, group in scored.groupby([*by, "measure"], sort=False):
+        *group_keys, measure = keys
+        kind = group["type"].iloc[0].lower()
+        value = nps(group["answer"]) if kind in NPS_TYPES else likert_mean(group["answer"])
+        rows.append({**dict(zip(by, group_keys, strict=True)), "measure": measure, "value": value})
+    long = pd.DataFrame(rows)
+    wide = long.pivot_table(index=by, columns="measure", values="value", aggfunc="first", sort=False)
+    wide = wide[list(dict.fromkeys(long["measure"]))]
+    wide.columns.name = None
+    counts = scored.groupby(by, sort=False)["respondent"].nunique().rename("n")
+    return wide.join(counts).reset_index()
+
+
+def nps_by(answers: pd.DataFrame, by: str = "persona_id") -> dict:
+    """NPS per group over every NPS-type answer of that group: `{group: score}`."""
+    rows = answers[answers["type"].str.lower().isin(NPS_TYPES)]
+    return {key: round(nps(group["answer"]), 2) for key, group in rows.groupby(by, sort=True)}
+
+
+def choice_shares(answers: pd.DataFrame, by: Sequence[str] = ("persona_id",)) -> pd.DataFrame:
+    """Share of each option among choice answers per group: rows = groups, columns = options (0–1)."""
+    by = list(by)
+    rows = answers[answers["type"].str.lower().isin(CHOICE_TYPES)].copy()
+    if rows.empty:
+        return pd.DataFrame()
+    rows["answer"] = rows["answer"].astype(str).str.strip()
+    return pd.crosstab([rows[c] for c in by], rows["answer"], normalize="index")
+
+
+def verdict_table(
+    data_support: pd.Series,
+    persona_scores: pd.DataFrame,
+    *,
+    intent: str = "intent",
+    nps_measure: str = "nps",
+    likert_threshold: float = 3.5,
+    nps_threshold: float = 0.0,
+) -> pd.DataFrame:
+    """Where the numbers and the personas agree, per subject.
+
+    `data_support` maps subject → bool (does the data back it, e.g. lift > 1 on enough orders).
+    `persona_scores` is `scores_by(..., by=["persona_id", "subject"])`. A persona supports a subject when
+    its mean `intent` is ≥ `likert_threshold` and its NPS is ≥ `nps_threshold`; the personas support it
+    when a strict majority of them do. Verdict: "both support", "data only", "personas only", "neither";
+    `agree` is True for the first and last.
+    """
+    scores = persona_scores.copy()
+    scores["supports"] = (scores[intent] >= likert_threshold) & (scores[nps_measure] >= nps_threshold)
+    per_subject = scores.groupby("subject", sort=False).agg(
+        personas_supporting=("supports", "sum"),
+        personas=("supports", "size"),
+        mean_intent=(intent, "mean"),
+        mean_nps=(nps_measure, "mean"),
+    )
+    table = pd.DataFrame({"data_support": data_support.astype(bool)}).join(per_subject, how="left")
+    table.index.name = "subject"
+    table["personas_supporting"] = table["personas_supporting"].fillna(0).astype(int)
+    table["personas"] = table["personas"].fillna(0).astype(int)
+    table["persona_support"] = table["personas_supporting"] * 2 > table["personas"]
+    labels = {
+        (True, True): "both support",
+        (True, False): "data only",
+        (False, True): "personas only",
+        (False, False): "neither",
+    }
+    table["verdict"] = [
+        labels[(d, p)] for d, p in zip(table["data_support"], table["persona_support"], strict=True)
+    ]
+    table["agree"] = table["data_support"] == table["persona_support"]
+    return table.reset_index()

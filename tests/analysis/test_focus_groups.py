@@ -1,0 +1,107 @@
+"""Likert means, NPS and verdicts on hand-built focus-group answers with known results."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from helpers.analysis.focus_groups import (
+    choice_shares,
+    likert_mean,
+    nps,
+    nps_by,
+    scores_by,
+    tag_questions,
+    verdict_table,
+)
+
+
+def test_nps_counts_promoters_minus_detractors():
+    # 3 promoters (9, 10, 9), 2 passives (7, 8), 5 detractors (0..6) of 10 → 30 % − 50 % = −20.
+    assert nps([9, 10, 9, 7, 8, 0, 3, 5, 6, 6]) == pytest.approx(-20.0)
+    assert nps([10, 10]) == 100.0 and nps([0]) == -100.0 and nps([7, 8]) == 0.0
+    assert nps(["9", "n/a", 10]) == 100.0
+    assert math.isnan(nps([]))
+    with pytest.raises(ValueError, match="0–10"):
+        nps([11])
+
+
+def test_likert_mean_ignores_non_numeric():
+    assert likert_mean([1, 2, "3", None, "x"]) == pytest.approx(2.0)
+    assert math.isnan(likert_mean([]))
+
+
+def _answers():
+    rows = []
+    # persona p1 loves bundle X; p2 dislikes it; both lukewarm on Y.
+    for persona, intent_x, nps_x, intent_y, nps_y, pick in [
+        ("p1", [5, 4], [10, 9], [3, 3], [7, 8], ["Email", "Email"]),
+        ("p2", [2, 1], [3, 5], [3, 2], [6, 8], ["SMS", "Email"]),
+    ]:
+        for r in (0, 1):
+            rows += [
+                (persona, f"Persona {persona}", r, "q1", "Buy X?", "likert", intent_x[r]),
+                (persona, f"Persona {persona}", r, "q2", "Recommend X?", "nps", nps_x[r]),
+                (persona, f"Persona {persona}", r, "q3", "Buy Y?", "likert", intent_y[r]),
+                (persona, f"Persona {persona}", r, "q4", "Recommend Y?", "nps", nps_y[r]),
+                (persona, f"Persona {persona}", r, "q5", "Which channel?", "multiple_choice", pick[r]),
+                (persona, f"Persona {persona}", r, "q6", "Why?", "open_ended", "because"),
+            ]
+    return pd.DataFrame(
+        rows,
+        columns=["persona_id", "persona_name", "respondent", "question_id", "question", "type", "answer"],
+    )
+
+
+PLAN = pd.DataFrame(
+    {
+        "question": ["Buy X?", "Recommend X?", "Buy Y?", "Recommend Y?", "Which channel?"],
+        "subject": ["X", "X", "Y", "Y", "all"],
+        "measure": ["intent", "nps", "intent", "nps", "channel"],
+    }
+)
+
+
+def test_scores_by_persona_and_subject():
+    tagged = tag_questions(_answers(), PLAN)
+    assert "Why?" not in set(tagged["question"])
+    scores = scores_by(tagged).set_index(["persona_id", "subject"])
+    assert scores.loc[("p1", "X"), "intent"] == 4.5
+    assert scores.loc[("p1", "X"), "nps"] == 100.0
+    assert scores.loc[("p2", "X"), "intent"] == 1.5
+    assert scores.loc[("p2", "X"), "nps"] == -100.0
+    assert scores.loc[("p2", "Y"), "nps"] == -50.0  # one detractor (6), one passive (8)
+    assert scores.loc[("p1", "Y"), "n"] == 2
+    assert list(scores.columns) == ["intent", "nps", "n"]
+
+
+def test_nps_by_persona_over_all_nps_questions():
+    # p1: 10, 9, 7, 8 → 2 promoters of 4 = 50; p2: 3, 5, 6, 8 → 3 detractors of 4 = −75.
+    assert nps_by(_answers()) == {"p1": 50.0, "p2": -75.0}
+
+
+def test_choice_shares():
+    shares = choice_shares(_answers())
+    assert shares.loc["p1", "Email"] == 1.0
+    assert shares.loc["p2", "SMS"] == 0.5
+
+
+def test_tag_questions_requires_plan_columns():
+    with pytest.raises(ValueError, match="measure"):
+        tag_questions(_answers(), PLAN.drop(columns="measure"))
+
+
+def test_verdict_table_marks_agreement_and_disagreement():
+    scores = scores_by(tag_questions(_answers(), PLAN))
+    data = pd.Series({"X": True, "Y": True, "Z": False})
+    table = verdict_table(data, scores).set_index("subject")
+    # X: p1 supports (4.5, 100), p2 does not → 1 of 2 is not a majority → "data only".
+    assert table.loc["X", "personas_supporting"] == 1 and table.loc["X", "verdict"] == "data only"
+    assert not table.loc["X", "agree"]
+    # Y: intents 3.0 / 2.5 below 3.5 → "data only"; Z: no answers, no data support → "neither".
+    assert table.loc["Y", "verdict"] == "data only"
+    assert table.loc["Z", "verdict"] == "neither" and table.loc["Z", "agree"]
+    lenient = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100).set_index("subject")
+    assert lenient.loc["X", "verdict"] == "both support" and lenient.loc["X", "agree"]
