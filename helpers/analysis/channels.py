@@ -1,0 +1,324 @@
+"""Email vs SMS campaign comparison for notebook 05: pooled rates, significance, intervals, pairs, verdicts.
+
+Input is the Klaviyo client's campaign-values report (one row per campaign message: `campaign_id,
+campaign_message_id, send_channel` + one column per statistic, rates as fractions) joined to the campaigns
+frame. Every channel figure is recipient-weighted: sum(rate × recipients) / sum(recipients), i.e. the rate
+of the pooled audience, so a campaign sent to 50 000 people weighs 100 times one sent to 500.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from helpers.analysis import stats
+
+CHANNELS = ("email", "sms")
+# Rates tested as proportions of recipients; for unsubscribes lower is better.
+RATE_METRICS = {"click_rate": True, "conversion_rate": True, "unsubscribe_rate": False}
+HEADLINE_METRICS = ("click_rate", "conversion_rate", "revenue_per_recipient")
+# Order-value spread assumed by the revenue test (see stats.revenue_per_recipient_ztest).
+ORDER_VALUE_CV = 1.0
+
+REPORT_STATISTICS = [
+    "recipients",
+    "click_rate",
+    "clicks_unique",
+    "conversion_rate",
+    "conversion_uniques",
+    "conversion_value",
+    "revenue_per_recipient",
+    "unsubscribe_rate",
+    "unsubscribe_uniques",
+    "text_message_spend",
+    "text_message_roi",
+]
+
+
+def campaign_table(report: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+    """One row per (campaign, channel) with recipients, rates, revenue and the campaign's copy.
+
+    Message rows of one campaign are pooled (recipient-weighted). Only email and SMS rows are kept, and
+    only campaigns listed in `campaigns` (the ones sent in the timeframe). Revenue is `conversion_value`
+    when reported, else revenue_per_recipient × recipients.
+    """
+    rows = report[report["send_channel"].isin(CHANNELS)].copy()
+    rows = rows[rows["campaign_id"].isin(campaigns["campaign_id"])]
+    rows["recipients"] = pd.to_numeric(rows["recipients"], errors="coerce").fillna(0)
+    rows = rows[rows["recipients"] > 0]
+    for metric in RATE_METRICS:
+        rows[f"_{metric}"] = rows[metric].astype(float) * rows["recipients"]
+    if "conversion_value" in rows:
+        rows["revenue"] = rows["conversion_value"].astype(float)
+    else:
+        rows["revenue"] = rows["revenue_per_recipient"].astype(float) * rows["recipients"]
+    rows["spend"] = rows["text_message_spend"].astype(float) if "text_message_spend" in rows else np.nan
+    sums = {c: "sum" for c in ["recipients", "revenue", *(f"_{m}" for m in RATE_METRICS)]}
+    sums["spend"] = lambda s: s.sum(min_count=1)
+    table = rows.groupby(["campaign_id", "send_channel"], as_index=False).agg(sums)
+    for metric in RATE_METRICS:
+        table[metric] = table.pop(f"_{metric}") / table["recipients"]
+    table["conversions"] = table["conversion_rate"] * table["recipients"]
+    table["revenue_per_recipient"] = table["revenue"] / table["recipients"]
+    table = table.rename(columns={"send_channel": "channel"})
+    copy_columns = [c for c in ("name", "send_time", "subject", "preview_text", "body") if c in campaigns]
+    info = campaigns.drop_duplicates("campaign_id")[["campaign_id", *copy_columns]]
+    return table.merge(info, on="campaign_id", how="left")
+
+
+def channel_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per channel: campaigns, recipients, pooled rates, revenue per recipient, SMS spend and ROI.
+
+    ROI is pooled revenue / pooled spend (revenue per unit of currency spent), only where spend was
+    reported; NaN for email and when the account's report has no SMS spend.
+    """
+    grouped = table.groupby("channel")
+    totals = grouped.agg(
+        campaigns=("campaign_id", "nunique"),
+        recipients=("recipients", "sum"),
+        revenue=("revenue", "sum"),
+        spend=("spend", lambda s: s.sum(min_count=1)),
+    )
+    for metric in RATE_METRICS:
+        weighted = (table[metric] * table["recipients"]).groupby(table["channel"]).sum()
+        totals[metric] = weighted / totals["recipients"]
+    totals["revenue_per_recipient"] = totals["revenue"] / totals["recipients"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        totals["roi"] = np.where(totals["spend"] > 0, totals["revenue"] / totals["spend"], np.nan)
+    totals = totals.reindex([c for c in CHANNELS if c in totals.index])
+    return totals[
+        [
+            "campaigns",
+            "recipients",
+            "click_rate",
+            "conversion_rate",
+            "revenue_per_recipient",
+            "unsubscribe_rate",
+            "revenue",
+            "spend",
+            "roi",
+        ]
+    ]
+
+
+def _revenue_se(revenue, conversions, recipients, cv: float = ORDER_VALUE_CV):
+    """Standard error of revenue per recipient under the compound model of stats.revenue_per_recipient_ztest."""
+    revenue, conversions, recipients = (
+        np.asarray(v, dtype=float) for v in (revenue, conversions, recipients)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = conversions / recipients
+        mu = np.where(conversions > 0, revenue / conversions, 0.0)
+        var = np.clip(p * mu**2 * (1 + cv**2) - (p * mu) ** 2, 0.0, None)
+        return np.sqrt(var / recipients)
+
+
+def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """SMS vs email per metric, with a two-sided test and the winner.
+
+    Rates (click, conversion, unsubscribe): two-proportion z-test on the pooled recipient-weighted counts
+    (successes = Σ rate × recipients per channel), pooled-variance SE under H0; the CI is the unpooled
+    Wald interval of sms − email. Revenue per recipient: the per-recipient revenue is a compound of
+    "converts" (binomial) and "order value" (spread cv = ORDER_VALUE_CV), so we use the compound-model
+    z-test of `stats.revenue_per_recipient_ztest`; it uses the very totals the report gives (revenue,
+    converters, recipients), where a t-test on per-campaign RPR would only have a handful of campaigns
+    per channel and would test campaign-to-campaign spread rather than the channel's audience.
+    `winner` is the channel with the better value (higher, or lower for unsubscribe_rate) whether or not
+    the difference is significant; `significant` is p < alpha. Needs both channels present.
+    """
+    totals = channel_totals(table)
+    missing = [c for c in CHANNELS if c not in totals.index]
+    if missing:
+        raise ValueError(
+            f"No {' or '.join(missing)} campaigns with recipients in the timeframe; widen the timeframe."
+        )
+    email, sms = totals.loc["email"], totals.loc["sms"]
+    z_crit = sps.norm.ppf(1 - alpha / 2)
+    rows = []
+    for metric, higher_is_better in RATE_METRICS.items():
+        x1, n1 = email[metric] * email["recipients"], email["recipients"]
+        x2, n2 = sms[metric] * sms["recipients"], sms["recipients"]
+        _, p = stats.two_proportion_ztest(x2, n2, x1, n1, alternative="two-sided")
+        se = np.sqrt(email[metric] * (1 - email[metric]) / n1 + sms[metric] * (1 - sms[metric]) / n2)
+        rows.append(
+            _row(
+                metric, email[metric], sms[metric], se, float(p), z_crit, higher_is_better, "two-proportion z"
+            )
+        )
+    conv = {c: totals.loc[c, "conversion_rate"] * totals.loc[c, "recipients"] for c in CHANNELS}
+    _, p = stats.revenue_per_recipient_ztest(
+        sms["revenue"], conv["sms"], sms["recipients"], email["revenue"], conv["email"], email["recipients"],
+        order_value_cv=ORDER_VALUE_CV, alternative="two-sided",
+    )  # fmt: skip
+    se = np.hypot(
+        _revenue_se(email["revenue"], conv["email"], email["recipients"]),
+        _revenue_se(sms["revenue"], conv["sms"], sms["recipients"]),
+    )
+    rows.append(
+        _row(
+            "revenue_per_recipient",
+            email["revenue_per_recipient"],
+            sms["revenue_per_recipient"],
+            float(se),
+            float(p),
+            z_crit,
+            True,
+            "compound-model z",
+        )
+    )
+    result = pd.DataFrame(rows)
+    result["significant"] = result["p_value"] < alpha
+    return result.set_index("metric")
+
+
+def _row(metric, email, sms, se, p, z_crit, higher_is_better, test):
+    diff = float(sms - email)
+    sms_better = diff > 0 if higher_is_better else diff < 0
+    return {
+        "metric": metric,
+        "email": float(email),
+        "sms": float(sms),
+        "difference": diff,
+        "ci_low": diff - z_crit * se,
+        "ci_high": diff + z_crit * se,
+        "p_value": p,
+        "winner": "sms" if sms_better else "email",
+        "test": test,
+    }
+
+
+def winners(comparison: pd.DataFrame) -> tuple[dict[str, str], dict[str, bool]]:
+    """The recorded `winner_by_metric` and `significant` dicts for the three headline metrics."""
+    winner = {m: str(comparison.loc[m, "winner"]) for m in HEADLINE_METRICS}
+    significant = {m: bool(comparison.loc[m, "significant"]) for m in HEADLINE_METRICS}
+    return winner, significant
+
+
+def channel_intervals(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per channel and metric: value with a (1 − alpha) interval, for charts.
+
+    Rates use the Wilson score interval (sound near 0, where SMS unsubscribe rates live); revenue per
+    recipient uses the normal interval with the compound-model standard error.
+    """
+    totals = channel_totals(table)
+    z = sps.norm.ppf(1 - alpha / 2)
+    rows = []
+    for channel, t in totals.iterrows():
+        n = t["recipients"]
+        for metric in RATE_METRICS:
+            k = int(round(t[metric] * n))
+            ci = sps.binomtest(k, int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
+            rows.append((channel, metric, t[metric], ci.low, ci.high))
+        se = float(_revenue_se(t["revenue"], t["conversion_rate"] * n, n))
+        rpr = t["revenue_per_recipient"]
+        rows.append((channel, "revenue_per_recipient", rpr, rpr - z * se, rpr + z * se))
+    return pd.DataFrame(rows, columns=["channel", "metric", "value", "low", "high"])
+
+
+_CHANNEL_WORDS = re.compile(r"\b(e-?mail|sms|text( message)?)\b", re.IGNORECASE)
+
+
+def pairing_key(name: str) -> str:
+    """A campaign name without its channel words and punctuation: "Flash Sale (SMS)" → "flash sale"."""
+    text = _CHANNEL_WORDS.sub(" ", str(name).lower())
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def paired_campaigns(table: pd.DataFrame) -> pd.DataFrame:
+    """Campaigns that ran on both channels, matched by `pairing_key(name)`, one row per pair.
+
+    Columns: `campaign` (the shared key), `email_campaign_id`, `sms_campaign_id`, then `<metric>_email`,
+    `<metric>_sms` and `<metric>_diff` (sms − email) for click, conversion, revenue per recipient and
+    unsubscribes. A name used by several campaigns of one channel is pooled (recipient-weighted).
+    """
+    metrics = [*RATE_METRICS, "revenue_per_recipient"]
+    keyed = table.assign(campaign=table["name"].map(pairing_key))
+    keyed = keyed[keyed["campaign"] != ""]
+    per = {}
+    for channel in CHANNELS:
+        part = keyed[keyed["channel"] == channel]
+        weighted = part[metrics].mul(part["recipients"], axis=0).groupby(part["campaign"]).sum()
+        recipients = part.groupby("campaign")["recipients"].sum()
+        frame = weighted.div(recipients, axis=0).add_suffix(f"_{channel}")
+        frame[f"{channel}_campaign_id"] = part.groupby("campaign")["campaign_id"].first()
+        frame[f"recipients_{channel}"] = recipients
+        per[channel] = frame
+    pairs = per["email"].join(per["sms"], how="inner")
+    for metric in metrics:
+        pairs[f"{metric}_diff"] = pairs[f"{metric}_sms"] - pairs[f"{metric}_email"]
+    ordered = ["email_campaign_id", "sms_campaign_id", "recipients_email", "recipients_sms"]
+    ordered += [f"{m}_{s}" for m in metrics for s in ("email", "sms", "diff")]
+    return pairs[ordered].rename_axis("campaign").reset_index()
+
+
+def data_channel(comparison: pd.DataFrame) -> str | None:
+    """The channel the numbers favour: the winner of the most valuable significant metric.
+
+    Priority is revenue per recipient, then conversion rate, then click rate (money over intent);
+    None when no headline difference is significant.
+    """
+    for metric in ("revenue_per_recipient", "conversion_rate", "click_rate"):
+        if bool(comparison.loc[metric, "significant"]):
+            return str(comparison.loc[metric, "winner"])
+    return None
+
+
+def channel_recommendations(
+    persona_scores: pd.DataFrame, preferences: pd.DataFrame, comparison: pd.DataFrame, act: str = "act"
+) -> pd.DataFrame:
+    """Join the numbers and each persona's answers into a channel recommendation per persona.
+
+    `persona_scores`: `focus_groups.scores_by(..., by=["persona_id", "subject"])` where subject is the
+    channel ("email"/"sms") and `act` the NPS-scale likelihood to act. `preferences`: `choice_shares` by
+    persona, columns = options (those naming a channel count for it). A persona prefers the channel its
+    respondents picked most; on a tie or a "both"/"either" answer, the channel with the higher likelihood
+    to act. The recommendation follows the data when it is significant, else the persona; `agree` says
+    whether the two point the same way (None when either side has no preference).
+    """
+    favoured = data_channel(comparison)
+    act_by = persona_scores.pivot_table(index="persona_id", columns="subject", values=act, aggfunc="first")
+    rows = []
+    for persona_id in act_by.index.union(preferences.index):
+        shares = {c: 0.0 for c in CHANNELS}
+        if persona_id in preferences.index:
+            for option, share in preferences.loc[persona_id].items():
+                channel = _option_channel(option)
+                if channel:
+                    shares[channel] += float(share)
+        acts = {
+            c: float(act_by.loc[persona_id, c]) if persona_id in act_by.index and c in act_by else np.nan
+            for c in CHANNELS
+        }
+        if shares["email"] != shares["sms"]:
+            prefers = max(CHANNELS, key=shares.get)
+        elif not np.isnan(acts["email"]) and not np.isnan(acts["sms"]) and acts["email"] != acts["sms"]:
+            prefers = max(CHANNELS, key=acts.get)
+        else:
+            prefers = None
+        recommendation = favoured or prefers
+        agree = None if favoured is None or prefers is None else favoured == prefers
+        rows.append(
+            {
+                "persona_id": persona_id,
+                "prefers": prefers,
+                "email_share": shares["email"],
+                "sms_share": shares["sms"],
+                "act_nps_email": acts["email"],
+                "act_nps_sms": acts["sms"],
+                "data_favours": favoured,
+                "recommendation": recommendation or "either (no clear signal)",
+                "agree": agree,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _option_channel(option: str) -> str | None:
+    text = str(option).lower()
+    has_email, has_sms = "email" in text or "e-mail" in text, "sms" in text or "text" in text
+    if has_email != has_sms:
+        return "email" if has_email else "sms"
+    return None

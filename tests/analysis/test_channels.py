@@ -1,0 +1,188 @@
+"""Channel comparison on hand-built campaign reports with pooled rates and test statistics worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from helpers.analysis.channels import (
+    campaign_table,
+    channel_intervals,
+    channel_recommendations,
+    channel_totals,
+    compare_channels,
+    data_channel,
+    paired_campaigns,
+    pairing_key,
+    winners,
+)
+from helpers.analysis.focus_groups import choice_shares, scores_by, tag_questions
+
+CAMPAIGNS = pd.DataFrame(
+    {
+        "campaign_id": ["e1", "e2", "s1", "s2", "old"],
+        "name": ["Flash Sale — Email", "Restock Alert", "Flash Sale (SMS)", "VIP Text", "Old"],
+        "channel": ["email", "email", "sms", "sms", "email"],
+        "subject": ["Sale!", "Back", None, None, None],
+        "body": [None, None, "Sale now", "VIP", None],
+    }
+)
+REPORT = pd.DataFrame(
+    [
+        # campaign, message, channel, recipients, click, conversion, value, unsub, spend
+        ("e1", "m1", "email", 1000, 0.05, 0.010, 500.0, 0.002, None),
+        ("e2", "m2", "email", 3000, 0.03, 0.010, 1500.0, 0.004, None),
+        ("s1", "m3", "sms", 1500, 0.10, 0.020, 1800.0, 0.010, 60.0),
+        ("s2", "m4", "sms", 500, 0.12, 0.040, 700.0, 0.020, 20.0),
+        ("s2", "m5", "push-notification", 900, 0.5, 0.5, 9.0, 0.0, None),  # not a channel we compare
+        ("old", "m6", "email", 0, 0.0, 0.0, 0.0, 0.0, None),  # no recipients
+        ("gone", "m7", "email", 100, 0.9, 0.9, 9.0, 0.0, None),  # not sent in the timeframe
+    ],
+    columns=[
+        "campaign_id",
+        "campaign_message_id",
+        "send_channel",
+        "recipients",
+        "click_rate",
+        "conversion_rate",
+        "conversion_value",
+        "unsubscribe_rate",
+        "text_message_spend",
+    ],
+)
+
+
+@pytest.fixture
+def table():
+    return campaign_table(REPORT, CAMPAIGNS)
+
+
+def test_campaign_table_keeps_email_and_sms_rows_with_recipients(table):
+    assert sorted(zip(table["campaign_id"], table["channel"], strict=True)) == [
+        ("e1", "email"),
+        ("e2", "email"),
+        ("s1", "sms"),
+        ("s2", "sms"),
+    ]
+    assert table.set_index("campaign_id").loc["s1", "body"] == "Sale now"
+
+
+def test_channel_totals_are_recipient_weighted(table):
+    totals = channel_totals(table)
+    email, sms = totals.loc["email"], totals.loc["sms"]
+    assert email["recipients"] == 4000 and sms["recipients"] == 2000
+    assert email["click_rate"] == pytest.approx((50 + 90) / 4000)
+    assert sms["click_rate"] == pytest.approx((150 + 60) / 2000)
+    assert sms["conversion_rate"] == pytest.approx((30 + 20) / 2000)
+    assert email["revenue_per_recipient"] == pytest.approx(2000 / 4000)
+    assert sms["revenue_per_recipient"] == pytest.approx(2500 / 2000)
+    assert sms["roi"] == pytest.approx(2500 / 80) and math.isnan(email["roi"])
+    assert email["campaigns"] == 2
+
+
+def test_rates_use_the_two_sided_two_proportion_z_test(table):
+    cmp = compare_channels(table)
+    # click: sms 210/2000 vs email 140/4000, pooled SE.
+    pooled = 350 / 6000
+    z = (210 / 2000 - 140 / 4000) / math.sqrt(pooled * (1 - pooled) * (1 / 2000 + 1 / 4000))
+    assert cmp.loc["click_rate", "p_value"] == pytest.approx(2 * sps.norm.sf(abs(z)))
+    assert cmp.loc["click_rate", "winner"] == "sms" and cmp.loc["click_rate", "significant"]
+    assert cmp.loc["click_rate", "difference"] == pytest.approx(0.07)
+    lo, hi = cmp.loc["click_rate", ["ci_low", "ci_high"]]
+    assert lo < 0.07 < hi and lo > 0
+    # unsubscribes: lower wins, and email is lower.
+    assert cmp.loc["unsubscribe_rate", "winner"] == "email"
+
+
+def test_revenue_per_recipient_uses_the_compound_model(table):
+    cmp = compare_channels(table)
+    # H0 pooled: p = 90 converters / 6000, mu = 4500 / 90 = 50, cv = 1 → Var[Y] = p·mu²·2 − (p·mu)².
+    p, mu = 90 / 6000, 50.0
+    var = p * mu**2 * 2 - (p * mu) ** 2
+    z = (2500 / 2000 - 2000 / 4000) / math.sqrt(var * (1 / 2000 + 1 / 4000))
+    assert cmp.loc["revenue_per_recipient", "p_value"] == pytest.approx(2 * sps.norm.sf(abs(z)))
+    assert cmp.loc["revenue_per_recipient", "winner"] == "sms"
+
+
+def test_small_differences_are_not_significant():
+    report = REPORT.copy()
+    report.loc[report["send_channel"] == "sms", "click_rate"] = 0.036
+    cmp = compare_channels(campaign_table(report, CAMPAIGNS))
+    assert cmp.loc["click_rate", "winner"] == "sms"
+    assert not cmp.loc["click_rate", "significant"]
+
+
+def test_winners_and_data_channel(table):
+    cmp = compare_channels(table)
+    winner, significant = winners(cmp)
+    assert set(winner) == {"click_rate", "conversion_rate", "revenue_per_recipient"}
+    assert winner["conversion_rate"] == "sms" and significant["conversion_rate"] is True
+    assert data_channel(cmp) == "sms"
+    flat = cmp.assign(significant=False)
+    assert data_channel(flat) is None
+
+
+def test_one_channel_missing_is_a_clear_error():
+    only_email = REPORT[REPORT["send_channel"] == "email"]
+    with pytest.raises(ValueError, match="No sms campaigns"):
+        compare_channels(campaign_table(only_email, CAMPAIGNS))
+
+
+def test_intervals_contain_the_value(table):
+    ci = channel_intervals(table).set_index(["channel", "metric"])
+    assert len(ci) == 8
+    assert ((ci["low"] <= ci["value"]) & (ci["value"] <= ci["high"])).all()
+    k, n = 210, 2000
+    expected = sps.binomtest(k, n).proportion_ci(method="wilson")
+    assert ci.loc[("sms", "click_rate"), "low"] == pytest.approx(expected.low)
+
+
+def test_pairing_key_and_paired_campaigns(table):
+    assert pairing_key("Flash Sale (SMS)") == pairing_key("Flash Sale — Email") == "flash sale"
+    assert pairing_key("Text message: VIP") == "vip"
+    pairs = paired_campaigns(table)
+    assert list(pairs["campaign"]) == ["flash sale"]
+    row = pairs.iloc[0]
+    assert row["email_campaign_id"] == "e1" and row["sms_campaign_id"] == "s1"
+    assert row["click_rate_diff"] == pytest.approx(0.05)
+    assert row["revenue_per_recipient_sms"] == pytest.approx(1.2)
+
+
+def test_channel_recommendation_per_persona(table):
+    cmp = compare_channels(table)  # the data favours sms
+    rows = []
+    for persona, choice, act_email, act_sms in [
+        ("p1", ["SMS", "SMS"], [5, 6], [9, 10]),  # agrees with the data
+        ("p2", ["Email", "Email"], [9, 9], [2, 3]),  # disagrees
+        ("p3", ["Both equally", "Both equally"], [9, 10], [3, 4]),  # tie on choice → act decides: email
+    ]:
+        for r in (0, 1):
+            rows += [
+                (persona, r, "Which channel?", "multiple_choice", choice[r]),
+                (persona, r, "Act on email?", "nps", act_email[r]),
+                (persona, r, "Act on SMS?", "nps", act_sms[r]),
+            ]
+    answers = pd.DataFrame(rows, columns=["persona_id", "respondent", "question", "type", "answer"])
+    plan = pd.DataFrame(
+        {
+            "question": ["Which channel?", "Act on email?", "Act on SMS?"],
+            "subject": ["both", "email", "sms"],
+            "measure": ["preference", "act", "act"],
+        }
+    )
+    tagged = tag_questions(answers, plan)
+    recs = channel_recommendations(scores_by(tagged), choice_shares(tagged), cmp).set_index("persona_id")
+    assert recs.loc["p1", "prefers"] == "sms" and recs.loc["p1", "agree"]
+    assert recs.loc["p2", "prefers"] == "email" and not recs.loc["p2", "agree"]
+    assert recs.loc["p2", "recommendation"] == "sms"  # significant data wins the recommendation
+    assert recs.loc["p3", "prefers"] == "email"
+    assert recs.loc["p1", "act_nps_sms"] == 100.0
+    undecided = channel_recommendations(
+        scores_by(tagged), choice_shares(tagged), cmp.assign(significant=False)
+    )
+    undecided = undecided.set_index("persona_id")
+    assert undecided.loc["p2", "recommendation"] == "email" and undecided.loc["p2", "agree"] is None
+    assert undecided.loc["p1", "sms_share"] == 1.0 and undecided.loc["p3", "email_share"] == 0.0
