@@ -1,0 +1,232 @@
+"""Flow-message performance (notebook 02): peer tests, funnel diagnosis, channel limits for rewrites.
+
+A message is *underperforming* when it has at least `min_recipients` and, on one of its channel's metrics,
+its rate is both significantly below its peers' pooled rate (one-sided test, Holm-corrected across every
+test run) and materially below it (rate <= (1 - min_relative_gap) x peer rate). Peers are the *other*
+messages of the same channel that also have enough recipients, pooled (recipient-weighted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .stats import holm, revenue_per_recipient_ztest, two_proportion_ztest
+
+__all__ = [
+    "CHANNEL_METRICS",
+    "REPORT_STATISTICS",
+    "STAGES",
+    "check_rewrite",
+    "evaluate_messages",
+    "flow_funnel",
+    "message_performance",
+    "sms_length",
+]
+
+# metric -> (numerator column, denominator column). Klaviyo reports rates over delivered messages and
+# revenue per recipient over recipients; recomputing from counts lets peers be pooled exactly.
+RATE_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "open_rate": ("opens_unique", "delivered"),
+    "click_rate": ("clicks_unique", "delivered"),
+    "conversion_rate": ("conversion_uniques", "delivered"),
+    "revenue_per_recipient": ("conversion_value", "recipients"),
+}
+# SMS has no opens; other channels (push) are shown but not tested.
+CHANNEL_METRICS: dict[str, tuple[str, ...]] = {
+    "email": ("open_rate", "click_rate", "conversion_rate", "revenue_per_recipient"),
+    "sms": ("click_rate", "conversion_rate", "revenue_per_recipient"),
+}
+# Everything the flow-values report must return for this analysis (one report request for all flows).
+REPORT_STATISTICS: tuple[str, ...] = (
+    "recipients", "delivered", "opens_unique", "clicks_unique", "conversion_uniques", "conversion_value",
+    "open_rate", "click_rate", "click_to_open_rate", "conversion_rate", "revenue_per_recipient",
+)
+_COUNT_COLUMNS = ("recipients", "delivered", "opens_unique", "clicks_unique", "conversion_uniques", "conversion_value")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where the funnel breaks, and which part of the message a rewrite must change."""
+
+    name: str
+    part: str  # subject_preview | body_cta | offer
+    explanation: str
+
+
+# The earliest failing metric in funnel order names the stage: a weak subject also depresses clicks and
+# conversions, so later stages only count when the earlier ones held up.
+STAGES: dict[str, Stage] = {
+    "open_rate": Stage("opens", "subject_preview", "few recipients open: the subject line and preview text"),
+    "click_rate": Stage("clicks", "body_cta", "openers do not click: the body and call to action"),
+    "conversion_rate": Stage("conversion", "offer", "clickers do not buy: the offer"),
+    "revenue_per_recipient": Stage("conversion", "offer", "revenue per recipient lags: the offer"),
+}
+
+
+def message_performance(messages: pd.DataFrame, report: pd.DataFrame) -> pd.DataFrame:
+    """One row per flow message: its content joined to its report counts (zeros when it sent nothing).
+
+    `messages` is `KlaviyoClient.flow_messages()`; `report` is `flow_values_report(...)` with at least the
+    count columns of `REPORT_STATISTICS`. A message reported under several channels is summed per channel.
+    """
+    counts = [c for c in _COUNT_COLUMNS if c in report.columns]
+    missing = {"recipients", "conversion_value"} - set(counts)
+    if missing:
+        raise ValueError(f"flow-values report lacks {sorted(missing)}; request statistics={list(REPORT_STATISTICS)}.")
+    rep = report.rename(columns={"flow_message_id": "message_id"})
+    rep = rep.groupby(["message_id", "send_channel"], as_index=False)[counts].sum()
+    out = messages.merge(rep, how="left", left_on=["message_id", "channel"], right_on=["message_id", "send_channel"])
+    out = out.drop(columns="send_channel")
+    for col in _COUNT_COLUMNS:
+        if col not in out.columns:
+            # Without a delivered count, recipients is the closest denominator Klaviyo reports.
+            out[col] = out["recipients"] if col == "delivered" else np.nan
+        out[col] = pd.to_numeric(out[col], errors="coerce").fillna(0.0)
+    for metric, (num, den) in RATE_DEFINITIONS.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[metric] = np.where(out[den] > 0, out[num] / out[den].where(out[den] > 0, 1), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["click_to_open_rate"] = np.where(
+            out["opens_unique"] > 0, out["clicks_unique"] / out["opens_unique"].where(out["opens_unique"] > 0, 1), np.nan
+        )
+    return out
+
+
+def evaluate_messages(
+    perf: pd.DataFrame,
+    min_recipients: int = 500,
+    significance: float = 0.05,
+    min_relative_gap: float = 0.25,
+    order_value_cv: float = 1.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test every eligible message against its channel peers; returns `(tests, messages)`.
+
+    `perf` is `message_performance(...)`. `tests` has one row per (message, metric) test run: `rate,
+    peer_rate, ratio, z, p_value, p_holm, significant, material, flagged`. `messages` is `perf` plus
+    `eligible` (enough recipients), `evaluated` (at least one test ran), `underperforming`,
+    `flagged_metrics` (tuple), `stage`, `rewrite_part`, `diagnosis`. Low-volume messages are kept and
+    shown but never flagged.
+    """
+    rows = []
+    perf = perf.reset_index(drop=True)
+    eligible = (perf["recipients"] >= min_recipients) & perf["channel"].isin(list(CHANNEL_METRICS))
+    for channel, metrics in CHANNEL_METRICS.items():
+        group = perf[eligible & (perf["channel"] == channel)]
+        if len(group) < 2:
+            continue  # no peers to compare with
+        for metric in metrics:
+            num, den = RATE_DEFINITIONS[metric]
+            x, n = group[num].to_numpy(float), group[den].to_numpy(float)
+            # leave-one-out pooling: peers are everyone else in the channel
+            x_peer, n_peer = x.sum() - x, n.sum() - n
+            ok = (n > 0) & (n_peer > 0)
+            if not ok.any():
+                continue
+            if metric == "revenue_per_recipient":
+                conv = group["conversion_uniques"].to_numpy(float)
+                z, p = revenue_per_recipient_ztest(
+                    x[ok], conv[ok], n[ok], x_peer[ok], conv.sum() - conv[ok], n_peer[ok], order_value_cv
+                )
+            else:
+                z, p = two_proportion_ztest(x[ok], n[ok], x_peer[ok], n_peer[ok], alternative="less")
+            rate, peer_rate = x[ok] / n[ok], x_peer[ok] / n_peer[ok]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(peer_rate > 0, rate / np.where(peer_rate > 0, peer_rate, 1), np.nan)
+            rows.append(pd.DataFrame({
+                "message_id": group["message_id"].to_numpy()[ok], "channel": channel, "metric": metric,
+                "recipients": group["recipients"].to_numpy()[ok], "rate": rate, "peer_rate": peer_rate,
+                "ratio": ratio, "z": z, "p_value": p,
+            }))
+    columns = ["message_id", "channel", "metric", "recipients", "rate", "peer_rate", "ratio", "z", "p_value"]
+    tests = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    tests["p_holm"] = holm(tests["p_value"].to_numpy(float)) if len(tests) else pd.Series(dtype=float)
+    tests["significant"] = tests["p_holm"] <= significance
+    tests["material"] = tests["ratio"] <= 1 - min_relative_gap
+    tests["flagged"] = tests["significant"] & tests["material"]
+
+    out = perf.copy()
+    out["eligible"] = eligible
+    out["evaluated"] = out["message_id"].isin(set(tests["message_id"]))
+    flagged = tests[tests["flagged"]]
+    order = {m: i for i, m in enumerate(STAGES)}
+    by_message = flagged.groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
+    out["flagged_metrics"] = [by_message.get(m, ()) for m in out["message_id"]]
+    out["underperforming"] = out["flagged_metrics"].map(bool)
+    first = out["flagged_metrics"].map(lambda ms: STAGES[ms[0]] if ms else None)
+    out["stage"] = first.map(lambda s: s.name if s else None)
+    out["rewrite_part"] = first.map(lambda s: s.part if s else None)
+    out["diagnosis"] = first.map(lambda s: s.explanation if s else None)
+    return tests, out
+
+
+def flow_funnel(perf: pd.DataFrame) -> pd.DataFrame:
+    """Per flow and channel: recipients → delivered → opens → clicks → conversions, plus revenue."""
+    cols = ["recipients", "delivered", "opens_unique", "clicks_unique", "conversion_uniques", "conversion_value"]
+    return perf.groupby(["flow_id", "flow_name", "channel"], as_index=False)[cols].sum()
+
+
+# GSM 03.38 basic set (1 unit each) and extension table (2 units each); anything else forces UCS-2.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sms_length(body: str, opt_out: str = "Reply STOP to opt out.") -> dict:
+    """Length of an SMS as sent: the body plus opt-out language unless it already says STOP.
+
+    Returns `{"text", "encoding": "GSM-7"|"UCS-2", "units", "segments", "has_opt_out"}`; one segment holds
+    160 GSM-7 units (153 when concatenated) or 70 UCS-2 characters (67 when concatenated).
+    """
+    has_opt_out = "stop" in body.lower()
+    text = body if has_opt_out else f"{body.rstrip()} {opt_out}".strip()
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in text):
+        encoding, units = "GSM-7", sum(2 if ch in _GSM_EXTENDED else 1 for ch in text)
+        single, multi = 160, 153
+    else:
+        encoding, units = "UCS-2", sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+        single, multi = 70, 67
+    segments = 1 if units <= single else -(-units // multi)
+    return {"text": text, "encoding": encoding, "units": units, "segments": segments, "has_opt_out": has_opt_out}
+
+
+def check_rewrite(
+    channel: str,
+    subject: str | None = None,
+    preview_text: str | None = None,
+    body: str | None = None,
+    subject_max: int = 60,
+    preview_max: int = 100,
+    sms_max_segments: int = 1,
+    opt_out: str = "Reply STOP to opt out.",
+) -> list[str]:
+    """Channel-limit problems of one rewrite, as short sentences (empty list = ready to paste).
+
+    Email: subject <= `subject_max` characters (inbox clients cut longer ones), preview text <= `preview_max`.
+    SMS: the body *with* opt-out language must fit in `sms_max_segments` segments (each extra segment is
+    billed).
+    """
+    problems = []
+    if channel == "email":
+        if subject is not None and len(subject) > subject_max:
+            problems.append(f"subject is {len(subject)} characters (limit {subject_max})")
+        if subject is not None and not subject.strip():
+            problems.append("subject is empty")
+        if preview_text is not None and len(preview_text) > preview_max:
+            problems.append(f"preview text is {len(preview_text)} characters (limit {preview_max})")
+    elif channel == "sms":
+        if body is None or not body.strip():
+            problems.append("SMS body is empty")
+        else:
+            info = sms_length(body, opt_out)
+            if info["segments"] > sms_max_segments:
+                limit = 160 if info["encoding"] == "GSM-7" else 70
+                problems.append(
+                    f"SMS with opt-out is {info['units']} {info['encoding']} units = {info['segments']} segments "
+                    f"(limit {sms_max_segments} x {limit})"
+                )
+    return problems

@@ -1,0 +1,138 @@
+"""Flow-message peer tests on a hand-built account whose answers are known by construction."""
+
+import pandas as pd
+import pytest
+
+from helpers.analysis.flows import (
+    check_rewrite,
+    evaluate_messages,
+    flow_funnel,
+    message_performance,
+    sms_length,
+)
+
+# (message_id, channel, recipients, opens, clicks, conversions, revenue)
+_ROWS = [
+    ("e_ok1", "email", 10_000, 4000, 400, 100, 10_000.0),
+    ("e_ok2", "email", 10_000, 4100, 410, 105, 10_300.0),
+    ("e_ok3", "email", 12_000, 4700, 470, 118, 11_900.0),
+    ("e_subject", "email", 10_000, 2000, 200, 100, 10_000.0),   # half the opens (and so half the clicks)
+    ("e_body", "email", 10_000, 4000, 150, 100, 10_000.0),      # opens fine, clicks collapse
+    ("e_offer", "email", 10_000, 4000, 400, 30, 3_000.0),       # clicks fine, few orders
+    ("e_close", "email", 10_000, 3500, 360, 92, 9_300.0),       # 0.87x: significant but not material
+    ("e_decoy", "email", 300, 30, 2, 0, 0.0),                   # terrible but low volume
+    ("s_ok1", "sms", 5_000, 0, 500, 60, 4_000.0),
+    ("s_ok2", "sms", 5_000, 0, 520, 62, 4_100.0),
+    ("s_ok3", "sms", 6_000, 0, 600, 70, 4_700.0),
+    ("s_click", "sms", 5_000, 0, 200, 60, 4_000.0),            # clicks collapse
+    ("s_decoy", "sms", 400, 0, 5, 0, 0.0),
+]
+
+
+@pytest.fixture
+def perf():
+    messages = pd.DataFrame({
+        "flow_id": ["F" + r[0][0] for r in _ROWS], "flow_name": ["Welcome" if r[1] == "email" else "Cart SMS" for r in _ROWS],
+        "message_id": [r[0] for r in _ROWS], "message_name": [r[0] for r in _ROWS], "channel": [r[1] for r in _ROWS],
+    })
+    report = pd.DataFrame({
+        "flow_id": messages["flow_id"], "flow_message_id": [r[0] for r in _ROWS], "send_channel": [r[1] for r in _ROWS],
+        "recipients": [r[2] for r in _ROWS], "delivered": [r[2] for r in _ROWS], "opens_unique": [r[3] for r in _ROWS],
+        "clicks_unique": [r[4] for r in _ROWS], "conversion_uniques": [r[5] for r in _ROWS],
+        "conversion_value": [r[6] for r in _ROWS],
+    })
+    return message_performance(messages, report)
+
+
+def test_message_performance_computes_rates_and_keeps_silent_messages():
+    messages = pd.DataFrame({"flow_id": ["F", "F"], "flow_name": ["W", "W"], "message_id": ["m1", "m2"],
+                             "message_name": ["a", "b"], "channel": ["email", "email"]})
+    report = pd.DataFrame({"flow_id": ["F", "F"], "flow_message_id": ["m1", "m1"], "send_channel": ["email", "email"],
+                           "recipients": [100, 100], "delivered": [90, 90], "opens_unique": [45, 45],
+                           "clicks_unique": [9, 9], "conversion_uniques": [3, 3], "conversion_value": [30.0, 30.0]})
+    perf = message_performance(messages, report).set_index("message_id")
+    assert perf.at["m1", "recipients"] == 200 and perf.at["m1", "open_rate"] == pytest.approx(0.5)
+    assert perf.at["m1", "revenue_per_recipient"] == pytest.approx(0.3)
+    assert perf.at["m1", "click_to_open_rate"] == pytest.approx(0.2)
+    assert perf.at["m2", "recipients"] == 0 and pd.isna(perf.at["m2", "open_rate"])
+
+
+def test_message_performance_explains_missing_statistics():
+    messages = pd.DataFrame({"flow_id": ["F"], "flow_name": ["W"], "message_id": ["m1"], "message_name": ["a"],
+                             "channel": ["email"]})
+    with pytest.raises(ValueError, match="request statistics="):
+        message_performance(messages, pd.DataFrame({"flow_message_id": ["m1"], "send_channel": ["email"], "opens": [1]}))
+
+
+def test_evaluate_flags_exactly_the_planted_messages(perf):
+    tests, messages = evaluate_messages(perf)
+    flagged = messages.set_index("message_id")
+    assert sorted(flagged.index[flagged["underperforming"]]) == ["e_body", "e_offer", "e_subject", "s_click"]
+    assert flagged.at["e_subject", "flagged_metrics"] == ("open_rate", "click_rate")
+    assert flagged.at["e_subject", "rewrite_part"] == "subject_preview"
+    assert flagged.at["e_body", "flagged_metrics"] == ("click_rate",)
+    assert flagged.at["e_body", "rewrite_part"] == "body_cta"
+    assert flagged.at["e_offer", "flagged_metrics"] == ("conversion_rate", "revenue_per_recipient")
+    assert flagged.at["e_offer", "stage"] == "conversion"
+    assert flagged.at["s_click", "rewrite_part"] == "body_cta"
+    # the decoys are shown but neither tested nor flagged
+    assert not flagged.loc[["e_decoy", "s_decoy"], ["eligible", "evaluated", "underperforming"]].any().any()
+    # e_close is significantly lower on opens, but not by the 25 % an analyst acts on
+    close = tests[(tests["message_id"] == "e_close") & (tests["metric"] == "open_rate")].iloc[0]
+    assert close["significant"] and not close["material"] and not close["flagged"]
+    # SMS has no open-rate test; 7 eligible email x 4 + 4 sms x 3 tests in the Holm family
+    assert set(tests.loc[tests["channel"] == "sms", "metric"]) == {"click_rate", "conversion_rate", "revenue_per_recipient"}
+    assert len(tests) == 7 * 4 + 4 * 3
+
+
+def test_peers_exclude_the_message_itself(perf):
+    tests, _ = evaluate_messages(perf)
+    row = tests[(tests["message_id"] == "s_click") & (tests["metric"] == "click_rate")].iloc[0]
+    assert row["rate"] == pytest.approx(200 / 5000)
+    assert row["peer_rate"] == pytest.approx((500 + 520 + 600) / 16_000)
+
+
+def test_large_gap_on_small_sample_is_not_significant():
+    messages = pd.DataFrame({"flow_id": ["F"] * 3, "flow_name": ["W"] * 3, "message_id": ["a", "b", "c"],
+                             "message_name": ["a", "b", "c"], "channel": ["email"] * 3})
+    report = pd.DataFrame({"flow_message_id": ["a", "b", "c"], "send_channel": ["email"] * 3,
+                           "recipients": [600, 600, 600], "delivered": [600, 600, 600],
+                           "opens_unique": [240, 240, 240], "clicks_unique": [24, 24, 24],
+                           "conversion_uniques": [4, 6, 6], "conversion_value": [400.0, 600.0, 600.0]})
+    tests, out = evaluate_messages(message_performance(messages, report))
+    conv = tests[(tests["message_id"] == "a") & (tests["metric"] == "conversion_rate")].iloc[0]
+    assert conv["material"] and not conv["significant"]
+    assert not out["underperforming"].any()
+
+
+def test_thresholds_are_parameters(perf):
+    _, strict = evaluate_messages(perf, min_relative_gap=0.04)  # e_close opens at 0.95x its peers
+    assert "e_close" in set(strict.loc[strict["underperforming"], "message_id"])
+    _, high_bar = evaluate_messages(perf, min_recipients=11_000)
+    assert not high_bar["underperforming"].any()  # one eligible email, one channel without peers
+
+
+def test_flow_funnel_sums_per_flow(perf):
+    funnel = flow_funnel(perf).set_index("flow_id")
+    assert funnel.at["Fs", "clicks_unique"] == 500 + 520 + 600 + 200 + 5
+    assert funnel.at["Fe", "recipients"] == 10_000 * 6 + 12_000 + 300
+
+
+def test_sms_length_counts_opt_out_and_encodings():
+    info = sms_length("Hi")
+    assert info["text"] == "Hi Reply STOP to opt out." and info["units"] == 25 and info["encoding"] == "GSM-7"
+    assert sms_length("Sale! Text STOP to end")["text"] == "Sale! Text STOP to end"
+    assert sms_length("Only 5€ today")["units"] == len("Only 5€ today Reply STOP to opt out.") + 1
+    party = sms_length("Party 🎉")
+    assert party["encoding"] == "UCS-2" and party["units"] == len("Party  Reply STOP to opt out.") + 2
+    long = sms_length("x" * 200)
+    assert long["units"] == 223 and long["segments"] == 2
+
+
+def test_check_rewrite_names_each_problem():
+    assert check_rewrite("email", subject="Your cart misses you", preview_text="Free shipping ends tonight") == []
+    problems = check_rewrite("email", subject="s" * 61, preview_text="p" * 101)
+    assert problems == ["subject is 61 characters (limit 60)", "preview text is 101 characters (limit 100)"]
+    assert check_rewrite("sms", body="Come back for 10% off: example.com/x") == []
+    assert "2 segments" in check_rewrite("sms", body="y" * 150)[0]
+    assert check_rewrite("sms", body=" ") == ["SMS body is empty"]
