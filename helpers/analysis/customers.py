@@ -1,0 +1,216 @@
+"""Customer value tiers (notebook 01): CLV tiers x churn bands, per-tier profiles, persona fields.
+
+Input is the `KlaviyoClient.profiles()` frame (predictive analytics flattened into columns). Accounts that
+are not eligible for predictive analytics get the historic columns from `orders_fallback` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PERSONA_PREFIX",
+    "assign_tiers",
+    "churn_bands",
+    "clv_at_risk_matrix",
+    "orders_fallback",
+    "pareto",
+    "persona_fields",
+    "persona_name",
+    "tier_summary",
+    "validate_tiering",
+]
+
+# Notebooks 04 and 05 find the tier personas by this prefix.
+PERSONA_PREFIX = "CLV tier: "
+
+
+def validate_tiering(cuts: Sequence[float], names: Sequence[str]) -> None:
+    """Raise ValueError with one sentence when cut points and names cannot make tiers."""
+    cuts = list(cuts)
+    if not cuts or not all(0 < c < 1 for c in cuts) or any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+        raise ValueError(f"tier_cuts must be increasing quantiles strictly between 0 and 1, e.g. [0.6, 0.9]; got {cuts}.")
+    if len(names) != len(cuts) + 1:
+        raise ValueError(f"tier_names needs one name per tier ({len(cuts) + 1} for {len(cuts)} cut points); got {len(names)}.")
+    if len(set(names)) != len(names) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError(f"tier_names must be distinct non-empty strings; got {list(names)}.")
+
+
+def assign_tiers(
+    values: pd.Series, cuts: Sequence[float] = (0.6, 0.9), names: Sequence[str] = ("Occasional", "Regular", "VIP")
+) -> tuple[pd.Series, np.ndarray]:
+    """Tier each value by quantiles of the non-null values; returns `(ordered categorical, thresholds)`.
+
+    Tier k holds values in (threshold[k-1], threshold[k]]: a value equal to a cut point stays in the lower
+    tier, so ties never split across tiers. Null values get no tier (NaN).
+    """
+    validate_tiering(cuts, names)
+    values = pd.to_numeric(values, errors="coerce")
+    known = values.dropna()
+    if known.empty:
+        return pd.Series(pd.Categorical([None] * len(values), categories=list(names), ordered=True), index=values.index), np.array([])
+    thresholds = np.quantile(known.to_numpy(float), list(cuts))
+    tiers = pd.cut(values, bins=[-np.inf, *thresholds, np.inf], labels=list(names), right=True, ordered=True)
+    return tiers, thresholds
+
+
+def churn_bands(
+    churn: pd.Series, bounds: Sequence[float] = (0.3, 0.6), names: Sequence[str] = ("low", "medium", "high")
+) -> pd.Series:
+    """Churn-risk band: low < 0.3 <= medium < 0.6 <= high by default (left-closed bins); null stays null."""
+    return pd.cut(pd.to_numeric(churn, errors="coerce"), bins=[-np.inf, *bounds, np.inf], labels=list(names),
+                  right=False, ordered=True)
+
+
+def orders_fallback(orders: pd.DataFrame) -> pd.DataFrame:
+    """Historic CLV and order cadence per profile from Placed Order events (`profile_id, datetime, value`).
+
+    For accounts without predictive analytics. Returns one row per profile with `historic_clv,
+    historic_number_of_orders, average_order_value, average_days_between_orders` (NaN after a single order),
+    `last_order`.
+    """
+    cols = ["profile_id", "historic_clv", "historic_number_of_orders", "average_order_value",
+            "average_days_between_orders", "last_order"]
+    if orders.empty:
+        return pd.DataFrame(columns=cols)
+    o = orders[["profile_id", "datetime", "value"]].copy()
+    o["datetime"] = pd.to_datetime(o["datetime"], utc=True)
+    o["value"] = pd.to_numeric(o["value"], errors="coerce").fillna(0.0)
+    g = o.groupby("profile_id")
+    out = pd.DataFrame({
+        "historic_clv": g["value"].sum(),
+        "historic_number_of_orders": g.size(),
+        "first_order": g["datetime"].min(),
+        "last_order": g["datetime"].max(),
+    })
+    out["average_order_value"] = out["historic_clv"] / out["historic_number_of_orders"]
+    span_days = (out["last_order"] - out["first_order"]).dt.total_seconds() / 86400
+    out["average_days_between_orders"] = (span_days / (out["historic_number_of_orders"] - 1)).where(
+        out["historic_number_of_orders"] > 1
+    )
+    return out.reset_index()[cols]
+
+
+def _top_regions(frame: pd.DataFrame, k: int = 3) -> str:
+    place = frame["region"].fillna("").astype(str).str.strip()
+    country = frame["country"].fillna("").astype(str).str.strip()
+    label = (place + ", " + country).str.strip(", ").replace("", np.nan).dropna()
+    if label.empty:
+        return ""
+    shares = label.value_counts(normalize=True).head(k)
+    return "; ".join(f"{name} {share:.0%}" for name, share in shares.items())
+
+
+def tier_summary(
+    profiles: pd.DataFrame, tiers: pd.Series, bands: pd.Series, field: str = "predicted_clv",
+    as_of: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """One row per tier with every number a persona and an analyst need (see the column list below).
+
+    size, share_customers, share_clv (of the tiering field's total), median/mean historic and predicted CLV,
+    aov (median), orders (mean historic orders), days_between_orders (median), churn_low/medium/high (shares
+    of the tier with a churn score), clv_at_risk (sum of predicted CLV x churn probability),
+    next_order_30d (share expected to order within 30 days of `as_of`), preferred_channel (most common
+    first-ranked channel), email/sms consent rates, top_regions.
+    """
+    as_of = pd.Timestamp.now(tz="UTC") if as_of is None else pd.Timestamp(as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of
+    df = profiles.assign(_tier=tiers.to_numpy(), _band=bands.to_numpy())
+    df = df[df["_tier"].notna()]
+    total_customers, total_value = len(df), pd.to_numeric(df[field], errors="coerce").sum()
+    expected = pd.to_datetime(df.get("expected_date_of_next_order"), utc=True, errors="coerce") \
+        if "expected_date_of_next_order" in df else pd.Series(pd.NaT, index=df.index)
+    df = df.assign(
+        _at_risk=pd.to_numeric(df.get("predicted_clv"), errors="coerce") * pd.to_numeric(df.get("churn_probability"), errors="coerce"),
+        _next30=(expected >= as_of) & (expected <= as_of + pd.Timedelta(days=30)),
+    )
+    rows = []
+    for tier in tiers.cat.categories:
+        t = df[df["_tier"] == tier]
+        band_share = t["_band"].value_counts(normalize=True) if t["_band"].notna().any() else pd.Series(dtype=float)
+        channel = t["preferred_channel"].dropna() if "preferred_channel" in t else pd.Series(dtype=object)
+        rows.append({
+            "tier": tier,
+            "size": len(t),
+            "share_customers": len(t) / total_customers if total_customers else np.nan,
+            "share_clv": t[field].sum() / total_value if total_value else np.nan,
+            "historic_clv_median": t["historic_clv"].median(),
+            "historic_clv_mean": t["historic_clv"].mean(),
+            "predicted_clv_median": t["predicted_clv"].median(),
+            "predicted_clv_mean": t["predicted_clv"].mean(),
+            "aov": t["average_order_value"].median(),
+            "orders": t["historic_number_of_orders"].mean(),
+            "days_between_orders": t["average_days_between_orders"].median(),
+            **{f"churn_{b}": float(band_share.get(b, 0.0)) if len(band_share) else np.nan for b in bands.cat.categories},
+            "clv_at_risk": t["_at_risk"].sum(min_count=1),
+            "next_order_30d": t["_next30"].mean() if len(t) else np.nan,
+            "preferred_channel": channel.mode().iloc[0] if not channel.empty else None,
+            "email_consent": t["email_consent"].astype(float).mean() if "email_consent" in t else np.nan,
+            "sms_consent": t["sms_consent"].astype(float).mean() if "sms_consent" in t else np.nan,
+            "top_regions": _top_regions(t) if {"region", "country"} <= set(t.columns) else "",
+        })
+    return pd.DataFrame(rows).set_index("tier")
+
+
+def clv_at_risk_matrix(profiles: pd.DataFrame, tiers: pd.Series, bands: pd.Series) -> pd.DataFrame:
+    """Tier x churn band sum of predicted CLV x churn probability (the value expected to walk away)."""
+    at_risk = pd.to_numeric(profiles["predicted_clv"], errors="coerce") * pd.to_numeric(profiles["churn_probability"], errors="coerce")
+    frame = pd.DataFrame({"tier": tiers.to_numpy(), "band": bands.to_numpy(), "at_risk": at_risk.to_numpy()})
+    frame["tier"] = pd.Categorical(frame["tier"], categories=tiers.cat.categories, ordered=True)
+    frame["band"] = pd.Categorical(frame["band"], categories=bands.cat.categories, ordered=True)
+    return frame.pivot_table(index="tier", columns="band", values="at_risk", aggfunc="sum", fill_value=0.0, observed=False)
+
+
+def pareto(values: pd.Series) -> pd.DataFrame:
+    """Cumulative share of value against cumulative share of customers, highest value first."""
+    v = np.sort(pd.to_numeric(values, errors="coerce").dropna().clip(lower=0).to_numpy(float))[::-1]
+    total = v.sum()
+    n = len(v)
+    return pd.DataFrame({
+        "customer_share": np.arange(1, n + 1) / n if n else np.array([]),
+        "value_share": np.cumsum(v) / total if total > 0 else np.zeros(n),
+    })
+
+
+def persona_name(tier: str) -> str:
+    return f"{PERSONA_PREFIX}{tier}"
+
+
+def persona_fields(tier: str, row: pd.Series, field: str = "predicted_clv", currency: str = "$") -> dict:
+    """Persona content for one tier, written from its numbers (description, goals, pains, channels, cadence).
+
+    Plain keyword values; the Mavera client maps them onto its request shape.
+    """
+    def money(x):
+        return f"{currency}{x:,.0f}" if pd.notna(x) else "unknown"
+
+    risk = max(("low", "medium", "high"), key=lambda b: row.get(f"churn_{b}", 0) or 0)
+    cadence = (f"orders about every {row['days_between_orders']:.0f} days"
+               if pd.notna(row.get("days_between_orders")) else "mostly single-order customers")
+    description = (
+        f"Klaviyo customers in the '{tier}' CLV tier: {int(row['size']):,} people "
+        f"({row['share_customers']:.0%} of customers, {row['share_clv']:.0%} of {field.replace('_', ' ')}). "
+        f"Median historic CLV {money(row['historic_clv_median'])}, median predicted CLV "
+        f"{money(row['predicted_clv_median'])}, median order value {money(row['aov'])}, "
+        f"{row['orders']:.1f} orders on average; {cadence}. Churn risk is mostly {risk}; "
+        f"{row['next_order_30d']:.0%} are expected to order within 30 days. "
+        f"Prefers {row['preferred_channel'] or 'email'}; {row['email_consent']:.0%} accept email marketing, "
+        f"{row['sms_consent']:.0%} SMS. Top regions: {row['top_regions'] or 'n/a'}."
+    )
+    goals = ["get good value on repeat purchases", "hear about products that fit what they already buy"]
+    pains = ["irrelevant or too frequent promotions"]
+    if (row.get("churn_high") or 0) >= 0.3:
+        pains.append("losing interest in the brand; needs a reason to come back")
+    if pd.notna(row.get("aov")) and pd.notna(row.get("historic_clv_median")) and row["orders"] >= 3:
+        goals.append("recognition for loyalty (early access, perks)")
+    channels = [c for c in (row["preferred_channel"], "email", "sms") if c]
+    return {
+        "description": description,
+        "goals": goals,
+        "pains": pains,
+        "channels": list(dict.fromkeys(channels)),
+        "purchase_cadence": cadence,
+    }

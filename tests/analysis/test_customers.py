@@ -1,0 +1,131 @@
+"""CLV tiers, churn bands and per-tier numbers on small frames whose answers are worked out by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.analysis.customers import (
+    assign_tiers,
+    churn_bands,
+    clv_at_risk_matrix,
+    orders_fallback,
+    pareto,
+    persona_fields,
+    persona_name,
+    tier_summary,
+    validate_tiering,
+)
+
+
+def test_assign_tiers_by_quantile_ignoring_nulls():
+    values = pd.Series([*range(1, 11), np.nan], dtype=float)
+    tiers, thresholds = assign_tiers(values)
+    np.testing.assert_allclose(thresholds, [6.4, 9.1])  # np.quantile(1..10, [.6, .9])
+    assert tiers.value_counts().to_dict() == {"Occasional": 6, "Regular": 3, "VIP": 1}
+    assert pd.isna(tiers.iloc[-1])
+    assert list(tiers.cat.categories) == ["Occasional", "Regular", "VIP"]
+
+
+def test_assign_tiers_keeps_ties_in_the_lower_tier():
+    tiers, thresholds = assign_tiers(pd.Series([0.0] * 8 + [5.0, 10.0]))
+    assert thresholds[0] == 0.0
+    assert tiers.tolist() == ["Occasional"] * 8 + ["Regular", "VIP"]
+
+
+def test_assign_tiers_custom_and_all_null():
+    tiers, _ = assign_tiers(pd.Series([1.0, 2, 3, 4]), cuts=[0.5], names=["Low", "High"])
+    assert tiers.tolist() == ["Low", "Low", "High", "High"]
+    tiers, thresholds = assign_tiers(pd.Series([np.nan, np.nan]))
+    assert tiers.isna().all() and len(thresholds) == 0
+
+
+@pytest.mark.parametrize(
+    ("cuts", "names", "message"),
+    [
+        ([0.9, 0.6], ["a", "b", "c"], "increasing quantiles"),
+        ([0.0, 0.5], ["a", "b", "c"], "strictly between 0 and 1"),
+        ([], ["a"], "increasing quantiles"),
+        ([0.5], ["a", "b", "c"], "one name per tier"),
+        ([0.5], ["a", "a"], "distinct"),
+    ],
+)
+def test_validate_tiering_says_what_is_wrong(cuts, names, message):
+    with pytest.raises(ValueError, match=message):
+        validate_tiering(cuts, names)
+
+
+def test_churn_bands_boundaries():
+    bands = churn_bands(pd.Series([0.0, 0.29, 0.3, 0.59, 0.6, 1.0, np.nan]))
+    assert bands.tolist()[:6] == ["low", "low", "medium", "medium", "high", "high"]
+    assert pd.isna(bands.iloc[6])
+
+
+def test_orders_fallback_derives_clv_and_cadence():
+    orders = pd.DataFrame({
+        "profile_id": ["p1", "p1", "p1", "p2"],
+        "datetime": ["2026-01-01T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-31T00:00:00Z", "2026-02-01T12:00:00Z"],
+        "value": [10.0, 20.0, 30.0, 99.0],
+    })
+    out = orders_fallback(orders).set_index("profile_id")
+    assert out.at["p1", "historic_clv"] == 60 and out.at["p1", "historic_number_of_orders"] == 3
+    assert out.at["p1", "average_order_value"] == 20 and out.at["p1", "average_days_between_orders"] == 15
+    assert out.at["p2", "historic_clv"] == 99 and pd.isna(out.at["p2", "average_days_between_orders"])
+    assert orders_fallback(orders.iloc[:0]).empty
+
+
+def _profiles():
+    return pd.DataFrame({
+        "profile_id": [f"p{i}" for i in range(6)],
+        "historic_clv": [10.0, 20, 30, 40, 100, np.nan],
+        "predicted_clv": [5.0, 10, 15, 20, 200, np.nan],
+        "churn_probability": [0.1, 0.5, 0.7, 0.2, 0.8, np.nan],
+        "average_order_value": [10.0, 10, 15, 20, 50, np.nan],
+        "historic_number_of_orders": [1.0, 2, 2, 2, 5, np.nan],
+        "average_days_between_orders": [np.nan, 30, 40, 50, 20, np.nan],
+        "expected_date_of_next_order": ["2026-03-05", "2026-06-01", None, "2026-03-20", "2026-02-20", None],
+        "preferred_channel": ["email", "sms", "sms", "email", "sms", None],
+        "email_consent": [True, True, False, True, True, False],
+        "sms_consent": [False, True, True, False, True, False],
+        "country": ["US", "US", "US", "CA", "US", None],
+        "region": ["NY", "NY", "CA", "ON", "NY", None],
+    })
+
+
+def test_tier_summary_numbers():
+    prof = _profiles()
+    tiers, _ = assign_tiers(prof["predicted_clv"], cuts=[0.5], names=["Low", "High"])  # median of 5..200 = 15
+    bands = churn_bands(prof["churn_probability"])
+    s = tier_summary(prof, tiers, bands, as_of="2026-03-01")
+    assert s["size"].tolist() == [3, 2]
+    assert s.at["High", "share_customers"] == pytest.approx(0.4)
+    assert s.at["High", "share_clv"] == pytest.approx(220 / 250)
+    assert s.at["Low", "historic_clv_median"] == 20 and s.at["High", "predicted_clv_mean"] == 110
+    assert s.at["High", "clv_at_risk"] == pytest.approx(20 * 0.2 + 200 * 0.8)
+    assert s.at["Low", "churn_low"] == pytest.approx(1 / 3) and s.at["Low", "churn_high"] == pytest.approx(1 / 3)
+    # within 30 days of 2026-03-01: p0 (03-05) and p3 (03-20); p4 (02-20) is overdue, p1 is too far out
+    assert s.at["Low", "next_order_30d"] == pytest.approx(1 / 3) and s.at["High", "next_order_30d"] == pytest.approx(0.5)
+    assert s.at["Low", "preferred_channel"] == "sms" and s.at["High", "email_consent"] == 1.0
+    assert s.at["Low", "top_regions"] == "NY, US 67%; CA, US 33%"
+    assert s.at["Low", "days_between_orders"] == 35
+
+
+def test_clv_at_risk_matrix_and_pareto():
+    prof = _profiles()
+    tiers, _ = assign_tiers(prof["predicted_clv"], cuts=[0.5], names=["Low", "High"])
+    matrix = clv_at_risk_matrix(prof, tiers, churn_bands(prof["churn_probability"]))
+    assert matrix.loc["High", "high"] == pytest.approx(160) and matrix.loc["High", "medium"] == 0
+    assert matrix.loc["Low", "medium"] == pytest.approx(5)
+    curve = pareto(pd.Series([20.0, 50, np.nan, 30]))
+    np.testing.assert_allclose(curve["value_share"], [0.5, 0.8, 1.0])
+    np.testing.assert_allclose(curve["customer_share"], [1 / 3, 2 / 3, 1.0])
+
+
+def test_persona_fields_are_built_from_the_numbers():
+    prof = _profiles()
+    tiers, _ = assign_tiers(prof["predicted_clv"], cuts=[0.5], names=["Low", "High"])
+    s = tier_summary(prof, tiers, churn_bands(prof["churn_probability"]), as_of="2026-03-01")
+    fields = persona_fields("High", s.loc["High"])
+    assert persona_name("High") == "CLV tier: High"
+    assert "2 people (40% of customers, 88% of predicted clv)" in fields["description"]
+    assert "median order value $35" in fields["description"]
+    assert fields["channels"][0] in {"email", "sms"} and fields["purchase_cadence"] == "orders about every 35 days"
