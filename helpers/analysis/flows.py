@@ -19,10 +19,13 @@ __all__ = [
     "CHANNEL_METRICS",
     "REPORT_STATISTICS",
     "STAGES",
+    "DEFAULT_APPS",
     "check_rewrite",
     "evaluate_messages",
     "flow_funnel",
     "message_performance",
+    "parse_rewrite",
+    "rewrite_requests",
     "sms_length",
 ]
 
@@ -230,3 +233,83 @@ def check_rewrite(
                     f"(limit {sms_max_segments} x {limit})"
                 )
     return problems
+
+
+# Which generation app rewrites which part (the notebook may override the ids for its workspace).
+DEFAULT_APPS: dict[str, str] = {
+    "subject_preview": "email-subject-line",
+    "body_cta": "email-body",
+    "offer": "email-body",
+    "sms": "sms-message",
+}
+_GOALS = {
+    "body_cta": "get readers who opened to click through: a clearer body and one strong call to action",
+    "offer": "turn clicks into orders: a more compelling, concrete offer",
+}
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}" if pd.notna(x) else "n/a"
+
+
+def rewrite_requests(
+    messages: pd.DataFrame, tests: pd.DataFrame, variants: int = 2, apps: dict[str, str] | None = None
+) -> list[dict]:
+    """One Generate request per flagged message and variant: `{message_id, channel, part, variant, app_id,
+    input_data}`. The context carries the flow's purpose and the numbers that flagged the message, and the
+    original text of exactly the part being rewritten.
+    """
+    apps = {**DEFAULT_APPS, **(apps or {})}
+    out = []
+    for row in messages[messages["underperforming"]].itertuples(index=False):
+        mine = tests[(tests["message_id"] == row.message_id) & tests["flagged"]]
+        numbers = "; ".join(
+            f"{t.metric.replace('_', ' ')} {_pct(t.rate) if t.metric != 'revenue_per_recipient' else f'{t.rate:.2f}'}"
+            f" vs peers {_pct(t.peer_rate) if t.metric != 'revenue_per_recipient' else f'{t.peer_rate:.2f}'}"
+            f" ({t.ratio:.0%} of peers)"
+            for t in mine.itertuples(index=False)
+        )
+        trigger = getattr(row, "trigger_type", None) or "unknown trigger"
+        context = (
+            f"Klaviyo flow '{row.flow_name}' ({trigger}), message '{row.message_name}', {int(row.recipients):,} "
+            f"recipients. Problem: {row.diagnosis}. Numbers: {numbers}. Rewrite only this part; keep the "
+            "flow's purpose."
+        )
+        product = f"{row.flow_name}: {row.message_name}"
+        if row.channel == "sms":
+            app, original = apps["sms"], (row.body or "")
+        elif row.rewrite_part == "subject_preview":
+            app = apps["subject_preview"]
+            original = f"Subject: {row.subject or ''} | Preview: {row.preview_text or ''}"
+        else:
+            app, original = apps[row.rewrite_part], (row.body or "")
+        for k in range(1, variants + 1):
+            data = {"product": product, "original": original, "context": context, "variant": k}
+            if row.channel == "email" and row.rewrite_part in _GOALS:
+                data["goal"] = _GOALS[row.rewrite_part]
+            out.append({"message_id": row.message_id, "channel": row.channel, "part": row.rewrite_part,
+                        "variant": k, "app_id": app, "input_data": data})
+    return out
+
+
+def parse_rewrite(channel: str, part: str, text: str) -> dict:
+    """Split generated markdown into the fields Klaviyo takes: `subject`, `preview_text` or `body`.
+
+    Subject-line apps answer "Subject: ... / Preview text: ..." (labels optionally bold); without labels the
+    first line is the subject. Body and SMS text is kept whole, markdown emphasis removed.
+    """
+    clean = text.replace("**", "").strip()
+    if channel == "email" and part == "subject_preview":
+        fields = {"subject": None, "preview_text": None}
+        for line in clean.splitlines():
+            label, sep, value = line.partition(":")
+            key = label.strip().lower()
+            if sep and key in {"subject", "subject line"}:
+                fields["subject"] = value.strip()
+            elif sep and key in {"preview", "preview text", "preheader"}:
+                fields["preview_text"] = value.strip()
+        if fields["subject"] is None:
+            lines = [ln.strip() for ln in clean.splitlines() if ln.strip()]
+            fields["subject"] = lines[0] if lines else ""
+        return fields
+    return {"body": clean}

@@ -21,6 +21,7 @@ __all__ = [
     "classify_pairs",
     "cluster_order",
     "coverage",
+    "describe_definition",
     "mave_brief",
     "membership",
     "overlap_pairs",
@@ -233,3 +234,32 @@ def mave_brief(
         "retire or redefine, and what the resulting set should be, with a one-line reason for each change."
     )
     return "\n".join(lines)
+
+
+def _condition_text(c: Mapping) -> str:
+    kind = c.get("type", "")
+    f = c.get("filter") or {}
+    op, value = str(f.get("operator", "")).replace("-", " "), f.get("value")
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    if kind == "profile-marketing-consent":
+        return f"subscribed to {(c.get('consent') or {}).get('channel', '?')} marketing"
+    if kind == "profile-predictive-analytics":
+        return f"{c.get('dimension', '?')} {op} {value}"
+    if kind == "profile-property":
+        prop = str(c.get("property", "?")).replace("properties['", "").replace("location['", "").rstrip("']")
+        if f.get("type") == "date":
+            return f"{prop} {op} {f.get('quantity', '')} {f.get('unit', '')}s".strip()
+        return f"{prop} {op} {value}"
+    return kind.replace("-", " ") or "custom condition"
+
+
+def describe_definition(definition: Mapping | None, max_chars: int = 160) -> str:
+    """A short plain-language reading of a Klaviyo segment definition (groups are AND-ed, conditions OR-ed)."""
+    groups = (definition or {}).get("condition_groups") or []
+    parts = []
+    for g in groups:
+        conds = [_condition_text(c) for c in g.get("conditions") or []]
+        parts.append(" or ".join(conds) if len(conds) < 2 else "(" + " or ".join(conds) + ")")
+    text = " and ".join(p for p in parts if p)
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"

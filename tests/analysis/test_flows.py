@@ -136,3 +136,32 @@ def test_check_rewrite_names_each_problem():
     assert check_rewrite("sms", body="Come back for 10% off: example.com/x") == []
     assert "2 segments" in check_rewrite("sms", body="y" * 150)[0]
     assert check_rewrite("sms", body=" ") == ["SMS body is empty"]
+
+
+def test_rewrite_requests_target_exactly_the_diagnosed_part(perf):
+    from helpers.analysis.flows import rewrite_requests
+
+    perf = perf.assign(subject="Old subject", preview_text="Old preview", body="Old body", trigger_type="Metric")
+    tests, messages = evaluate_messages(perf)
+    reqs = rewrite_requests(messages, tests, variants=2)
+    assert len(reqs) == 4 * 2
+    by = {(r["message_id"], r["variant"]): r for r in reqs}
+    subject = by[("e_subject", 1)]
+    assert subject["app_id"] == "email-subject-line" and subject["part"] == "subject_preview"
+    assert subject["input_data"]["original"] == "Subject: Old subject | Preview: Old preview"
+    assert "open rate 20.0% vs peers" in subject["input_data"]["context"]
+    assert by[("e_body", 2)]["app_id"] == "email-body" and "call to action" in by[("e_body", 2)]["input_data"]["goal"]
+    assert by[("e_offer", 1)]["input_data"]["goal"].startswith("turn clicks into orders")
+    assert by[("s_click", 1)]["app_id"] == "sms-message" and by[("s_click", 1)]["input_data"]["original"] == "Old body"
+    assert rewrite_requests(messages, tests, variants=0) == []
+
+
+def test_parse_rewrite():
+    from helpers.analysis.flows import parse_rewrite
+
+    got = parse_rewrite("email", "subject_preview", "**Subject:** Your cart is waiting\n\n**Preview text:** One tap left.")
+    assert got == {"subject": "Your cart is waiting", "preview_text": "One tap left."}
+    assert parse_rewrite("email", "subject_preview", "Just a line\nmore")["subject"] == "Just a line"
+    assert parse_rewrite("sms", "body_cta", "Hi, **new** drop. Reply STOP to opt out.") == {
+        "body": "Hi, new drop. Reply STOP to opt out."
+    }

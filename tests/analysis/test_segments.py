@@ -124,3 +124,20 @@ def test_sparse_products_match_brute_force_sets():
             assert row.jaccard == pytest.approx(len(a & b) / len(a | b))
         else:
             assert pd.isna(row.jaccard)
+
+
+def test_describe_definition_reads_klaviyo_conditions():
+    from helpers.analysis.segments import describe_definition
+
+    definition = {"condition_groups": [
+        {"conditions": [{"type": "profile-property", "property": "properties['engagement_score']",
+                         "filter": {"type": "numeric", "operator": "greater-than-or-equal", "value": 0.6}}]},
+        {"conditions": [{"type": "profile-property", "property": "location['country']",
+                         "filter": {"type": "string", "operator": "in", "value": ["United States", "Canada"]}},
+                        {"type": "profile-marketing-consent", "consent": {"channel": "sms"}}]},
+    ]}
+    assert describe_definition(definition) == (
+        "engagement_score greater than or equal 0.6 and (country in United States, Canada or subscribed to sms marketing)"
+    )
+    assert describe_definition(None) == ""
+    assert describe_definition(definition, max_chars=20).endswith("…")
