@@ -1,0 +1,406 @@
+"""Every HTTP policy in one place: sessions, timeouts, retries, per-bucket pacing, response cache, counting.
+
+Nothing here knows an endpoint's payload; the Klaviyo and Mavera clients build on it::
+
+    stats = RequestStats()
+    pacer = Pacer(lambda method, url: ratelimits.limit_for(method, url), scale=1.0)
+    session = make_session(
+        headers={"Authorization": "..."},      # sent on every request
+        pacer=pacer, stats=stats,
+        retry=make_retry(attempts=6),          # urllib3 Retry: 429/5xx/timeouts/dropped connections
+        timeout=(10, 120),                     # (connect, read) seconds, applied when a call gives none
+        cache_path=Path(".../klaviyo.sqlite"), # requests-cache SQLite file, or None for no cache
+    )
+    session.get(url, expire_after=timedelta(hours=24))  # cached for 24 h; no expire_after = not cached
+    session.get(url, expire_after=..., force_refresh=True)  # bypass the cache, store the fresh answer
+    stats.sent                                   # attempts that reached the network (cache hits excluded)
+
+Pacing. Klaviyo counts requests in fixed windows aligned to the clock (burst: whole seconds, steady:
+whole minutes, daily: UTC days) per bucket. :class:`Pacer` grants a request only when every window
+it will be counted in still has room, so a normal run sends nothing that will be refused. A
+sliding-window limiter (pyrate-limiter) is also safe, but it spreads a minute's budget over the 60 s
+after the first request instead of letting it restart at the minute boundary, which can cost up to
+half the throughput the fixed windows allow on a run that spans a boundary; hence this small pacer.
+Requests granted just before a window ends may arrive after it (network delay), so those are counted
+in the next window too (``guard``, learned from observed response times).
+
+Retries live in urllib3's ``Retry`` (:class:`PacedRetry`): exponential backoff with jitter, bounded
+attempts, ``Retry-After`` honoured (absent or 0 allowed). Each retry goes back through the pacer and
+is counted, and a 429 holds the whole bucket back, so concurrent fetches stop together.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
+from helpers.ratelimits import Limit
+
+__all__ = [
+    "DailyLimitReached",
+    "Limit",
+    "Pacer",
+    "PacedRetry",
+    "PolicyAdapter",
+    "RequestStats",
+    "make_retry",
+    "make_session",
+]
+
+LimitOf = Callable[[str, str], "Limit | None"]
+
+
+class DailyLimitReached(RuntimeError):
+    """The bucket's daily cap is used up; raised before the request is sent."""
+
+    def __init__(self, limit: Limit, resets_at: float):
+        self.limit = limit
+        self.resets_at = resets_at
+        when = time.strftime("%H:%M UTC", time.gmtime(resets_at))
+        super().__init__(
+            f"daily limit of {limit.daily} requests for {limit.bucket} reached; it resets at {when} "
+            "(results already fetched stay cached, so rerun after the reset)."
+        )
+
+
+class RequestStats:
+    """Thread-safe counts of what reached the network: attempts (retries included), per bucket, 429s."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.throttled = 0
+        self.retries = 0
+        self.by_bucket: Counter[str] = Counter()
+
+    def count(self, bucket: str | None, *, retry: bool = False) -> None:
+        with self._lock:
+            self.sent += 1
+            self.retries += retry
+            self.by_bucket[bucket or "-"] += 1
+
+    def count_throttled(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"sent": self.sent, "throttled": self.throttled, "retries": self.retries,
+                    "by_bucket": dict(self.by_bucket)}
+
+
+class _Windows:
+    """Counts of one bucket in its burst (1 s), steady (60 s) and daily windows, keyed by window number."""
+
+    __slots__ = ("sec", "min", "day", "blocked_until")
+
+    def __init__(self) -> None:
+        self.sec: dict[int, int] = {}
+        self.min: dict[int, int] = {}
+        self.day: dict[int, int] = {}
+        self.blocked_until = 0.0
+
+    def prune(self, now: float) -> None:
+        for table, size in ((self.sec, 1), (self.min, 60), (self.day, 86400)):
+            current = math.floor(now / size)
+            for key in [k for k in table if k < current]:
+                del table[key]
+
+
+class Pacer:
+    """Fixed-window pacing per rate-limit bucket, shared by every thread of a client.
+
+    ``limit_of(method, url)`` names the bucket and its limits (``helpers.ratelimits.limit_for`` for
+    Klaviyo); ``scale`` multiplies every limit (the sandbox's ``--rate-scale``; 0 switches pacing off).
+    """
+
+    def __init__(
+        self,
+        limit_of: LimitOf,
+        *,
+        scale: float = 1.0,
+        guard: float = 0.02,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._limit_of = limit_of
+        self.scale = scale
+        self._min_guard = guard
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Windows] = {}
+        self._recent: deque[float] = deque(maxlen=32)  # recent response times, for the guard
+
+    # -- public API -------------------------------------------------------------------------------
+    def limit(self, method: str, url: str) -> Limit | None:
+        """The (scaled) limit a request falls under, or None when it is not paced."""
+        if self.scale <= 0:
+            return None
+        raw = self._limit_of(method, url)
+        return raw.scaled(self.scale) if raw is not None and self.scale != 1 else raw
+
+    def acquire(self, method: str, url: str) -> Limit | None:
+        """Block until the request may be sent without exceeding any window; return its limit."""
+        lim = self.limit(method, url)
+        if lim is not None:
+            self.acquire_limit(lim)
+        return lim
+
+    def acquire_limit(self, lim: Limit) -> None:
+        while True:
+            with self._lock:
+                wait = self._try_take(lim, self._clock())
+            if wait <= 0:
+                return
+            self._sleep(wait)
+
+    def throttled(self, lim: Limit | None, retry_after: float | None) -> None:
+        """The server refused a request of this bucket: hold the bucket back for everyone."""
+        if lim is None:
+            return
+        now = self._clock()
+        until = now + retry_after if retry_after else math.floor(now) + 1.0
+        with self._lock:
+            w = self._buckets.setdefault(lim.bucket, _Windows())
+            w.blocked_until = max(w.blocked_until, until)
+            # The server's count for this second is at least full; keep ours from granting more now.
+            w.sec[math.floor(now)] = max(w.sec.get(math.floor(now), 0), lim.burst)
+
+    def observe(self, lim: Limit | None, headers: Mapping[str, str], elapsed: float | None = None) -> None:
+        """Adopt the server's view of the steady window (RateLimit-Remaining/Reset) when it is stricter.
+
+        Other integrations on the same account share the bucket, so the server may have counted more
+        than this process sent.
+        """
+        if elapsed is not None:
+            with self._lock:
+                self._recent.append(elapsed)
+        if lim is None:
+            return
+        remaining, reset = _int_header(headers, "RateLimit-Remaining"), _int_header(headers, "RateLimit-Reset")
+        if remaining is None:
+            return
+        now = self._clock()
+        window_end = now + (reset if reset is not None else 60 - now % 60)
+        key = math.floor((window_end - 1e-3) / 60)
+        with self._lock:
+            w = self._buckets.setdefault(lim.bucket, _Windows())
+            w.min[key] = max(w.min.get(key, 0), lim.steady - remaining)
+            if remaining <= 0 and reset is not None:
+                w.blocked_until = max(w.blocked_until, window_end)
+
+    @property
+    def guard(self) -> float:
+        """Seconds before a window ends within which a granted request may land in the next window."""
+        recent = max(self._recent, default=0.0)
+        return min(max(self._min_guard, recent), 1.0)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _try_take(self, lim: Limit, now: float) -> float:
+        """Take a slot and return 0, or return how long to wait before trying again (lock held)."""
+        w = self._buckets.setdefault(lim.bucket, _Windows())
+        w.prune(now)
+        if now < w.blocked_until:
+            return w.blocked_until - now
+        guard = self.guard
+        waits: list[float] = []
+        keys: list[tuple[dict[int, int], int]] = []
+        levels = [(w.sec, 1, lim.burst), (w.min, 60, lim.steady)]
+        for table, size, cap in levels:
+            here, later = math.floor(now / size), math.floor((now + guard) / size)
+            for key in {here, later}:
+                if table.get(key, 0) >= cap:
+                    # Wait for this window to end (for the later one: until landing past it is likely).
+                    waits.append((key + 1) * size - (guard if key == later != here else 0.0) - now)
+                keys.append((table, key))
+        if lim.daily is not None:
+            day = math.floor(now / 86400)
+            if w.day.get(day, 0) >= lim.daily:
+                raise DailyLimitReached(lim, (day + 1) * 86400.0)
+            keys.append((w.day, day))
+        if waits:
+            return max(max(waits), 1e-3)
+        for table, key in keys:
+            table[key] = table.get(key, 0) + 1
+        return 0.0
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(str(raw).split(",")[0].split(";")[0].strip())
+    except ValueError:
+        return None
+
+
+class _Policy:
+    """What retries and the adapter share: the pacer, the counters and the bucket lookup."""
+
+    def __init__(self, pacer: Pacer | None, stats: RequestStats) -> None:
+        self.pacer = pacer
+        self.stats = stats
+
+    def limit(self, method: str, url: str) -> Limit | None:
+        return self.pacer.limit(method, url) if self.pacer else None
+
+
+class PacedRetry(Retry):
+    """urllib3 ``Retry`` whose every retry is paced and counted, and which gives up on a long Retry-After.
+
+    A ``Retry-After`` longer than ``retry_after_max`` (a daily cap, say) is not slept on: the 429 is
+    handed back so the caller can say what happened instead of sleeping for hours.
+    """
+
+    def __init__(self, *args: Any, policy: _Policy | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.policy = policy
+
+    def new(self, **kw: Any) -> PacedRetry:
+        kw.setdefault("policy", self.policy)
+        return super().new(**kw)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        throttled = response is not None and response.status == 429
+        if throttled:
+            raw = response.headers.get("Retry-After")
+            try:
+                too_long = raw is not None and float(raw) > self.retry_after_max
+            except ValueError:
+                too_long = False
+            if too_long:
+                raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {raw}s exceeds the wait limit"))
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        # A 429 handed back to the caller is counted by the adapter; count only those retried here.
+        if throttled and self.policy is not None:
+            self.policy.stats.count_throttled()
+        return new
+
+    def sleep(self, response=None) -> None:
+        policy = self.policy
+        last = self.history[-1] if self.history else None
+        lim = policy.limit(last.method, last.url) if (policy and last and last.method and last.url) else None
+        if response is not None and response.status == 429 and policy and policy.pacer and lim:
+            retry_after = self.get_retry_after(response)
+            policy.pacer.throttled(lim, retry_after)
+            if not retry_after:
+                self._sleep_backoff()  # no hint from the server: back off exponentially, with jitter
+        else:
+            super().sleep(response)
+        if policy is not None:
+            if policy.pacer is not None and lim is not None:
+                policy.pacer.acquire_limit(lim)
+            policy.stats.count(lim.bucket if lim else None, retry=True)
+
+
+def make_retry(
+    attempts: int = 6,
+    *,
+    backoff: float = 0.5,
+    backoff_max: float = 30.0,
+    jitter: float = 0.5,
+    max_retry_after: float = 120.0,
+    statuses: Iterable[int] = (429, 500, 502, 503, 504, 524),
+    methods: Iterable[str] = ("GET", "HEAD", "OPTIONS", "POST"),
+) -> PacedRetry:
+    """A bounded retry policy: ``attempts`` tries in all, for the given statuses, timeouts and dropped connections.
+
+    500 and 502 are retried too: Klaviyo's SDK does not, but every call our clients make with POST in
+    ``methods`` is a read (reports) or carries its own idempotency, and the attempts are bounded.
+    """
+    retries = max(0, attempts - 1)
+    return PacedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=retries,
+        redirect=5,
+        backoff_factor=backoff,
+        backoff_max=backoff_max,
+        backoff_jitter=jitter,
+        status_forcelist=frozenset(statuses),
+        allowed_methods=frozenset(m.upper() for m in methods),
+        respect_retry_after_header=True,
+        retry_after_max=max_retry_after,
+        raise_on_status=False,  # the last response comes back; the client turns it into a clear error
+    )
+
+
+class PolicyAdapter(HTTPAdapter):
+    """HTTPAdapter that paces, counts and times out every request it actually sends."""
+
+    def __init__(self, policy: _Policy, retry: PacedRetry, timeout: float | tuple[float, float], **kw: Any):
+        self.policy = policy
+        self.default_timeout = timeout
+        super().__init__(max_retries=retry.new(policy=policy), **kw)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        method, url = request.method or "GET", request.url or ""
+        pacer = self.policy.pacer
+        lim = pacer.acquire(method, url) if pacer else None
+        self.policy.stats.count(lim.bucket if lim else None)
+        response = super().send(request, **kwargs)
+        if response.status_code == 429:
+            self.policy.stats.count_throttled()
+        if pacer is not None:
+            pacer.observe(lim, response.headers, response.elapsed.total_seconds())
+        return response
+
+
+def make_session(
+    *,
+    headers: Mapping[str, str] | None = None,
+    pacer: Pacer | None = None,
+    stats: RequestStats | None = None,
+    retry: PacedRetry | None = None,
+    timeout: float | tuple[float, float] = (10.0, 120.0),
+    cache_path: Path | None = None,
+    cacheable_methods: Iterable[str] = ("GET", "POST"),
+    pool_size: int = 32,
+) -> requests.Session:
+    """A session with every policy above. With ``cache_path`` it is a requests-cache ``CachedSession``
+    (SQLite) that caches nothing unless a call passes ``expire_after``; credentials are never stored.
+    """
+    policy = _Policy(pacer, stats if stats is not None else RequestStats())
+    if cache_path is not None:
+        import requests_cache
+
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        session: requests.Session = requests_cache.CachedSession(
+            str(cache_path),
+            backend="sqlite",
+            expire_after=requests_cache.DO_NOT_CACHE,
+            allowable_methods=tuple(cacheable_methods),
+            allowable_codes=(200,),
+            # Default list already drops Authorization etc. from keys and stored requests.
+            ignored_parameters=(*requests_cache.CacheSettings().ignored_parameters, "x-api-key"),
+        )
+    else:
+        session = requests.Session()
+    adapter = PolicyAdapter(policy, retry or make_retry(), timeout, pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update(dict(headers or {}))
+    session.stats = policy.stats  # type: ignore[attr-defined]
+    return session
+
+
+def lifetime(hours: float) -> timedelta:
+    """A cache lifetime, for stream declarations."""
+    return timedelta(hours=hours)
