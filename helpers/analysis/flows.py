@@ -29,13 +29,13 @@ __all__ = [
     "sms_length",
 ]
 
-# metric -> (numerator column, denominator column). Klaviyo reports rates over delivered messages and
-# revenue per recipient over recipients; recomputing from counts lets peers be pooled exactly.
+# metric -> (numerator column, denominator column). Klaviyo's rates, revenue per recipient included, are
+# per delivered message; recomputing them from counts lets peers be pooled exactly.
 RATE_DEFINITIONS: dict[str, tuple[str, str]] = {
     "open_rate": ("opens_unique", "delivered"),
     "click_rate": ("clicks_unique", "delivered"),
     "conversion_rate": ("conversion_uniques", "delivered"),
-    "revenue_per_recipient": ("conversion_value", "recipients"),
+    "revenue_per_recipient": ("conversion_value", "delivered"),
 }
 # SMS has no opens; other channels (push) are shown but not tested.
 CHANNEL_METRICS: dict[str, tuple[str, ...]] = {

@@ -52,7 +52,7 @@ def test_message_performance_computes_rates_and_keeps_silent_messages():
                            "clicks_unique": [9, 9], "conversion_uniques": [3, 3], "conversion_value": [30.0, 30.0]})
     perf = message_performance(messages, report).set_index("message_id")
     assert perf.at["m1", "recipients"] == 200 and perf.at["m1", "open_rate"] == pytest.approx(0.5)
-    assert perf.at["m1", "revenue_per_recipient"] == pytest.approx(0.3)
+    assert perf.at["m1", "revenue_per_recipient"] == pytest.approx(60 / 180)  # per delivered, like Klaviyo
     assert perf.at["m1", "click_to_open_rate"] == pytest.approx(0.2)
     assert perf.at["m2", "recipients"] == 0 and pd.isna(perf.at["m2", "open_rate"])
 
