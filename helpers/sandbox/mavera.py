@@ -635,11 +635,14 @@ def persona_traits(persona: dict) -> dict:
     """
     text = " ".join([persona.get("name", ""), persona.get("description", ""), _flatten(persona.get("details", {}))])
     low = text.lower()
-    churn = _number(r"churn[a-z _-]*?[^0-9\n]{0,30}?(\d+(?:\.\d+)?)\s*%", low)
-    if churn is not None:
+    band = re.search(r"churn[^.;\n]{0,25}?\b(low|medium|high)\b", low)
+    churn = _number(r"churn[a-z _-]*?[^0-9\n;]{0,25}?(\d+(?:\.\d+)?)\s*%", low)
+    if band:
+        churn = {"low": 0.15, "medium": 0.45, "high": 0.75}[band.group(1)]
+    elif churn is not None:
         churn /= 100
     else:
-        churn = _number(r"churn[a-z _-]*?[^0-9\n]{0,30}?(0?\.\d+|1\.0+|[01])\b", low)
+        churn = _number(r"churn[a-z _-]*?[^0-9\n;]{0,25}?(0?\.\d+|1\.0+|[01])\b", low)
     clv = _number(r"clv[^0-9\n]{0,40}?\$?\s*(\d[\d,]*(?:\.\d+)?)", low)
     affinity = 0.0
     if churn is not None:
@@ -816,51 +819,93 @@ def _generate_text(app_id: str, data: dict, persona: dict | None, seed: int) -> 
     return "\n".join(lines)
 
 
+_ACTIONS = (
+    ("merge", ("redundant", "jaccard", "duplicate", "near-identical")),
+    ("fold", ("nested", "inside", "contained", "subset", "containment")),
+    ("retire", ("tiny", "too small", "fewer than")),
+)
+
+
+def _kind(text: str) -> str | None:
+    low = text.lower()
+    return next((kind for kind, words in _ACTIONS if any(w in low for w in words)), None)
+
+
+def _names(item: str) -> list[str]:
+    quoted = re.findall(r"[\"'“‘`]([^\"'”’`]{2,60})[\"'”’`]", item)
+    if quoted:
+        return quoted[:2]
+    head = item.rsplit(":", 1)[0] if re.search(r":\s*[\d.]+%?\s*$", item) else item
+    parts = re.split(r"\s+(?:~|↔|<->|vs\.?|and|inside|within|in)\s+", head, maxsplit=1)
+    return [re.sub(r"\s*\(\d[\d,]*\)$", "", p).strip(" -*") for p in parts if p.strip(" -*")][:2]
+
+
 def _mave_answer(message: str, turn: int) -> str:
+    """Markdown built from the brief: echoes its segment lines and turns flagged ones into actions.
+
+    Flags come from keywords on a line or from the heading above a bullet list ("Near-duplicate
+    pairs (Jaccard):" then "- A ~ B: 0.93").
+    """
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    rows = []
+    echoed, actions, section = [], [], None
     for line in lines:
-        if line.startswith("|") and not set(line) <= set("|-: "):
+        is_item = line[:2] in {"- ", "* "} or bool(re.match(r"^\d+[.)] ", line))
+        if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
-            if cells and cells[0].lower() not in {"segment", "name", "id", "segment_id", "a", "pair"}:
-                rows.append(" · ".join(cells))
-        elif line[:2] in {"- ", "* "} or re.match(r"^\d+[.)] ", line):
-            rows.append(re.sub(r"^(?:[-*]|\d+[.)])\s+", "", line))
-    actions = []
-    for row in rows + [line for line in lines if line not in rows]:
-        low = row.lower()
-        names = re.findall(r"[\"'“‘`]([^\"'”’`]{2,60})[\"'”’`]", row)
-        label = " and ".join(f"“{n}”" for n in names[:2]) if names else row[:90]
-        numbers = re.findall(r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b", row)
-        evidence = f" (overlap {numbers[0].strip()})" if numbers else ""
-        if any(w in low for w in ("redundant", "jaccard", "duplicate", "near-identical")):
-            actions.append(f"**Merge** {label}{evidence}: they target essentially the same people; keep one.")
-        elif any(w in low for w in ("nested", "contained", "subset", "containment")):
-            actions.append(f"**Fold** {label}{evidence}: the smaller one sits inside the larger; use a filter instead.")
-        elif any(w in low for w in ("tiny", "too small", "fewer than")):
-            actions.append(f"**Retire or fold** {label}: too small to move revenue on its own.")
-    seen: set[str] = set()
-    actions = [a for a in actions if not (a in seen or seen.add(a))][:12]
+            if set(line) <= set("|-: ") or cells[0].lower() in {"segment", "name", "id", "segment_id", "pair"}:
+                continue
+            line, is_item = " · ".join(cells), True
+        if not is_item:
+            section = _kind(line)
+            if section == "retire" and ":" in line:  # "Tiny segments: A (31), B (12)"
+                for item in line.split(":", 1)[1].split(","):
+                    if item.strip():
+                        actions.append(("retire", _names(item.strip()), None))
+            elif section and re.search(r"[\"'“‘`][^\"'”’`]{2,60}[\"'”’`]", line):  # a flagged sentence naming segments
+                numbers = re.findall(r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b", line)
+                actions.append((section, _names(line), numbers[-1].strip() if numbers else None))
+            continue
+        item = re.sub(r"^(?:[-*]|\d+[.)])\s+", "", line)
+        kind = _kind(item) or section
+        if kind is None:
+            echoed.append(item)
+            continue
+        numbers = re.findall(r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b", item)
+        actions.append((kind, _names(item), numbers[-1].strip() if numbers else None))
+    text = []
+    for kind, names, figure in actions:
+        label = " and ".join(f"“{n}”" for n in names) or "this segment"
+        evidence = f" (overlap {figure})" if figure else ""
+        if kind == "merge":
+            text.append(f"**Merge** {label}{evidence}: they reach essentially the same people; keep one definition.")
+        elif kind == "fold" and len(names) == 2:
+            text.append(f"**Fold** “{names[0]}” into “{names[1]}”{evidence}: it sits inside the larger segment; "
+                        "use a filter on the larger one instead.")
+        elif kind == "fold":
+            text.append(f"**Fold** {label}{evidence}: it sits inside a larger segment.")
+        else:
+            text.append(f"**Retire or fold** {label}: too small to move revenue on its own.")
+    text = list(dict.fromkeys(text))[:15]
     numbers = re.findall(r"\b\d[\d,]*(?:\.\d+)?%?", message)
     out = []
     if turn > 1:
         out.append(f"Building on the earlier answers in this thread (message {turn}):\n")
     out.append("## Simplified segmentation plan\n")
-    if rows:
+    if echoed:
         out.append("**What you sent**\n")
-        out.extend(f"- {r}" for r in rows[:10])
-        if len(rows) > 10:
-            out.append(f"- … and {len(rows) - 10} more")
+        out.extend(f"- {r}" for r in echoed[:10])
+        if len(echoed) > 10:
+            out.append(f"- … and {len(echoed) - 10} more")
         out.append("")
     out.append("**Recommendations**\n")
-    if actions:
-        out.extend(f"{i}. {a}" for i, a in enumerate(actions, 1))
+    if text:
+        out.extend(f"{i}. {a}" for i, a in enumerate(text, 1))
+        out.append(f"{len(text) + 1}. Keep every other segment as it is; recheck overlaps after the next list clean-up.")
     else:
         out.append("1. No segment in your brief is flagged as redundant, nested or tiny; keep the current set and "
                    "review overlaps quarterly.")
     out.append("")
     if numbers:
-        out.append(f"These recommendations rest on the {len(numbers)} figures in your brief "
-                   f"(e.g. {', '.join(numbers[:4])}); recheck them after the next list clean-up.")
+        out.append(f"These recommendations rest on the {len(numbers)} figures in your brief (e.g. {', '.join(numbers[:4])}).")
     out.append("\n_Answer generated by the local Mavera sandbox from the numbers in your message._")
     return "\n".join(out)
