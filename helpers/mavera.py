@@ -582,7 +582,7 @@ class MaveraClient:
         """Create a focus group (or resume the one this request already created), poll until it is done,
         and return its answers as a tidy frame (``ANSWER_COLUMNS``)."""
         if not self.workspace_id and not self.dry_run:
-            raise ConfigError("MAVERA_WORKSPACE_ID is not set: focus groups need a workspace; put its id (ws_...) in .env.")
+            raise MaveraError("MAVERA_WORKSPACE_ID is not set: focus groups need a workspace; put its id (ws_...) in .env.")
         payload = self.focus_group_payload(name, persona_ids, questions, context, responses_per_persona)
         key = request_key("/focus-groups", payload)
         if self.dry_run:

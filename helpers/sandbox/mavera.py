@@ -779,42 +779,55 @@ def _summarise(questions: list[dict], responses: list[dict]) -> list[dict]:
     return out
 
 
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,:;-") + "…"
+
+
 def _generate_text(app_id: str, data: dict, persona: dict | None, seed: int) -> str:
+    """Copy built from the input: it names the product and offer sent and keeps channel limits
+    (subject ≤ 60 characters, SMS ≤ 160 GSM-7 characters with opt-out language)."""
     product = str(data.get("product")).strip()
+    # Notebook inputs name "Flow: Message"; the copy talks about the topic, not the message label.
+    topic = product.split(":", 1)[0].strip() if ":" in product else product
     offer = str(data.get("offer") or "").strip()
     audience = str(data.get("audience") or (persona or {}).get("name") or "").strip()
     tone = str(data.get("tone") or "warm").strip().lower()
+    original = str(data.get("original") or "")
+    old_subject = re.search(r"subject:\s*(.*?)\s*(?:\||$)", original, re.IGNORECASE | re.MULTILINE)
     key = (seed, app_id, data, (persona or {}).get("id"))
     if app_id == "email-subject-line":
+        short = _fit(topic, 34)
         if offer:
-            options = [f"{product}: {offer}", f"{offer} on {product}, today only", f"Still thinking about {product}? {offer}",
-                       f"Your {product} pick + {offer}"]
+            options = [f"{short}: {offer}", f"{offer} on {short}, today only", f"Still thinking about {short}? {offer}",
+                       f"Your {short} pick + {offer}"]
         else:
-            options = [f"Your {product} is waiting", f"Back in focus: {product}", f"We saved you a {product}",
-                       f"{product}, picked for you"]
-        subject = _pick(options, *key)
-        preview = _pick([f"{audience or 'Our regulars'} love it; see why.", "One tap to finish your order.",
+            options = [f"Your {short} picks are waiting", f"Back in focus: {short}", f"{short}, picked for you",
+                       f"A quick look at {short}"]
+        if old_subject and old_subject.group(1):
+            options.append(f"Re-think: {_fit(old_subject.group(1).strip(), 40)} (new picks inside)")
+        subject = _fit(_pick(options, *key), 60)
+        preview = _pick([f"{audience or 'Our regulars'} love it; see why.", "One tap to pick up where you left off.",
                          "Made for how you actually shop."], *key, "preview")
-        return f"**Subject:** {subject}\n\n**Preview text:** {preview}"
+        return f"**Subject:** {subject}\n\n**Preview text:** {_fit(preview, 100)}"
     if app_id == "sms-message":
-        brand_tone = "Hey!" if tone in {"playful", "casual", "fun"} else "Hi,"
-        body = f"{brand_tone} {product}" + (f": {offer}." if offer else " is back for you.")
-        body += _pick([" Shop now: {link}", " Tap to see it: {link}", " Grab yours: {link}"], *key)
-        return (body + " Reply STOP to opt out.")[:160]
-    goal = str(data.get("goal") or "come back and complete your order").strip()
+        opener = "Hey!" if tone in {"playful", "casual", "fun"} else "Hi,"
+        close = _pick([" Shop now.", " Tap to see it.", " Grab yours today."], *key) + " Reply STOP to opt out."
+        middle = f": {offer}." if offer else " is back for you."
+        room = 160 - len(opener) - 1 - len(middle) - len(close)
+        return f"{opener} {_fit(topic, max(10, room)).rstrip('…')}{middle}{close}"[:160]  # GSM-7 only
+    goal = str(data.get("goal") or "come back and complete your order").strip().rstrip(".")
     greeting = "Hi there," if tone != "formal" else "Hello,"
     lines = [
         greeting,
         "",
-        f"We picked out **{product}** for {audience or 'you'}"
-        + (f" — and for a short time, {offer}." if offer else "."),
-        _pick(["Customers who bought it once keep coming back for it.",
+        f"We picked out **{topic}** for {audience or 'you'}" + (f" — and for a short time, {offer}." if offer else "."),
+        _pick(["Customers who bought once keep coming back for it.",
                "It pairs well with what you already have.",
                "It's one of this season's most reordered picks."], *key),
         "",
-        f"**Ready to {goal}?**",
+        f"Our aim with this email: {goal}.",
         "",
-        f"[Shop {product}]({{link}})",
+        f"**[Shop {topic} now]**",
     ]
     return "\n".join(lines)
 
