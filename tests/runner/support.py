@@ -1,0 +1,49 @@
+"""Helpers for the runner's tests: the fixture notebooks, a clean environment for module-scoped runs, scans."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "notebooks"
+
+_OUR_VARS = (
+    "KLAVIYO_API_KEY", "KLAVIYO_BASE_URL", "KLAVIYO_REVISION", "MAVERA_API_KEY", "MAVERA_BASE_URL",
+    "MAVERA_WORKSPACE_ID", "WORKBOOKS_SANDBOX", "WORKBOOKS_RUN_DIR",
+)
+
+
+@contextlib.contextmanager
+def clean_env(cache_dir: Path) -> Iterator[pytest.MonkeyPatch]:
+    """What the lead's autouse ``isolated_env`` does, for fixtures wider than one test."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _OUR_VARS:
+            mp.delenv(name, raising=False)
+        mp.setenv("WORKBOOKS_IGNORE_DOTENV", "1")
+        mp.setenv("WORKBOOKS_CACHE_DIR", str(cache_dir))
+        mp.setenv("MPLBACKEND", "Agg")
+        yield mp
+
+
+def quiet(_line: str) -> None:
+    """An ``echo`` for run_jobs that keeps test output short."""
+
+
+def hrefs(html_text: str) -> list[str]:
+    return re.findall(r'href="([^"#]+)"', html_text)
+
+
+def files_containing(root: Path, needles: list[str]) -> dict[str, list[str]]:
+    """Every file under ``root`` (any type) that contains one of ``needles``, as relative paths."""
+    hits: dict[str, list[str]] = {}
+    encoded = [n.encode() for n in needles]
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found = [n.decode() for n in encoded if n in data]
+        if found:
+            hits[str(path.relative_to(root))] = found
+    return hits

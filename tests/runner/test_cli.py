@@ -1,0 +1,88 @@
+"""Command-line checks that fail before any kernel starts, and exit codes of real runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import run
+from tests.runner.support import FIXTURES
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-p", "nope", "1"], "-p nope: none of the selected notebooks"),
+        (["--jobs", "1", "-p", "rows", "5"], "-p rows: none of the selected notebooks (01_succeeds)"),
+        (["--jobs", "1", "-p", "n", "abc"], "-p n: parameter n='abc' should be a whole number"),
+        (["--jobs", "1", "-p", "fail", "maybe"], "-p fail: parameter fail='maybe' should be true or false"),
+        (["-p", "api_key", "pk_x"], "-p api_key: secrets are never parameters"),
+        (["--jobs", "9"], "--jobs 9: no such notebook (available: 1,2,3,4,5)"),
+        (["--jobs", "one"], "--jobs 'one': give job numbers"),
+        (["--date", "2026-13-01"], "--date '2026-13-01': use YYYY-MM-DD"),
+        (["--timeout", "0"], "--timeout 0: give a positive number"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors_before_anything_runs(argv, message, tmp_path, capsys):
+    code = run.main(["--notebooks", str(FIXTURES), "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {message}"), err
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing ran, no folder was made
+
+
+def test_missing_notebook_folder(tmp_path, capsys):
+    assert run.main(["--notebooks", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    assert "notebook folder" in capsys.readouterr().err
+
+
+def test_real_notebooks_need_keys_unless_sandbox(tmp_path, capsys, monkeypatch):
+    # The default folder (the project's notebooks) is checked for keys before any kernel starts.
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "01_x.ipynb").write_text((FIXTURES / "01_succeeds.ipynb").read_text())
+    monkeypatch.setattr(run, "default_notebooks_dir", lambda: notebooks)
+    assert run.main(["--out", str(tmp_path / "out")]) == 2
+    assert "KLAVIYO_API_KEY is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "expected"),
+    [
+        ({"inferred_type_name": "float", "default": "0.5"}, "1", 1.0),
+        ({"inferred_type_name": "str", "default": '"a"'}, "00123", "00123"),
+        ({"inferred_type_name": "int", "default": "3"}, "007", 7),
+        ({"inferred_type_name": "bool", "default": "False"}, "yes", True),
+        ({"inferred_type_name": "list[str]", "default": "[]"}, '["a", "b"]', ["a", "b"]),
+        ({"inferred_type_name": "dict", "default": "{}"}, "{'a': 1}", {"a": 1}),
+        ({"inferred_type_name": "int | None", "default": "None"}, "none", None),
+        ({"inferred_type_name": "Optional[float]", "default": "None"}, "2", 2.0),
+        ({"inferred_type_name": "None", "default": "250"}, "300", 300),  # untyped: from the default
+        ({"inferred_type_name": "None", "default": "'last_90_days'"}, "last_30_days", "last_30_days"),
+    ],
+)
+def test_coercion_follows_the_declared_type(spec, value, expected):
+    coerced = run.coerce_parameter("x", value, spec)
+    assert coerced == expected and type(coerced) is type(expected)
+
+
+def test_exit_codes_and_one_line_per_job(tmp_path, capsys):
+    failing = run.main(["--notebooks", str(FIXTURES), "--out", str(tmp_path), "--jobs", "3", "--no-html"])
+    out = capsys.readouterr().out
+    assert failing == 1
+    assert "[03_raises] started" in out
+    assert "[03_raises] FAILED in" in out and "planted failure" in out
+    assert "index: " in out
+    (run_dir,) = tmp_path.iterdir()
+    data = json.loads((run_dir / "run.json").read_text())
+    assert data["jobs"][0]["html"] is None
+    assert not list(run_dir.glob("*.html"))[1:]  # only index.html
+    assert (run_dir / "index.html").is_file()
+
+    passing = run.main(["--notebooks", str(FIXTURES), "--out", str(tmp_path), "--jobs", "1", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert passing == 0
+    assert "[01_succeeds] succeeded in" in out
+    assert "1 of 1 job(s) succeeded" in out
