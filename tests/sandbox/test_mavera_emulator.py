@@ -333,3 +333,15 @@ def test_rate_scale_zero_is_unlimited(api):
 def test_stats_keys(api):
     assert set(api.emu.stats()) == {"requests", "throttled", "credits_used", "credits_remaining", "personas_created",
                                     "focus_groups_created", "generations", "chats"}
+
+
+def test_mounted_under_dispatcher_middleware():
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    emu = MaveraEmulator(seed=1, api_key=KEY, workspace_id=WS)
+    root = DispatcherMiddleware(lambda environ, start: [b""], {"/mavera/api/v1": emu})
+    with serve(root) as base:
+        api = Api(emu, base + "/mavera/api/v1")
+        assert api.get("/generation-apps").status_code == 200
+        assert api.post("/personas", json=LOYAL).status_code == 201
+    assert emu.stats()["requests"] == 2 and emu.stats()["personas_created"] == 1
