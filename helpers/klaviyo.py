@@ -534,6 +534,14 @@ class KlaviyoClient:
         records = self._split_fetch([job], "profiles")["profiles"]
         return profiles_frame(records, email=email, phone=phone)
 
+    def profile_count(self) -> int:
+        """How many profiles the account holds (ids only, in the cheaper plain-profiles bucket)."""
+        stream = STREAMS["profiles"]
+        params = {"fields[profile]": "created", "sort": "created", "page[size]": stream.page_size}
+        job = _Split("count", stream.path, params, "created", strict=True,
+                     probe_params={"fields[profile]": "created", "sort": "-created", "page[size]": 1})
+        return len(self._split_fetch([job], "profiles")["count"])
+
     def segments(self, *, counts: bool = False) -> pd.DataFrame:
         """All segments; ``counts=True`` adds ``profile_count`` (Klaviyo allows 1/s, 15/min for that)."""
         stream = STREAMS["segments"]
