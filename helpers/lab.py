@@ -34,7 +34,6 @@ def lab_env(sandbox, base: Mapping[str, str] = os.environ) -> dict[str, str]:
     env["WORKBOOKS_SANDBOX"] = "1"
     # In Lab, artifacts go to outputs/<today>/; a leftover runner setting would send them elsewhere.
     env.pop("WORKBOOKS_RUN_DIR", None)
-    env.pop("WORKBOOKS_IGNORE_DOTENV", None)
     return env
 
 

@@ -158,10 +158,10 @@ def progress(iterable: Iterable, **kw):
 def _json_default(value: Any):
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if hasattr(value, "item") and callable(value.item):  # numpy / pandas scalars
-        return value.item()
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars, pandas Series
         return value.tolist()
+    if hasattr(value, "item") and callable(value.item):  # other numpy-like scalars
+        return value.item()
     if isinstance(value, set | frozenset | tuple):
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")

@@ -1,0 +1,146 @@
+"""helpers.report outside a kernel: parameter validation, artifacts, records read back, progress, lab env."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from types import SimpleNamespace
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import lab, report
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        (("n", "5", int), {}, 5),
+        (("r", 1, float), {}, 1.0),
+        (("on", "yes", bool), {}, True),
+        (("d", "2026-07-15", dt.date), {}, dt.date(2026, 7, 15)),
+        (("ids", '["a"]', list), {"minimum": 1}, ["a"]),
+        (("tf", "last_90_days", str), {"choices": ["last_30_days", "last_90_days"]}, "last_90_days"),
+        (("cap", None, int), {"optional": True}, None),
+    ],
+)
+def test_validate_accepts_and_coerces(args, kwargs, expected):
+    assert report.validate(*args, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("n", "five", int), {}, "parameter n='five' should be a whole number"),
+        (("n", True, int), {}, "parameter n=True should be a whole number"),
+        (("n", 0, int), {"minimum": 1}, "parameter n=0 must be at least 1"),
+        (("share", 1.5, float), {"maximum": 1}, "parameter share=1.5 must be at most 1"),
+        (("tf", "yesterday", str), {"choices": ["last_30_days"]}, "parameter tf='yesterday' is not one of"),
+        (("d", "15/07/2026", dt.date), {}, "parameter d='15/07/2026' should be a date like 2026-07-15"),
+        (("ids", [], list), {"minimum": 1}, "parameter ids=[] must be at least 1"),
+        (("cap", None, int), {}, "parameter cap is required"),
+    ],
+)
+def test_validate_rejects_with_one_sentence(args, kwargs, message):
+    with pytest.raises(report.ParameterError) as info:
+        report.validate(*args, **kwargs)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_setup_creates_the_job_folder_under_the_run_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # setup() replaces them; put them back after
+    monkeypatch.setattr(root, "level", root.level)
+    job = report.setup("01_persona_enrichment")
+    assert job.artifacts == tmp_path / "01_persona_enrichment" and job.artifacts.is_dir()
+    assert pd.get_option("display.max_rows") == 30
+    assert any(getattr(h, "stream", None) is sys.stdout for h in root.handlers)
+    pd.reset_option("^display\\.")  # leave the worker's global pandas/matplotlib state as we found it
+    import matplotlib
+
+    matplotlib.rcdefaults()
+
+
+def test_without_run_dir_artifacts_go_to_todays_outputs(monkeypatch):
+    from helpers import config
+
+    assert report.run_dir() == config.project_root() / "outputs" / dt.date.today().isoformat()
+    assert report.headless() is False
+
+
+def test_job_saves_csv_json_png(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    job = report.Job("02_x", tmp_path)
+    df = pd.DataFrame({"a": [1, 2]})
+    assert job.save_csv(df, "table").read_text() == "a\n1\n2\n"
+    saved = job.save_json({"when": dt.date(2026, 7, 15), "n": np.int64(3), "xs": np.arange(2)}, "x.json")
+    assert json.loads(saved.read_text()) == {"when": "2026-07-15", "n": 3, "xs": [0, 1]}
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    png = job.save_fig(fig, "chart")
+    assert png.name == "chart.png" and png.read_bytes().startswith(b"\x89PNG")
+    assert plt.fignum_exists(fig.number)  # still open: the notebook shows it afterwards
+    plt.close(fig)
+    with pytest.raises(ValueError, match="plain file name"):
+        job.save_csv(df, "../escape.csv")
+
+
+def test_records_are_read_back_last_value_wins():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={report.RECORD_MIME: {"name": "a", "value": 1}}),
+        nbformat.v4.new_output("stream", text="hello"),
+        nbformat.v4.new_output("display_data", data={report.RECORD_MIME: {"name": "a", "value": [2]}}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "no record"}),
+    ]
+    nb.cells.append(cell)
+    assert report.read_records(nb) == {"a": [2]}
+    assert report.read_records(json.loads(nbformat.writes(nb))) == {"a": [2]}
+
+
+def test_record_rejects_values_json_cannot_hold():
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        report.record("thing", object())
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        report.record("ratio", float("nan"))
+    with pytest.raises(ValueError, match="identifier"):
+        report.record("not a name", 1)
+
+
+def test_record_usage_outside_a_kernel_logs(caplog, monkeypatch):
+    monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")
+    with caplog.at_level(logging.INFO, logger="helpers.report"):
+        report.record_usage(klaviyo=SimpleNamespace(requests_sent=4), mavera=SimpleNamespace(credits_spent=12.5))
+    assert [r.getMessage() for r in caplog.records] == [
+        "record klaviyo_requests = 4", "record mavera_credits = 12.5", "record sandbox = True"
+    ]
+
+
+def test_progress_is_silent_under_the_runner_and_visible_otherwise(tmp_path, monkeypatch):
+    assert report.progress(range(3)).disable is False
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
+    bar = report.progress(range(3))
+    assert bar.disable is True and list(bar) == [0, 1, 2]
+
+
+def test_lab_env_puts_the_sandbox_on_top_and_drops_the_run_dir():
+    fake = SimpleNamespace(env=lambda: {"KLAVIYO_API_KEY": "pk_sbx_1", "KLAVIYO_BASE_URL": "http://127.0.0.1:9"})
+    base = {"KLAVIYO_API_KEY": "pk_real", "WORKBOOKS_RUN_DIR": "/tmp/x", "PATH": "/bin"}
+    env = lab.lab_env(fake, base)
+    assert env == {"KLAVIYO_API_KEY": "pk_sbx_1", "KLAVIYO_BASE_URL": "http://127.0.0.1:9",
+                   "WORKBOOKS_SANDBOX": "1", "PATH": "/bin"}
+    assert base["KLAVIYO_API_KEY"] == "pk_real"  # the caller's mapping is not modified
+    assert lab.lab_seed({}) == 7 and lab.lab_seed({"WORKBOOKS_SEED": "11"}) == 11
+    assert lab.lab_command()[-1].endswith("notebooks")
