@@ -109,7 +109,9 @@ class Sandbox:
         return {"KLAVIYO_API_KEY": self.klaviyo_api_key, "KLAVIYO_BASE_URL": self.klaviyo_base_url,
                 "KLAVIYO_REVISION": "2026-07-15", "MAVERA_API_KEY": self.mavera_api_key,
                 "MAVERA_BASE_URL": self.mavera_base_url, "MAVERA_WORKSPACE_ID": self.mavera_workspace_id,
-                "WORKBOOKS_SANDBOX": "1"}
+                "WORKBOOKS_SANDBOX": "1",
+                # The Klaviyo client paces against the same scaled limits (0: none) instead of the real ones.
+                "KLAVIYO_RATE_SCALE": str(self.limiter.scale)}
 
     def truth(self) -> dict:
         if self._truth is None:
