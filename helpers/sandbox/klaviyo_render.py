@@ -64,7 +64,7 @@ def profile(store, i: int, base: str, additional: set[str], fields: list[str] | 
         "organization": None, "locale": "en-US", "title": None, "image": None,
         "created": iso(p.created[i]), "updated": iso(p.updated[i]), "last_event_date": iso(p.last_event[i]),
         "location": {"address1": None, "address2": None, "city": city, "country": str(COUNTRIES[p.country[i]]),
-                     "latitude": None, "longitude": None, "region": region, "zip": None, "timezone": tz, "ip": None},
+                     "region": region, "zip": None, "timezone": tz, "ip": None},
         "properties": {"engagement_score": float(p.engagement[i]), "loyalty_tier": str(LOYALTY[p.loyalty[i]]),
                        "signup_source": str(SOURCES[p.source[i]]), "favorite_category": p.categories[p.favorite[i]],
                        "beta_tester": bool(p.beta[i])},
