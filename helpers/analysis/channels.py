@@ -2,8 +2,10 @@
 
 Input is the Klaviyo client's campaign-values report (one row per campaign message: `campaign_id,
 campaign_message_id, send_channel` + one column per statistic, rates as fractions) joined to the campaigns
-frame. Every channel figure is recipient-weighted: sum(rate × recipients) / sum(recipients), i.e. the rate
-of the pooled audience, so a campaign sent to 50 000 people weighs 100 times one sent to 500.
+frame. Every channel figure is recipient-weighted: sum(rate × delivered) / sum(delivered), i.e. the rate
+of the pooled audience, so a campaign sent to 50 000 people weighs 100 times one sent to 500. The weight is
+the delivered count because Klaviyo's campaign rates (click, conversion, unsubscribe, revenue per
+recipient) are all per delivered message; a report without `delivered` falls back to `recipients`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ORDER_VALUE_CV = 1.0
 
 REPORT_STATISTICS = [
     "recipients",
+    "delivered",
     "click_rate",
     "clicks_unique",
     "conversion_rate",
@@ -41,28 +44,30 @@ REPORT_STATISTICS = [
 def campaign_table(report: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
     """One row per (campaign, channel) with recipients, rates, revenue and the campaign's copy.
 
-    Message rows of one campaign are pooled (recipient-weighted). Only email and SMS rows are kept, and
+    Message rows of one campaign are pooled (weighted by delivered). Only email and SMS rows are kept, and
     only campaigns listed in `campaigns` (the ones sent in the timeframe). Revenue is `conversion_value`
-    when reported, else revenue_per_recipient × recipients.
+    when reported, else revenue_per_recipient × delivered.
     """
     rows = report[report["send_channel"].isin(CHANNELS)].copy()
     rows = rows[rows["campaign_id"].isin(campaigns["campaign_id"])]
     rows["recipients"] = pd.to_numeric(rows["recipients"], errors="coerce").fillna(0)
-    rows = rows[rows["recipients"] > 0]
+    source = rows["delivered"] if "delivered" in rows else rows["recipients"]
+    rows["delivered"] = pd.to_numeric(source, errors="coerce").fillna(0)
+    rows = rows[rows["delivered"] > 0]
     for metric in RATE_METRICS:
-        rows[f"_{metric}"] = rows[metric].astype(float) * rows["recipients"]
+        rows[f"_{metric}"] = rows[metric].astype(float) * rows["delivered"]
     if "conversion_value" in rows:
         rows["revenue"] = rows["conversion_value"].astype(float)
     else:
-        rows["revenue"] = rows["revenue_per_recipient"].astype(float) * rows["recipients"]
+        rows["revenue"] = rows["revenue_per_recipient"].astype(float) * rows["delivered"]
     rows["spend"] = rows["text_message_spend"].astype(float) if "text_message_spend" in rows else np.nan
-    sums = {c: "sum" for c in ["recipients", "revenue", *(f"_{m}" for m in RATE_METRICS)]}
+    sums = {c: "sum" for c in ["recipients", "delivered", "revenue", *(f"_{m}" for m in RATE_METRICS)]}
     sums["spend"] = lambda s: s.sum(min_count=1)
     table = rows.groupby(["campaign_id", "send_channel"], as_index=False).agg(sums)
     for metric in RATE_METRICS:
-        table[metric] = table.pop(f"_{metric}") / table["recipients"]
-    table["conversions"] = table["conversion_rate"] * table["recipients"]
-    table["revenue_per_recipient"] = table["revenue"] / table["recipients"]
+        table[metric] = table.pop(f"_{metric}") / table["delivered"]
+    table["conversions"] = table["conversion_rate"] * table["delivered"]
+    table["revenue_per_recipient"] = table["revenue"] / table["delivered"]
     table = table.rename(columns={"send_channel": "channel"})
     copy_columns = [c for c in ("name", "send_time", "subject", "preview_text", "body") if c in campaigns]
     info = campaigns.drop_duplicates("campaign_id")[["campaign_id", *copy_columns]]
@@ -70,7 +75,7 @@ def campaign_table(report: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFram
 
 
 def channel_totals(table: pd.DataFrame) -> pd.DataFrame:
-    """Per channel: campaigns, recipients, pooled rates, revenue per recipient, SMS spend and ROI.
+    """Per channel: campaigns, recipients, delivered, pooled rates, revenue per recipient, SMS spend and ROI.
 
     ROI is pooled revenue / pooled spend (revenue per unit of currency spent), only where spend was
     reported; NaN for email and when the account's report has no SMS spend.
@@ -79,13 +84,14 @@ def channel_totals(table: pd.DataFrame) -> pd.DataFrame:
     totals = grouped.agg(
         campaigns=("campaign_id", "nunique"),
         recipients=("recipients", "sum"),
+        delivered=("delivered", "sum"),
         revenue=("revenue", "sum"),
         spend=("spend", lambda s: s.sum(min_count=1)),
     )
     for metric in RATE_METRICS:
-        weighted = (table[metric] * table["recipients"]).groupby(table["channel"]).sum()
-        totals[metric] = weighted / totals["recipients"]
-    totals["revenue_per_recipient"] = totals["revenue"] / totals["recipients"]
+        weighted = (table[metric] * table["delivered"]).groupby(table["channel"]).sum()
+        totals[metric] = weighted / totals["delivered"]
+    totals["revenue_per_recipient"] = totals["revenue"] / totals["delivered"]
     with np.errstate(divide="ignore", invalid="ignore"):
         totals["roi"] = np.where(totals["spend"] > 0, totals["revenue"] / totals["spend"], np.nan)
     totals = totals.reindex([c for c in CHANNELS if c in totals.index])
@@ -93,6 +99,7 @@ def channel_totals(table: pd.DataFrame) -> pd.DataFrame:
         [
             "campaigns",
             "recipients",
+            "delivered",
             "click_rate",
             "conversion_rate",
             "revenue_per_recipient",
@@ -119,8 +126,8 @@ def _revenue_se(revenue, conversions, recipients, cv: float = ORDER_VALUE_CV):
 def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """SMS vs email per metric, with a two-sided test and the winner.
 
-    Rates (click, conversion, unsubscribe): two-proportion z-test on the pooled recipient-weighted counts
-    (successes = Σ rate × recipients per channel), pooled-variance SE under H0; the CI is the unpooled
+    Rates (click, conversion, unsubscribe): two-proportion z-test on the pooled counts (successes =
+    Σ rate × delivered per channel, trials = Σ delivered), pooled-variance SE under H0; the CI is the unpooled
     Wald interval of sms − email. Revenue per recipient: the per-recipient revenue is a compound of
     "converts" (binomial) and "order value" (spread cv = ORDER_VALUE_CV), so we use the compound-model
     z-test of `stats.revenue_per_recipient_ztest`; it uses the very totals the report gives (revenue,
@@ -133,14 +140,14 @@ def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     missing = [c for c in CHANNELS if c not in totals.index]
     if missing:
         raise ValueError(
-            f"No {' or '.join(missing)} campaigns with recipients in the timeframe; widen the timeframe."
+            f"No {' or '.join(missing)} campaigns with deliveries in the timeframe; widen the timeframe."
         )
     email, sms = totals.loc["email"], totals.loc["sms"]
     z_crit = sps.norm.ppf(1 - alpha / 2)
     rows = []
     for metric, higher_is_better in RATE_METRICS.items():
-        x1, n1 = email[metric] * email["recipients"], email["recipients"]
-        x2, n2 = sms[metric] * sms["recipients"], sms["recipients"]
+        x1, n1 = email[metric] * email["delivered"], email["delivered"]
+        x2, n2 = sms[metric] * sms["delivered"], sms["delivered"]
         _, p = stats.two_proportion_ztest(x2, n2, x1, n1, alternative="two-sided")
         se = np.sqrt(email[metric] * (1 - email[metric]) / n1 + sms[metric] * (1 - sms[metric]) / n2)
         rows.append(
@@ -148,14 +155,14 @@ def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                 metric, email[metric], sms[metric], se, float(p), z_crit, higher_is_better, "two-proportion z"
             )
         )
-    conv = {c: totals.loc[c, "conversion_rate"] * totals.loc[c, "recipients"] for c in CHANNELS}
+    conv = {c: totals.loc[c, "conversion_rate"] * totals.loc[c, "delivered"] for c in CHANNELS}
     _, p = stats.revenue_per_recipient_ztest(
-        sms["revenue"], conv["sms"], sms["recipients"], email["revenue"], conv["email"], email["recipients"],
+        sms["revenue"], conv["sms"], sms["delivered"], email["revenue"], conv["email"], email["delivered"],
         order_value_cv=ORDER_VALUE_CV, alternative="two-sided",
     )  # fmt: skip
     se = np.hypot(
-        _revenue_se(email["revenue"], conv["email"], email["recipients"]),
-        _revenue_se(sms["revenue"], conv["sms"], sms["recipients"]),
+        _revenue_se(email["revenue"], conv["email"], email["delivered"]),
+        _revenue_se(sms["revenue"], conv["sms"], sms["delivered"]),
     )
     rows.append(
         _row(
@@ -207,7 +214,7 @@ def channel_intervals(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     z = sps.norm.ppf(1 - alpha / 2)
     rows = []
     for channel, t in totals.iterrows():
-        n = t["recipients"]
+        n = t["delivered"]
         for metric in RATE_METRICS:
             k = int(round(t[metric] * n))
             ci = sps.binomtest(k, int(n)).proportion_ci(confidence_level=1 - alpha, method="wilson")
@@ -232,7 +239,7 @@ def paired_campaigns(table: pd.DataFrame) -> pd.DataFrame:
 
     Columns: `campaign` (the shared key), `email_campaign_id`, `sms_campaign_id`, then `<metric>_email`,
     `<metric>_sms` and `<metric>_diff` (sms − email) for click, conversion, revenue per recipient and
-    unsubscribes. A name used by several campaigns of one channel is pooled (recipient-weighted).
+    unsubscribes. A name used by several campaigns of one channel is pooled (weighted by delivered).
     """
     metrics = [*RATE_METRICS, "revenue_per_recipient"]
     keyed = table.assign(campaign=table["name"].map(pairing_key))
@@ -240,9 +247,9 @@ def paired_campaigns(table: pd.DataFrame) -> pd.DataFrame:
     per = {}
     for channel in CHANNELS:
         part = keyed[keyed["channel"] == channel]
-        weighted = part[metrics].mul(part["recipients"], axis=0).groupby(part["campaign"]).sum()
+        weighted = part[metrics].mul(part["delivered"], axis=0).groupby(part["campaign"]).sum()
+        frame = weighted.div(part.groupby("campaign")["delivered"].sum(), axis=0).add_suffix(f"_{channel}")
         recipients = part.groupby("campaign")["recipients"].sum()
-        frame = weighted.div(recipients, axis=0).add_suffix(f"_{channel}")
         frame[f"{channel}_campaign_id"] = part.groupby("campaign")["campaign_id"].first()
         frame[f"recipients_{channel}"] = recipients
         per[channel] = frame

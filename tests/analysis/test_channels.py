@@ -186,3 +186,13 @@ def test_channel_recommendation_per_persona(table):
     undecided = undecided.set_index("persona_id")
     assert undecided.loc["p2", "recommendation"] == "email" and undecided.loc["p2", "agree"] is None
     assert undecided.loc["p1", "sms_share"] == 1.0 and undecided.loc["p3", "email_share"] == 0.0
+
+
+def test_rates_are_weighted_by_delivered_when_reported():
+    # Klaviyo's rates are per delivered message: pool them with delivered, not recipients.
+    report = REPORT.assign(delivered=REPORT["recipients"])
+    report.loc[0, "delivered"] = 500  # e1: 1000 recipients, 500 delivered, click rate 0.05 → 25 clicks
+    totals = channel_totals(campaign_table(report, CAMPAIGNS))
+    assert totals.loc["email", "delivered"] == 3500 and totals.loc["email", "recipients"] == 4000
+    assert totals.loc["email", "click_rate"] == pytest.approx((25 + 90) / 3500)
+    assert totals.loc["email", "revenue_per_recipient"] == pytest.approx(2000 / 3500)
