@@ -49,7 +49,8 @@ DEFAULT_SEED = 7
 START_TIMEOUT = 120
 FIRST_JOB = 1  # job 01 creates the personas that 04 and 05 use
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
-SECRET_LIKE = re.compile(r"(key|token|secret|password|passwd|credential|auth)", re.IGNORECASE)
+_SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
+                 "credentials", "auth", "bearer"}
 SUCCEEDED, FAILED = "succeeded", "failed"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -167,6 +168,12 @@ def declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
         raise RunError(f"cannot read the parameters of {path.name}: {exc}") from None
 
 
+def secret_like(name: str) -> bool:
+    """True for names such as ``api_key``, ``mavera_token`` or ``apiKey``: such values belong in the environment."""
+    words = re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name)
+    return any(word.lower() in _SECRET_WORDS for word in words if word)
+
+
 def _declared_type(spec: dict[str, Any]) -> tuple[type | None, bool]:
     """(base type, optional) from an annotation such as ``int``, ``list[str]``, ``float | None``."""
     name = (spec.get("inferred_type_name") or "None").replace(" ", "")
@@ -215,7 +222,7 @@ def plan_parameters(selected: list[Notebook], overrides: dict[str, Any]) -> dict
     """Per notebook, the overrides it declares, coerced; an override no notebook declares is an error."""
     declared = {nb.stem: declared_parameters(nb.path) for nb in selected}
     for name in overrides:
-        if SECRET_LIKE.search(name):
+        if secret_like(name):
             raise RunError(
                 f"-p {name}: secrets are never parameters; put it in .env or the environment instead"
             )

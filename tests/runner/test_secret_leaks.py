@@ -1,0 +1,68 @@
+"""No key reaches any output file or log line of a run, even from a notebook that reads both keys.
+
+Every file the run writes (ipynb, HTML, CSV, JSON, PNG, run.json, index.html, previous/) and everything the
+runner printed is scanned for the literal key values.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from helpers import run
+from tests.runner.support import FIXTURES, files_containing
+
+
+def scan(tmp_path, capfd, keys):
+    captured = capfd.readouterr()
+    (tmp_path / "runner-stdout.log").write_text(captured.out)
+    (tmp_path / "runner-stderr.log").write_text(captured.err)
+    return files_containing(tmp_path, keys)
+
+
+def test_scanner_finds_a_planted_key(tmp_path):
+    key = f"pk_sbx_{secrets.token_hex(8)}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "report.html").write_text(f"<p>{key}</p>")
+    (tmp_path / "clean.csv").write_text("x\n1\n")
+    assert files_containing(tmp_path, [key, "absent"]) == {"a/report.html": [key]}
+
+
+def test_no_key_in_any_output_of_a_run_with_keys_set(tmp_path, capfd, monkeypatch):
+    keys = [f"pk_sbx_{secrets.token_hex(12)}", f"mvra_test_{secrets.token_hex(12)}"]
+    monkeypatch.setenv("KLAVIYO_API_KEY", keys[0])
+    monkeypatch.setenv("MAVERA_API_KEY", keys[1])
+    monkeypatch.setenv("KLAVIYO_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MAVERA_BASE_URL", "http://127.0.0.1:9/mavera/api/v1")
+    monkeypatch.setenv("MAVERA_WORKSPACE_ID", "ws_sandbox")
+    monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")
+    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[2, 3, 5], out=tmp_path / "outputs", workers=2)
+    assert [job.status for job in result.jobs] == ["succeeded", "failed", "succeeded"]
+    assert result.sandbox is True
+    touched = result.job("05").metrics
+    assert touched == {"klaviyo_base_url": "http://127.0.0.1:9", "mavera_workspace": "ws_sandbox", "sandbox": True}
+    assert "pk_***" in (result.run_dir / "05_touches_secrets.html").read_text()  # it did print the settings
+    assert json.loads((result.run_dir / "05_touches_secrets" / "settings.json").read_text())["klaviyo"]
+    assert scan(tmp_path, capfd, keys) == {}
+
+
+def test_no_key_in_any_output_of_a_sandbox_run(tmp_path, capfd, monkeypatch):
+    sandbox_module = pytest.importorskip("helpers.sandbox", reason="the sandbox is not there yet")
+    if not hasattr(sandbox_module, "Sandbox"):
+        pytest.skip("helpers.sandbox.Sandbox is not there yet")
+    started = []
+
+    class Recorded(sandbox_module.Sandbox):
+        def __enter__(self):
+            started.append(self)
+            return super().__enter__()
+
+    monkeypatch.setattr(sandbox_module, "Sandbox", Recorded)
+    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[5], out=tmp_path / "outputs", sandbox=True, seed=3)
+    (sb,) = started
+    assert result.ok and result.sandbox
+    assert result.job("05").metrics["klaviyo_base_url"] == sb.klaviyo_base_url  # the kernel saw the sandbox
+    assert json.loads(result.manifest.read_text())["sandbox"] is True
+    assert scan(tmp_path, capfd, [sb.klaviyo_api_key, sb.mavera_api_key]) == {}
