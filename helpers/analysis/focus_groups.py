@@ -8,7 +8,7 @@ through `tag_questions`, so every summary here is a plain group-by.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -133,3 +133,52 @@ def verdict_table(
     ]
     table["agree"] = table["data_support"] == table["persona_support"]
     return table.reset_index()
+
+
+PERSONA_PREFIX = "CLV tier: "
+NO_PERSONAS = (
+    "No Mavera personas to ask: run job 01 first (it saves personas.json in this run folder) or pass "
+    "persona_ids, e.g. -y 'persona_ids: [\"clx...\"]'."
+)
+
+
+def resolve_personas(
+    persona_ids: Sequence[str], saved: dict | None, listed: Iterable[dict] = ()
+) -> list[str]:
+    """The persona ids a focus group asks, in a stable order.
+
+    First the `persona_ids` parameter as given; else the ids in notebook 01's personas.json (`saved`,
+    {tier: id}, in file order); else custom personas from `listed` (GET /personas) whose name starts with
+    "CLV tier: ", sorted by name. None of these → ValueError with one sentence saying what to do.
+    """
+    chosen = [str(p).strip() for p in persona_ids if str(p).strip()]
+    if not chosen and saved:
+        chosen = [str(v) for v in saved.values() if v]
+    if not chosen:
+        tiers = sorted(
+            (p for p in listed if str(p.get("name", "")).startswith(PERSONA_PREFIX)), key=lambda p: p["name"]
+        )
+        chosen = [str(p["id"]) for p in tiers if p.get("id")]
+    if not chosen:
+        raise ValueError(NO_PERSONAS)
+    return list(dict.fromkeys(chosen))
+
+
+def question_plan(
+    subjects: Mapping[str, Mapping[str, object]], templates: Sequence[tuple[str, str, str]]
+) -> pd.DataFrame:
+    """Every template asked about every subject: one row per question (`subject, measure, type, question`).
+
+    `subjects` maps a subject key to the fields its templates use (e.g. {"SKU-1|SKU-2": {"label": "Bundle 1",
+    "price": "$42.00"}}); `templates` are `(measure, question type, text with {fields})`. Texts must come
+    out unique, because answers are matched back to subjects by their question text.
+    """
+    rows = [
+        {"subject": key, "measure": measure, "type": qtype, "question": text.format(**fields)}
+        for key, fields in subjects.items()
+        for measure, qtype, text in templates
+    ]
+    plan = pd.DataFrame(rows, columns=["subject", "measure", "type", "question"])
+    if plan["question"].duplicated().any():
+        raise ValueError("Two focus-group questions have the same text; give each subject a distinct label.")
+    return plan

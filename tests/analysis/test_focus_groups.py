@@ -105,3 +105,36 @@ def test_verdict_table_marks_agreement_and_disagreement():
     assert table.loc["Z", "verdict"] == "neither" and table.loc["Z", "agree"]
     lenient = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100).set_index("subject")
     assert lenient.loc["X", "verdict"] == "both support" and lenient.loc["X", "agree"]
+
+
+def test_resolve_personas_order_of_sources():
+    from helpers.analysis.focus_groups import resolve_personas
+
+    listed = [
+        {"id": "b", "name": "CLV tier: VIP"},
+        {"id": "a", "name": "CLV tier: Occasional"},
+        {"id": "x", "name": "Other"},
+    ]
+    assert resolve_personas(["p1", " p2 ", "p1", ""], {"VIP": "s"}, listed) == ["p1", "p2"]
+    assert resolve_personas([], {"Occasional": "s1", "VIP": "s2"}, listed) == ["s1", "s2"]
+    assert resolve_personas([], None, listed) == ["a", "b"]
+    with pytest.raises(ValueError, match="run job 01 first .* or pass persona_ids"):
+        resolve_personas([], {}, [{"id": "x", "name": "Other"}])
+
+
+def test_question_plan_crosses_subjects_and_templates():
+    from helpers.analysis.focus_groups import question_plan
+
+    plan = question_plan(
+        {"A|B": {"label": "Bundle 1"}, "C|D": {"label": "Bundle 2"}},
+        [("intent", "likert", "Would you buy {label}?"), ("nps", "nps", "Recommend {label}?")],
+    )
+    assert len(plan) == 4
+    assert plan.iloc[1].to_dict() == {
+        "subject": "A|B",
+        "measure": "nps",
+        "type": "nps",
+        "question": "Recommend Bundle 1?",
+    }
+    with pytest.raises(ValueError, match="same text"):
+        question_plan({"x": {"label": "B"}, "y": {"label": "B"}}, [("intent", "likert", "Buy {label}?")])
