@@ -248,6 +248,11 @@ _GOALS = {
 }
 
 
+def _text(x) -> str:
+    """Content cells may be None or NaN (an SMS has no subject); requests need plain strings."""
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
 def _pct(x: float) -> str:
     return f"{x:.1%}" if pd.notna(x) else "n/a"
 
@@ -277,12 +282,12 @@ def rewrite_requests(
         )
         product = f"{row.flow_name}: {row.message_name}"
         if row.channel == "sms":
-            app, original = apps["sms"], (row.body or "")
+            app, original = apps["sms"], _text(row.body)
         elif row.rewrite_part == "subject_preview":
             app = apps["subject_preview"]
-            original = f"Subject: {row.subject or ''} | Preview: {row.preview_text or ''}"
+            original = f"Subject: {_text(row.subject)} | Preview: {_text(row.preview_text)}"
         else:
-            app, original = apps[row.rewrite_part], (row.body or "")
+            app, original = apps[row.rewrite_part], _text(row.body)
         for k in range(1, variants + 1):
             data = {"product": product, "original": original, "context": context, "variant": k}
             if row.channel == "email" and row.rewrite_part in _GOALS:

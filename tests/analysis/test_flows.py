@@ -1,5 +1,6 @@
 """Flow-message peer tests on a hand-built account whose answers are known by construction."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -154,6 +155,10 @@ def test_rewrite_requests_target_exactly_the_diagnosed_part(perf):
     assert by[("e_offer", 1)]["input_data"]["goal"].startswith("turn clicks into orders")
     assert by[("s_click", 1)]["app_id"] == "sms-message" and by[("s_click", 1)]["input_data"]["original"] == "Old body"
     assert rewrite_requests(messages, tests, variants=0) == []
+    # missing content (NaN from a frame) becomes empty text, never a NaN that JSON cannot carry
+    tests2, messages2 = evaluate_messages(perf.assign(body=np.nan, subject=None))
+    assert rewrite_requests(messages2, tests2)[0]["input_data"]["original"] in {"", "Subject:  | Preview: Old preview"}
+    assert all(r["input_data"]["original"] == "" for r in rewrite_requests(messages2, tests2) if r["channel"] == "sms")
 
 
 def test_parse_rewrite():

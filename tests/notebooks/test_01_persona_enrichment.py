@@ -1,0 +1,87 @@
+"""Notebook 01 end to end against the sandbox: recorded metrics equal the planted truth, for two seeds.
+
+Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import run
+from helpers.sandbox import Sandbox
+from tests.runner.support import clean_env, quiet
+
+pytestmark = pytest.mark.notebook
+JOB = "01_persona_enrichment"
+
+
+@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
+def outcome(request, tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        result = run.run_jobs(jobs=[1], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet)
+        yield {"job": result.job("01"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+
+
+def test_notebook_succeeds(outcome):
+    assert outcome["job"].ok, outcome["job"].error
+
+
+def test_profile_counts_equal_truth(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert metrics["profiles_total"] == truth["profiles_total"]
+    assert metrics["profiles_without_predictions"] == truth["profiles_without_predictions"]
+
+
+def test_tiers_cover_every_scored_profile_by_quantile(outcome):
+    metrics = outcome["job"].metrics
+    counts = metrics["tier_counts"]
+    assert list(counts) == ["Occasional", "Regular", "VIP"]
+    scored = metrics["profiles_total"] - metrics["profiles_without_predictions"]
+    assert sum(counts.values()) == scored
+    # cut points 0.6 / 0.9: ties at a cut stay below it, so the upper tiers can only be smaller
+    assert 0 < counts["VIP"] <= 0.1 * scored + 1
+    assert counts["Occasional"] >= 0.6 * scored - 1
+
+
+def test_one_persona_per_tier_saved_for_04_and_05(outcome):
+    personas = outcome["job"].metrics["personas"]
+    assert set(personas) == {"Occasional", "Regular", "VIP"} and all(personas.values())
+    saved = json.loads((outcome["dir"] / JOB / "personas.json").read_text())
+    assert saved == personas
+    assert outcome["stats"]["mavera"]["personas_created"] == 3
+
+
+def test_usage_is_recorded(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["sandbox"] is True
+    assert metrics["mavera_credits"] == stats["mavera"]["credits_used"] == 900
+    assert 0 < metrics["klaviyo_requests"] <= sum(stats["klaviyo"]["requests"].values())
+
+
+def test_artifacts_hold_aggregates_only(outcome):
+    folder = outcome["dir"] / JOB
+    assert {"tiers.csv", "clv_at_risk.csv", "personas.json", "clv_distribution.png", "clv_at_risk.png",
+            "pareto.png"} <= {p.name for p in folder.iterdir()}
+    for path in folder.glob("*.csv"):
+        assert "@" not in path.read_text()
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "@example.com" not in notebook and "+1555" not in notebook
+
+
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()
+    result = run.run_jobs(jobs=[1], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"tier_cuts": [0.9, 0.6]})
+    job = result.job("01")
+    assert not job.ok
+    assert "tier_cuts must be increasing quantiles strictly between 0 and 1" in job.error
+    after = sandbox.stats()
+    assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
+    assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]

@@ -1,0 +1,85 @@
+"""Notebook 02 end to end against the sandbox: exactly the planted underperformers are flagged, no decoy.
+
+Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from helpers import run
+from helpers.sandbox import Sandbox
+from tests.runner.support import clean_env, quiet
+
+pytestmark = pytest.mark.notebook
+JOB = "02_flow_content_refresh"
+
+
+@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
+def outcome(request, tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        result = run.run_jobs(jobs=[2], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet)
+        yield {"job": result.job("02"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+
+
+def test_notebook_succeeds(outcome):
+    assert outcome["job"].ok, outcome["job"].error
+
+
+def test_flags_exactly_the_planted_underperformers(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert truth["underperforming_message_ids"], "the sandbox should plant at least one"
+    assert metrics["underperforming_message_ids"] == truth["underperforming_message_ids"]
+
+
+def test_decoys_are_not_flagged_nor_evaluated(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert not set(metrics["underperforming_message_ids"]) & set(truth["decoy_message_ids"])
+    evaluated = metrics["messages_evaluated"]
+    assert len(truth["underperforming_message_ids"]) <= evaluated <= truth["flow_messages_total"] - len(truth["decoy_message_ids"])
+
+
+def test_rewrites_target_the_diagnosed_part_and_fit_channel_limits(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert metrics["rewrites"] == 2 * len(truth["underperforming_message_ids"])  # variants = 2
+    with open(outcome["dir"] / JOB / "rewrites.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == metrics["rewrites"]
+    assert {r["message_id"] for r in rows} == set(truth["underperforming_message_ids"])
+    for r in rows:
+        if r["part"] == "subject_preview":
+            assert r["subject"] and r["preview_text"]
+        else:
+            assert r["body"]
+    planted = truth["underperforming_metric"]
+    part_of = {"open_rate": "subject_preview", "click_rate": "body_cta", "conversion_rate": "offer",
+               "revenue_per_recipient": "offer"}
+    for r in rows:
+        if r["message_id"] in planted:
+            assert r["part"] == part_of[planted[r["message_id"]]]
+
+
+def test_usage_is_recorded(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["sandbox"] is True
+    assert metrics["mavera_credits"] == stats["mavera"]["credits_used"] > 0
+    assert stats["mavera"]["generations"] == metrics["rewrites"]
+    assert metrics["klaviyo_requests"] > 0
+
+
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()
+    result = run.run_jobs(jobs=[2], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"significance": 0.9})
+    job = result.job("02")
+    assert not job.ok and "parameter significance=0.9 must be at most 0.5" in job.error
+    after = sandbox.stats()
+    assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
+    assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]

@@ -1,0 +1,68 @@
+"""Notebook 03 end to end against the sandbox: redundant, nested and tiny segments equal the planted truth.
+
+Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import run
+from helpers.sandbox import Sandbox
+from tests.runner.support import clean_env, quiet
+
+pytestmark = pytest.mark.notebook
+JOB = "03_segment_overlap"
+
+
+@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
+def outcome(request, tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        result = run.run_jobs(jobs=[3], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet)
+        yield {"job": result.job("03"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+
+
+def test_notebook_succeeds(outcome):
+    assert outcome["job"].ok, outcome["job"].error
+
+
+def test_overlap_findings_equal_truth(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert truth["redundant_pairs"] and truth["nested_pairs"] and truth["tiny_segments"]
+    assert metrics["redundant_pairs"] == truth["redundant_pairs"]
+    assert metrics["nested_pairs"] == truth["nested_pairs"]
+    assert metrics["tiny_segments"] == truth["tiny_segments"]
+    assert metrics["segments_analyzed"] == truth["segments_total"]
+
+
+def test_mave_answered_and_plan_saved(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["mave_thread_id"] and stats["mavera"]["chats"] == 1
+    folder = outcome["dir"] / JOB
+    assert "Sources" in (folder / "mave_answer.md").read_text()
+    plan = (folder / "plan.csv").read_text()
+    for tiny in metrics["tiny_segments"]:
+        assert f"retire,{tiny}" in plan
+
+
+def test_usage_is_recorded(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["sandbox"] is True
+    assert metrics["mavera_credits"] == stats["mavera"]["credits_used"] > 0
+    assert metrics["klaviyo_requests"] > 0
+
+
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()
+    result = run.run_jobs(jobs=[3], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"segment_ids": ["only-one"]})
+    job = result.job("03")
+    assert not job.ok and "segment_ids needs at least two segments" in job.error
+    after = sandbox.stats()
+    assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
+    assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]
