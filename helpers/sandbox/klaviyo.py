@@ -22,6 +22,8 @@ from .klaviyo_params import OPERATIONS, REVISION
 from .limits import RateLimiter
 
 JSONAPI = "application/vnd.api+json"
+REQUIRED_HINTS = {("GET /api/campaigns", "filter"): " A channel filter is required: "
+                  "filter=equals(messages.channel,'email') (or 'sms', 'mobile_push')."}
 
 
 class ApiError(Exception):
@@ -203,4 +205,5 @@ class KlaviyoEmulator:
                     raise bad_param(name, f"page[size] must be between 1 and {spec.get('max', 100)}.")
         for name, spec in allowed.items():
             if spec.get("required") and name not in request.args:
-                raise bad_param(name, f"'{name}' is required for {op}.")
+                hint = REQUIRED_HINTS.get((op, name), "")
+                raise bad_param(name, f"'{name}' is required for {op}.{hint}")

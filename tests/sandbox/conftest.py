@@ -108,3 +108,9 @@ class Klaviyo:
 @pytest.fixture
 def kv(sandbox, openapi):
     return Klaviyo(sandbox, openapi)
+
+
+@pytest.fixture(scope="session")
+def klaviyo_caller(openapi):
+    """Build a validating caller for a sandbox a test started itself."""
+    return lambda sandbox: Klaviyo(sandbox, openapi)
