@@ -1,31 +1,37 @@
 # Every target creates .venv on first use; nothing needs to be installed beforehand but Python 3.11+ and make.
+# Extra runner flags go in ARGS, e.g. `make demo ARGS="--jobs 1,3 --seed 11"` or `make report ARGS="--jobs 2"`.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+ARGS   ?=
 
 .PHONY: demo test lab report bench lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: $(PYTHON) is missing or older than 3.11; install Python 3.11+ or run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-demo: $(STAMP)  ## run all five jobs on the embedded sandbox
-	$(PY) -m helpers.run --sandbox
+demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.html is
+	$(PY) -m helpers.run --sandbox $(ARGS)
 
 test: $(STAMP)  ## lint, then the whole test suite
 	$(PY) -m ruff check helpers tests scripts
 	$(PY) -m pytest -n auto -q
 
-lab: $(STAMP)  ## JupyterLab on the notebooks, pointed at a sandbox
+lab: $(STAMP)  ## JupyterLab on notebooks/, a sandbox running and its variables exported (WORKBOOKS_SEED, default 7)
 	$(PY) -m helpers.lab
 
-report: $(STAMP)  ## all five jobs against the real APIs (keys from .env)
-	$(PY) -m helpers.run
+report: $(STAMP)  ## all five jobs against the real APIs (keys from .env or the environment)
+	@test -f .env || test -n "$$KLAVIYO_API_KEY" || { \
+	  echo "error: no .env and no KLAVIYO_API_KEY: copy .env.example to .env and fill in your keys" >&2; exit 2; }
+	$(PY) -m helpers.run $(ARGS)
 
 bench: $(STAMP)  ## Klaviyo fetch benchmarks -> outputs/bench/
-	$(PY) -m helpers.bench
+	$(PY) -m helpers.bench $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests scripts
