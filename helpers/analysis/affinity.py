@@ -171,14 +171,14 @@ def category_affinity(
 
 
 def describe_pairs(pairs: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """Add product titles and prices (`title_a`, `price_a`, ...) from the catalog frame for display."""
-    info = catalog[["external_id", "title", "price"]].assign(
-        external_id=lambda f: f["external_id"].astype(str)
-    )
+    """Add titles, prices and descriptions (`title_a`, `price_a`, `description_a`, ...) from the catalog."""
+    columns = [c for c in ("title", "price", "description") if c in catalog]
+    info = catalog[["external_id", *columns]].drop_duplicates("external_id")
+    info = info.assign(external_id=info["external_id"].astype(str))
     out = pairs
     for side in ("a", "b"):
         renamed = info.rename(
-            columns={"external_id": f"product_{side}", "title": f"title_{side}", "price": f"price_{side}"}
+            columns={"external_id": f"product_{side}", **{c: f"{c}_{side}" for c in columns}}
         )
         out = out.merge(renamed, on=f"product_{side}", how="left")
     return out

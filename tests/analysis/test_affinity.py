@@ -152,6 +152,7 @@ def test_item_categories_and_describe_pairs():
     pairs = pd.DataFrame({"product_a": ["A"], "product_b": ["B"], "lift": [2.0]})
     described = describe_pairs(pairs, items)
     assert described.loc[0, "title_b"] == "Beta" and described.loc[0, "price_a"] == 10.0
+    assert "description_a" not in described  # the catalog frame had none
 
 
 def test_year_of_orders_is_vectorised():
