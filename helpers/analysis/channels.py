@@ -329,3 +329,16 @@ def _option_channel(option: str) -> str | None:
     if has_email != has_sms:
         return "email" if has_email else "sms"
     return None
+
+
+def best_creative(
+    table: pd.DataFrame, channel: str, metric: str = "conversion_rate", min_delivered: int = 500
+) -> pd.Series:
+    """The channel's campaign with the best `metric` among those delivered to at least `min_delivered`.
+
+    Ties go to the larger audience. Raises ValueError (one sentence) when no campaign qualifies.
+    """
+    pool = table[(table["channel"] == channel) & (table["delivered"] >= min_delivered)]
+    if pool.empty:
+        raise ValueError(f"No {channel} campaign reached {min_delivered} deliveries; lower min_delivered.")
+    return pool.sort_values([metric, "delivered"], ascending=[False, False]).iloc[0]

@@ -196,3 +196,13 @@ def test_rates_are_weighted_by_delivered_when_reported():
     assert totals.loc["email", "delivered"] == 3500 and totals.loc["email", "recipients"] == 4000
     assert totals.loc["email", "click_rate"] == pytest.approx((25 + 90) / 3500)
     assert totals.loc["email", "revenue_per_recipient"] == pytest.approx(2000 / 3500)
+
+
+def test_best_creative_by_metric_with_a_volume_floor(table):
+    from helpers.analysis.channels import best_creative
+
+    assert best_creative(table, "sms")["campaign_id"] == "s2"  # conversion 4 % on 500 delivered
+    assert best_creative(table, "sms", min_delivered=1000)["campaign_id"] == "s1"
+    assert best_creative(table, "email", metric="click_rate")["campaign_id"] == "e1"
+    with pytest.raises(ValueError, match="lower min_delivered"):
+        best_creative(table, "email", min_delivered=10_000)
