@@ -85,3 +85,22 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, 
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]
+
+
+def test_account_without_predictions_falls_back_to_placed_orders(tmp_path_factory):
+    """Not eligible for predictive analytics: tiers come from historic CLV rebuilt from Placed Order events."""
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=5, rate_scale=0) as sb:
+        sb.store.profiles.has_pred[:] = False  # every profile's predictive_analytics is now null
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        out = tmp_path_factory.mktemp("out")
+        result = run.run_jobs(jobs=[1], out=out, date="2026-07-15", html=False, workers=1, echo=quiet,
+                              parameters={"create_personas": False})
+        buyers = int((sb.store.orders.per_profile > 0).sum())  # profiles with an order in the last 365 days
+        stats = sb.stats()
+    job = result.job("01")
+    assert job.ok, job.error
+    assert job.metrics["profiles_without_predictions"] == job.metrics["profiles_total"] == 5000
+    assert sum(job.metrics["tier_counts"].values()) == buyers
+    assert job.metrics["personas"] == {} and stats["mavera"]["credits_used"] == 0
+    assert "no predictive analytics" in (result.run_dir / f"{JOB}.ipynb").read_text()
