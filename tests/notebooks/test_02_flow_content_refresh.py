@@ -83,3 +83,19 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, 
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]
+
+
+def test_mavera_refusal_keeps_the_analysis_and_succeeds(sandbox, monkeypatch, tmp_path):
+    """A budget too small for one rewrite: the notebook says so, saves the analysis and still succeeds."""
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()["mavera"]["credits_used"]
+    result = run.run_jobs(jobs=[2], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"max_credits": 10})
+    job = result.job("02")
+    assert job.ok, job.error
+    assert job.metrics["rewrites"] == 0 and job.metrics["mavera_credits"] == 0
+    assert job.metrics["underperforming_message_ids"] == sandbox.truth()["underperforming_message_ids"]
+    assert sandbox.stats()["mavera"]["credits_used"] == before
+    assert "Mavera step stopped" in (result.run_dir / f"{JOB}.ipynb").read_text()
+    assert (result.run_dir / JOB / "tests.csv").exists()
