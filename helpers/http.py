@@ -388,6 +388,8 @@ def make_session(
             expire_after=requests_cache.DO_NOT_CACHE,
             allowable_methods=tuple(cacheable_methods),
             allowable_codes=(200,),
+            wal=True,  # concurrent fetches write while others read; WAL keeps them from blocking
+            fast_save=True,  # a lost cache write on power loss only means one more request later
             # Default list already drops Authorization etc. from keys and stored requests.
             ignored_parameters=(*requests_cache.CacheSettings().ignored_parameters, "x-api-key"),
         )

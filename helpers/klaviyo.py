@@ -263,6 +263,7 @@ class KlaviyoClient:
         concurrency: int = 16,
         cache: bool = True,
         attempts: int = 6,
+        backoff: float = 0.5,
         max_retry_after: float = 90.0,
     ) -> None:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.pre)?", settings.revision):
@@ -285,7 +286,7 @@ class KlaviyoClient:
             },
             pacer=self.pacer,
             stats=self.stats,
-            retry=make_retry(attempts, max_retry_after=max_retry_after),
+            retry=make_retry(attempts, backoff=backoff, max_retry_after=max_retry_after),
             timeout=(10.0, 120.0),
             cache_path=cache_dir() / f"klaviyo-{fingerprint}.sqlite" if cache else None,
             pool_size=max(32, self.concurrency * 2),
@@ -474,7 +475,16 @@ class KlaviyoClient:
             return list(doc.get("data") or []), _dig(doc, "links", "next")
 
         firsts = self._map(first_page, list(jobs))
-        big = [j for j, (_, nxt) in zip(jobs, firsts, strict=True) if nxt]
+
+        def spans_time(records: list[dict], attr: str) -> bool:
+            return _dig(records[0], "attributes", attr) != _dig(records[-1], "attributes", attr)
+
+        # Page 1 all at one instant (a segment's initial members join together): time ranges cannot cut
+        # that block, so keep following its cursor; it starts first as it is likely the longest.
+        big = [j for j, (recs, nxt) in zip(jobs, firsts, strict=True) if nxt and spans_time(recs, j.attr)]
+        chains: list[_Chain] = [_Chain(j.key, nxt, {}, weight=float("inf"))
+                                for j, (recs, nxt) in zip(jobs, firsts, strict=True)
+                                if nxt and not spans_time(recs, j.attr)]
 
         def last_value(job: _Split) -> datetime | None:
             doc = self.request("GET", job.path, {**job.probe_params, **_filter(job.base_filter)})
@@ -482,7 +492,6 @@ class KlaviyoClient:
             return _parse_dt(_dig(data[0], "attributes", job.attr)) if data else None
 
         lasts = dict(zip([j.key for j in big], self._map(last_value, big), strict=True))
-        chains: list[_Chain] = []
         for job, (records, _nxt) in zip(jobs, firsts, strict=True):
             if job.key not in lasts:
                 continue
@@ -832,8 +841,6 @@ def _range_chains(job: _Split, lo: datetime | None, mid: datetime | None, hi: da
         density = first_count / max((mid - lo).total_seconds(), 1.0)  # records per second on page 1
         est_pages = density * (hi - mid).total_seconds() / page
         parts = int(min(max_parts, max(1, math.ceil(est_pages / pages_per_chain))))
-    elif lo and hi and hi > (mid or lo):  # page 1 spans no time: density unknown, split moderately
-        parts, est_pages = max_parts // 2, float(max_parts // 2 * pages_per_chain)
     start = mid or lo
     if start is None or hi is None or hi <= start:
         edges: list[datetime] = []

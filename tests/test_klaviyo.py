@@ -60,7 +60,7 @@ def test_segment_members_are_complete(sandbox, reference):
 
 def test_same_records_with_faults(reference):
     with Sandbox(seed=7, fault_rate=0.2, rate_scale=0) as sb:
-        kc = client_for(sb, cache=False)
+        kc = client_for(sb, cache=False, backoff=0.05)
         profiles = kc.profiles()
         members = kc.segment_members()
         assert sb.stats()["klaviyo"]["faults"] > 10  # faults really happened
@@ -115,7 +115,7 @@ def test_errors_are_one_line_and_actionable(sandbox, monkeypatch):
     with pytest.raises(ConfigError, match="KLAVIYO_REVISION"):
         KlaviyoClient(KlaviyoSettings(sandbox.klaviyo_api_key, sandbox.klaviyo_base_url, "latest"))
 
-    kc = client_for(sandbox, cache=False)
+    kc = client_for(sandbox, cache=False, backoff=0.01)
     sandbox.schedule_fault("GET", "/api/segments", 403, 1)
     fails(kc, lambda k: k.segments(), "grant segments:read")
     fails(kc, lambda k: k.segment_members(["NoSuchSegment"]), "404")
