@@ -1,0 +1,127 @@
+"""Notebook 04 end to end against the sandbox: recorded pairs equal the planted truth, for two seeds.
+
+Each seed is ONE notebook run (module-scoped fixture) that several assertions read. Personas are created in
+the fixture with the Mavera client under the "CLV tier: " names job 01 uses, so the notebook's fallback
+lookup (no persona_ids, no personas.json) is exercised too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import requests
+
+from helpers import run
+from helpers.mavera import MaveraClient
+from helpers.sandbox import Sandbox
+from tests.runner.support import clean_env, quiet
+
+pytestmark = pytest.mark.notebook
+JOB = "04_product_affinity_focus_group"
+TIERS = [("Occasional", "high"), ("Regular", "medium"), ("VIP", "low")]
+PERSONA_CREDITS = 900
+FOCUS_GROUP_CREDITS = 79  # 3 personas x 2 responses, 15 questions: 40 + 1.5*6 + 2*15
+
+
+def make_personas(sb: Sandbox) -> list[str]:
+    mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
+    return [mc.upsert_persona(f"CLV tier: {tier}", f"{tier} customers, churn risk {churn}.")["id"] for tier, churn in TIERS]
+
+
+@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
+def outcome(request, tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        personas = make_personas(sb)
+        result = run.run_jobs(jobs=[4], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet)
+        yield {"job": result.job("04"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats(),
+               "personas": personas}
+
+
+def test_notebook_succeeds(outcome):
+    assert outcome["job"].ok, outcome["job"].error
+
+
+def test_every_order_of_the_year_is_analysed(outcome):
+    assert outcome["job"].metrics["orders_analyzed"] == outcome["truth"]["orders_total"]
+
+
+def test_top_pairs_start_with_the_planted_pairs(outcome):
+    recorded, truth = outcome["job"].metrics["top_pairs"], outcome["truth"]
+    planted = truth["top_pairs"]
+    assert len(recorded) == 10
+    assert [[a, b] for a, b, _ in recorded[: len(planted)]] == planted
+    # The truth computes lift in float32 (helpers/sandbox/truth.py): equal to 4 significant digits.
+    expected = [s["lift"] for s in truth["top_pair_stats"]]
+    assert [lift for *_, lift in recorded[: len(planted)]] == pytest.approx(expected, rel=1e-4)
+    assert recorded[len(planted)][2] == pytest.approx(truth["best_unplanted_lift"], rel=1e-4)
+    assert all(a < b for a, b, _ in recorded)
+    lifts = [lift for *_, lift in recorded]
+    assert lifts == sorted(lifts, reverse=True)
+
+
+def test_focus_group_ran_once_and_nps_is_per_persona(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["focus_group_id"]
+    assert stats["mavera"]["focus_groups_created"] == 1
+    nps = metrics["nps_by_persona"]
+    assert set(nps) == set(outcome["personas"])
+    assert all(-100 <= v <= 100 for v in nps.values())
+
+
+def test_usage_is_recorded(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["sandbox"] is True
+    assert metrics["mavera_credits"] == FOCUS_GROUP_CREDITS == stats["mavera"]["credits_used"] - PERSONA_CREDITS
+    assert 0 < metrics["klaviyo_requests"] <= sum(stats["klaviyo"]["requests"].values())
+
+
+def test_artifacts_hold_aggregates_only(outcome):
+    folder = outcome["dir"] / JOB
+    assert {"pairs.csv", "category_lift.csv", "top_pairs.png", "category_affinity.png", "answers.csv",
+            "bundle_scores.csv", "verdicts.csv", "bundle_intent.png"} <= {p.name for p in folder.iterdir()}
+    for path in folder.glob("*.csv"):
+        assert "@" not in path.read_text()
+    verdicts = (folder / "verdicts.csv").read_text().splitlines()
+    assert len(verdicts) == 1 + 3  # header + the three tested bundles
+
+
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()
+    result = run.run_jobs(jobs=[4], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"min_co_orders": 0})
+    job = result.job("04")
+    assert not job.ok
+    assert "parameter min_co_orders=0 must be at least 1" in job.error
+    after = sandbox.stats()
+    assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
+    assert after["mavera"]["requests"] == before["mavera"]["requests"]
+
+
+def test_interrupted_focus_group_resumes_on_rerun_without_a_second_group(tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=7, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        make_personas(sb)
+        # Every attempt of the first poll fails (the client's GET retries included): the Mavera step gives up.
+        requests.post(f"{sb.klaviyo_base_url}/sandbox/faults", timeout=10, json={
+            "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 4,
+        }).raise_for_status()
+        out = tmp_path_factory.mktemp("out")
+        first = run.run_jobs(jobs=[4], out=out, date="2026-07-15", html=False, workers=1, echo=quiet).job("04")
+        assert first.ok, first.error  # the Klaviyo analysis is still saved and recorded
+        assert first.metrics["focus_group_id"] is None and first.metrics["nps_by_persona"] == {}
+        assert first.metrics["orders_analyzed"] == sb.truth()["orders_total"]
+        assert sb.stats()["mavera"]["focus_groups_created"] == 1
+
+        second = run.run_jobs(jobs=[4], out=out, date="2026-07-15", html=False, workers=1, echo=quiet).job("04")
+        assert second.ok, second.error
+        assert second.metrics["focus_group_id"]
+        assert sb.stats()["mavera"]["focus_groups_created"] == 1
+        assert second.metrics["mavera_credits"] == 0  # charged once, on the first run
+        assert not math.isnan(next(iter(second.metrics["nps_by_persona"].values())))
