@@ -1,0 +1,97 @@
+"""Notebook 05 end to end against the sandbox: winners and significance equal the planted truth, two seeds.
+
+Each seed is ONE notebook run (module-scoped fixture). Persona ids are passed as the `persona_ids` parameter,
+the path an analyst without job 01 takes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import run
+from helpers.mavera import MaveraClient
+from helpers.sandbox import Sandbox
+from tests.runner.support import clean_env, quiet
+
+pytestmark = pytest.mark.notebook
+JOB = "05_sms_vs_email_testing"
+FOCUS_GROUP_CREDITS = 62  # 2 personas x 2 responses, 8 questions: 40 + 1.5*4 + 2*8
+
+
+@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
+def outcome(request, tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
+        personas = [mc.upsert_persona(f"Shopper {k}", f"Persona {k} for channel tests.")["id"] for k in "AB"]
+        credits_before = sb.stats()["mavera"]["credits_used"]
+        result = run.run_jobs(jobs=[5], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet, parameters={"persona_ids": personas})
+        yield {"job": result.job("05"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats(),
+               "credits_before": credits_before, "personas": personas}
+
+
+def test_notebook_succeeds(outcome):
+    assert outcome["job"].ok, outcome["job"].error
+
+
+def test_campaign_counts_equal_truth(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert metrics["email_campaigns"] == truth["email_campaigns"]
+    assert metrics["sms_campaigns"] == truth["sms_campaigns"]
+
+
+def test_winner_and_significance_per_metric_equal_truth(outcome):
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert metrics["winner_by_metric"] == truth["winner_by_metric"]
+    assert metrics["significant"] == truth["significant"]
+
+
+def test_focus_group_asks_the_given_personas_once(outcome):
+    metrics, stats = outcome["job"].metrics, outcome["stats"]
+    assert metrics["focus_group_id"]
+    assert stats["mavera"]["focus_groups_created"] == 1
+    assert metrics["mavera_credits"] == stats["mavera"]["credits_used"] - outcome["credits_before"]
+    assert metrics["mavera_credits"] == FOCUS_GROUP_CREDITS
+    recs = (outcome["dir"] / JOB / "recommendations.csv").read_text()
+    assert all(p in recs for p in outcome["personas"])
+
+
+def test_artifacts_and_consent_statement(outcome):
+    folder = outcome["dir"] / JOB
+    assert {"campaigns.csv", "channels.csv", "tests.csv", "paired.csv", "channel_metrics.png",
+            "paired_campaigns.png", "answers.csv", "recommendations.csv", "act_by_persona.png"} <= {
+        p.name for p in folder.iterdir()}
+    for path in folder.glob("*.csv"):
+        assert "@" not in path.read_text()
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "consented audience only" in notebook and "@example.com" not in notebook
+
+
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    before = sandbox.stats()
+    result = run.run_jobs(jobs=[5], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
+                          parameters={"timeframe": "last_2_days"})
+    job = result.job("05")
+    assert not job.ok
+    assert "parameter timeframe='last_2_days' is not one of" in job.error
+    after = sandbox.stats()
+    assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
+    assert after["mavera"]["requests"] == before["mavera"]["requests"]
+
+
+def test_no_personas_stops_with_one_sentence_before_fetching(tmp_path_factory):
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=11, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        result = run.run_jobs(jobs=[5], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
+                              workers=1, echo=quiet)
+        job = result.job("05")
+        assert not job.ok
+        assert "run job 01 first" in job.error and "pass persona_ids" in job.error
+        stats = sb.stats()
+        assert sum(stats["klaviyo"]["requests"].values()) == 0
+        assert stats["mavera"]["credits_used"] == 0
