@@ -17,13 +17,13 @@ def go(out, **parameters):
 
 def test_same_day_reruns(tmp_path):
     first = go(tmp_path, label="morning")
-    assert first.ok
+    assert first.ok, first.jobs
     day = first.run_dir
     morning_html = (day / "01_succeeds.html").read_text()
     assert "label=morning" in morning_html
 
     failed = go(tmp_path, label="noon", fail="true")
-    assert not failed.ok
+    assert not failed.ok, failed.jobs
     data = json.loads((day / "run.json").read_text())
     (job,) = data["jobs"]
     assert job["status"] == "failed" and "planted failure" in job["error"]
@@ -40,7 +40,7 @@ def test_same_day_reruns(tmp_path):
     assert not (day / "previous").exists()
 
     second = go(tmp_path, label="evening")
-    assert second.ok
+    assert second.ok, second.jobs
     data = json.loads((day / "run.json").read_text())
     (job,) = data["jobs"]
     assert job["status"] == "succeeded" and job["previous_success"] is None
