@@ -193,13 +193,14 @@ class Pacer:
         if remaining is None:
             return
         now = self._clock()
-        window_end = now + (reset if reset is not None else 60 - now % 60)
+        # Reset is rounded up to whole seconds, so the window ends within (now + reset - 1, now + reset];
+        # attributing the count to the window of now + reset would wrongly fill the next minute.
+        window_end = now + (reset - 1 if reset else 60 - now % 60)
         key = math.floor((window_end - 1e-3) / 60)
         with self._lock:
             w = self._buckets.setdefault(lim.bucket, _Windows())
+            # The count alone holds requests back until that window ends (also when remaining is 0).
             w.min[key] = max(w.min.get(key, 0), lim.steady - remaining)
-            if remaining <= 0 and reset is not None:
-                w.blocked_until = max(w.blocked_until, window_end)
 
     @property
     def guard(self) -> float:

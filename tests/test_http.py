@@ -205,9 +205,14 @@ def test_pacer_adopts_ratelimit_headers_and_scale():
     pacer = Pacer(lambda m, u: Limit("b", 10, 100), clock=clock, sleep=clock.sleep, scale=0.5)
     lim = pacer.limit("GET", "/x")
     assert (lim.burst, lim.steady) == (5, 50)
-    pacer.observe(lim, {"RateLimit-Remaining": "0", "RateLimit-Reset": "30"})
+    pacer.observe(lim, {"RateLimit-Remaining": "0", "RateLimit-Reset": "60"})  # 0 left in minute 2
     pacer.acquire("GET", "/x")
-    assert clock.t >= 150.0
+    assert clock.t >= 180.0
+    # Near a window's end a rounded-up Reset must not fill the next window.
+    clock.t = 239.6
+    pacer.observe(lim, {"RateLimit-Remaining": "0", "RateLimit-Reset": "1"})
+    pacer.acquire("GET", "/x")
+    assert 240.0 <= clock.t < 241.0
     assert Pacer(lambda m, u: Limit("b", 1, 1), scale=0).limit("GET", "/x") is None
 
 
