@@ -361,25 +361,32 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
     begin = time.monotonic()
     budget = float(task["timeout"])
     exc: BaseException | None = None
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(out),
-            parameters=task["parameters"],
-            kernel_name=KERNEL_NAME,
-            language="python",
-            progress_bar=False,
-            log_output=False,
-            start_timeout=START_TIMEOUT,
-            execution_timeout=budget,
-            timeout_func=_NotebookBudget(budget),
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            # The kernel's working folder, like in JupyterLab; set here rather than papermill's cwd=,
-            # which chdirs the whole process.
-            resources={"metadata": {"path": str(source.parent)}},
-        )
-    except Exception as caught:  # every failure (execution, timeout, dead kernel, no kernel) is a job failure
-        exc = caught
+    for attempt in (1, 2):
+        exc = None
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(out),
+                parameters=task["parameters"],
+                kernel_name=KERNEL_NAME,
+                language="python",
+                progress_bar=False,
+                log_output=False,
+                start_timeout=START_TIMEOUT,
+                execution_timeout=budget,
+                timeout_func=_NotebookBudget(budget),
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                # The kernel's working folder, like in JupyterLab; set here rather than papermill's cwd=,
+                # which chdirs the whole process.
+                resources={"metadata": {"path": str(source.parent)}},
+            )
+        except Exception as caught:  # every failure (execution, timeout, dead kernel, no kernel) fails the job
+            exc = caught
+        # Parallel kernel start-ups can race for ZMQ ports (papermill #511); a kernel that died before
+        # running a single cell gets one more try. Nothing has executed, so nothing is repeated.
+        if exc is None or attempt == 2 or not _died_before_any_cell(exc, out):
+            break
+        print(f"[{stem}] the kernel did not start ({type(exc).__name__}); retrying once", flush=True)
     seconds = round(time.monotonic() - begin, 2)
 
     nb = nbformat.read(out, as_version=4) if out.exists() else None
@@ -413,6 +420,19 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
             finished_at=_now(),
         )
     )
+
+
+def _died_before_any_cell(exc: BaseException, out: Path) -> bool:
+    import nbformat
+
+    if isinstance(exc, _papermill_execution_error()):
+        return False
+    if not out.exists():
+        return True
+    try:
+        return _running_cell_index(nbformat.read(out, as_version=4)) is None
+    except Exception:  # a half-written file: treat like no file
+        return True
 
 
 def _papermill_execution_error() -> type:

@@ -86,3 +86,31 @@ def test_exit_codes_and_one_line_per_job(tmp_path, capsys):
     assert passing == 0
     assert "[01_succeeds] succeeded in" in out
     assert "1 of 1 job(s) succeeded" in out
+
+
+def test_a_kernel_that_dies_before_the_first_cell_gets_one_retry(tmp_path, monkeypatch, capsys):
+    import papermill
+
+    real = papermill.execute_notebook
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[1], out=tmp_path, workers=1, html=False)
+    assert len(calls) == 2 and result.ok, result.jobs
+    assert "[01_succeeds] the kernel did not start (RuntimeError); retrying once" in capsys.readouterr().out
+
+
+def test_a_failure_inside_a_cell_is_not_retried(tmp_path, monkeypatch):
+    import papermill
+
+    real = papermill.execute_notebook
+    calls = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[3], out=tmp_path, workers=1, html=False, echo=print)
+    assert len(calls) == 1 and not result.ok
