@@ -16,6 +16,8 @@ from helpers import report, run
 from tests.runner.support import FIXTURES, clean_env, hrefs, quiet
 
 TIMEOUT = 3  # the times_out fixture sleeps 60 s by default
+# One worker runs the whole module, so the module-scoped run executes once (needs --dist loadgroup, as make test).
+pytestmark = pytest.mark.xdist_group("runner_outcome")
 
 
 @pytest.fixture(scope="module")
