@@ -21,9 +21,8 @@ NEEDS_PERSONAS = {4, 5}
 USAGE_METRICS = {"klaviyo_requests", "mavera_credits", "sandbox"}
 
 
-@pytest.mark.xfail(strict=False, reason="notebooks arrive in issues 5 and 6")
 def test_all_five_notebooks_exist():
-    assert len(NOTEBOOKS) >= 5, [p.name for p in NOTEBOOKS]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"], [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.notebook
