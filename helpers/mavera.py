@@ -28,9 +28,8 @@ from typing import Any
 
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from helpers import http
 from helpers.config import ConfigError, MaveraSettings, cache_dir, is_sandbox
 
 # ---------------------------------------------------------------- documented credit costs (guides/credits)
@@ -169,29 +168,18 @@ class ResultCache:
 
 # ---------------------------------------------------------------- HTTP session
 def make_session(api_key: str, backoff_factor: float = 0.5) -> requests.Session:
-    """The one place the HTTP stack is set up (to be swapped for helpers/http.py later).
+    """The Mavera session, built on the project's one HTTP policy module (helpers/http.py).
 
     urllib3 retries idempotent GETs on 429/5xx/dropped connections, honouring Retry-After; POST and
-    PATCH are never retried here (only connection failures before anything was sent), the client
-    decides per call.
+    PATCH are not retried there (only connection failures before anything was sent): the client
+    decides per call, because a charging POST must not be repeated blindly.
     """
-    session = requests.Session()
-    session.headers.update(
-        {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", "Accept": "application/json",
-         "User-Agent": "klaviyo-mavera-workbooks"}
+    return http.make_session(
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
+                 "Accept": "application/json", "User-Agent": "klaviyo-mavera-workbooks"},
+        retry=http.make_retry(attempts=4, backoff=backoff_factor, backoff_max=20, methods=("GET",)),
+        timeout=DEFAULT_TIMEOUT,
     )
-    retry = Retry(
-        total=5, connect=3, read=2, status=3, other=0,
-        backoff_factor=backoff_factor, backoff_max=20,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 # ---------------------------------------------------------------- results

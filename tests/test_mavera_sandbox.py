@@ -42,8 +42,8 @@ def test_focus_group_resumes_after_dropped_polls(sandbox_env):
     pids = [client.upsert_persona("mavera-test: loyal", "Churn risk is mostly low; CLV $2,000.")["id"],
             client.upsert_persona("mavera-test: lapsing", "Churn risk is mostly high; CLV $40.")["id"]]
     before = mavera_stats(sandbox_env)["focus_groups_created"]
-    # One poll = 1 try + 2 read retries (helpers.mavera.make_session): three drops fail exactly one poll.
-    schedule(sandbox_env, "GET", "/mavera/api/v1/focus-groups/", 0, 3)
+    # One poll = 1 try + 3 retries (helpers.mavera.make_session: 4 attempts): four drops fail exactly one poll.
+    schedule(sandbox_env, "GET", "/mavera/api/v1/focus-groups/", 0, 4)
     with pytest.raises(MaveraError, match="rerun to resume"):
         client.run_focus_group("mavera-test: resume", pids, QUESTIONS, "Bundle: Mug + Coaster, $18")
     assert mavera_stats(sandbox_env)["focus_groups_created"] == before + 1
