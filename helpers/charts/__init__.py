@@ -7,3 +7,10 @@ Every function takes frames/values and returns a matplotlib ``Figure``: it never
 The notebook saves it with ``job.save_fig(fig, name)`` and then calls ``plt.show()``; the plot style
 (rcParams) is set once by ``report.setup``.
 """
+
+# One palette across the workbooks, so a colour means the same thing in every report.
+BLUE = "#4c78a8"  # the main series
+ORANGE = "#f58518"  # a second series compared with the main one
+RED = "#e45756"  # flagged items and thresholds
+
+__all__ = ["BLUE", "ORANGE", "RED"]
