@@ -13,6 +13,7 @@ import pandas as pd
 
 __all__ = [
     "PERSONA_PREFIX",
+    "SUMMARY_FORMATS",
     "assign_tiers",
     "churn_bands",
     "clv_at_risk_matrix",
@@ -20,8 +21,11 @@ __all__ = [
     "pareto",
     "persona_fields",
     "persona_name",
+    "predictions_note",
+    "summary_lines",
     "tier_summary",
     "validate_tiering",
+    "with_orders_fallback",
 ]
 
 # Notebooks 04 and 05 find the tier personas by this prefix.
@@ -94,6 +98,37 @@ def orders_fallback(orders: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[cols]
 
 
+def with_orders_fallback(profiles: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """`profiles` with its historic CLV and cadence columns replaced by those rebuilt from `orders`.
+
+    For accounts without predictive analytics; profiles with no order in `orders` get NaN there.
+    """
+    derived = orders_fallback(orders).set_index("profile_id")
+    base = profiles.set_index("profile_id")
+    for col in ["historic_clv", "historic_number_of_orders", "average_order_value", "average_days_between_orders"]:
+        base[col] = derived[col].reindex(base.index)
+    return base.reset_index()
+
+
+def predictions_note(profiles: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> str:
+    """One markdown paragraph: how many profiles lack predictions and how many of those joined recently.
+
+    "Recently" is the 90 days before `as_of` (default now), judged on the `created` column.
+    """
+    as_of = pd.Timestamp.now(tz="UTC") if as_of is None else pd.Timestamp(as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of
+    total = len(profiles)
+    no_pred = ~profiles["has_predictions"].astype(bool)
+    missing = int(no_pred.sum())
+    created = pd.to_datetime(profiles["created"], utc=True, errors="coerce")
+    recent = int((no_pred & (created >= as_of - pd.Timedelta(days=90))).sum())
+    return (
+        f"**{total:,} profiles**; **{missing:,}** ({missing / max(total, 1):.0%}) have no predictions — "
+        f"{recent:,} of those joined in the last 90 days. Profiles without predictions are usually people who "
+        "have not ordered yet or are too new to score; they are left out of the tiers below."
+    )
+
+
 def _top_regions(frame: pd.DataFrame, k: int = 3) -> str:
     place = frame["region"].fillna("").astype(str).str.strip()
     country = frame["country"].fillna("").astype(str).str.strip()
@@ -162,6 +197,42 @@ def clv_at_risk_matrix(profiles: pd.DataFrame, tiers: pd.Series, bands: pd.Serie
     frame["tier"] = pd.Categorical(frame["tier"], categories=tiers.cat.categories, ordered=True)
     frame["band"] = pd.Categorical(frame["band"], categories=bands.cat.categories, ordered=True)
     return frame.pivot_table(index="tier", columns="band", values="at_risk", aggfunc="sum", fill_value=0.0, observed=False)
+
+
+# How the `tier_summary` table reads (pandas Styler formats): shares as percentages, money without cents.
+SUMMARY_FORMATS: dict[str, str] = {
+    "share_customers": "{:.0%}", "share_clv": "{:.0%}", "churn_low": "{:.0%}", "churn_medium": "{:.0%}",
+    "churn_high": "{:.0%}", "next_order_30d": "{:.0%}", "email_consent": "{:.0%}", "sms_consent": "{:.0%}",
+    "historic_clv_median": "{:,.0f}", "historic_clv_mean": "{:,.0f}", "predicted_clv_median": "{:,.0f}",
+    "predicted_clv_mean": "{:,.0f}", "aov": "{:,.0f}", "orders": "{:.1f}", "days_between_orders": "{:.0f}",
+    "clv_at_risk": "{:,.0f}",
+}
+
+
+def summary_lines(
+    summary: pd.DataFrame, at_risk: pd.DataFrame, *, profiles_total: int, profiles_without_predictions: int,
+    personas: int, label: str, fallback: bool = False, dry_run: bool = False,
+) -> list[str]:
+    """The notebook's closing bullets (markdown), from `tier_summary` and `clv_at_risk_matrix`.
+
+    The top tier is the last row of `summary`; the CLV-at-risk bullet is left out when no tier has a
+    churn score (e.g. the orders fallback). `personas` is how many tiers got a Mavera persona.
+    """
+    top = summary.index[-1]
+    risk = summary["clv_at_risk"]
+    risk_total = float(risk.sum(min_count=1)) if risk.notna().any() else float("nan")
+    lines = [
+        f"- {profiles_total:,} profiles; {profiles_without_predictions:,} without predictions"
+        + (" (the whole account: tiers use historic CLV from orders)." if fallback else "."),
+        f"- **{top}** customers are {summary.at[top, 'share_customers']:.0%} of scored customers and hold "
+        f"{summary.at[top, 'share_clv']:.0%} of {label}.",
+    ]
+    if risk_total == risk_total:  # not NaN
+        worst = at_risk.stack().idxmax()
+        lines.append(f"- {risk_total:,.0f} of predicted CLV is at risk; the largest block is {worst[0]} × {worst[1]} churn "
+                     f"({at_risk.loc[worst]:,.0f}).")
+    lines.append(f"- Personas: {personas} of {len(summary)} tiers have a Mavera persona" + (" (dry run)." if dry_run else "."))
+    return lines
 
 
 def pareto(values: pd.Series) -> pd.DataFrame:

@@ -27,6 +27,7 @@ __all__ = [
     "parse_rewrite",
     "rewrite_requests",
     "sms_length",
+    "summary_lines",
 ]
 
 # metric -> (numerator column, denominator column). Klaviyo's rates, revenue per recipient included, are
@@ -169,6 +170,28 @@ def flow_funnel(perf: pd.DataFrame) -> pd.DataFrame:
     """Per flow and channel: recipients → delivered → opens → clicks → conversions, plus revenue."""
     cols = ["recipients", "delivered", "opens_unique", "clicks_unique", "conversion_uniques", "conversion_value"]
     return perf.groupby(["flow_id", "flow_name", "channel"], as_index=False)[cols].sum()
+
+
+def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.DataFrame, timeframe: str) -> list[str]:
+    """The notebook's closing bullets (markdown): how many messages need a rewrite, the biggest gap, where
+    the funnel breaks, and how many rewrites were made and break a channel limit.
+
+    `tests` and `evaluated` come from `evaluate_messages`; `rewrites` has a `checks` column ("ok" when a
+    rewrite fits its channel's limits).
+    """
+    flagged = evaluated[evaluated["underperforming"]]
+    lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over `{timeframe}`."]
+    if len(flagged):
+        worst = tests[tests["flagged"]].sort_values("ratio").iloc[0]
+        name = evaluated.set_index("message_id").at[worst["message_id"], "message_name"]
+        lines.append(f"- The biggest gap: '{name}' ({worst['channel']}) at {worst['ratio']:.0%} of its peers' "
+                     f"{worst['metric'].replace('_', ' ')}.")
+        stages = flagged["stage"].value_counts()
+        lines.append("- Where the funnel breaks: " + ", ".join(f"{n} at {s}" for s, n in stages.items()) + ".")
+    low_volume = int((~evaluated["eligible"]).sum())
+    lines.append(f"- {low_volume} low-volume messages were not judged; {len(rewrites)} rewrites made"
+                 + (f", {int((rewrites['checks'] != 'ok').sum())} of them break a channel limit." if len(rewrites) else "."))
+    return lines
 
 
 # GSM 03.38 basic set (1 unit each) and extension table (2 units each); anything else forces UCS-2.

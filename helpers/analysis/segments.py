@@ -22,11 +22,13 @@ __all__ = [
     "cluster_order",
     "coverage",
     "describe_definition",
+    "jaccard_matrix",
     "mave_brief",
     "membership",
     "overlap_pairs",
     "segment_table",
     "suggest_simplification",
+    "summary_lines",
     "tiny_segments",
 ]
 
@@ -160,6 +162,21 @@ def cluster_order(m: Membership) -> list[str]:
     return [m.segment_ids[k] for k in leaves]
 
 
+def jaccard_matrix(m: Membership, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Segments x segments Jaccard similarity, rows and columns in `order` (default: as in `m`).
+
+    An empty segment has similarity 0 with everything, itself included.
+    """
+    order = list(m.segment_ids) if order is None else list(order)
+    pos = {s: k for k, s in enumerate(m.segment_ids)}
+    idx = [pos[s] for s in order]
+    inter = m.intersections().astype(float)
+    sizes = np.diag(inter)
+    union = sizes[:, None] + sizes[None, :] - inter
+    jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)[np.ix_(idx, idx)]
+    return pd.DataFrame(jac, index=order, columns=order)
+
+
 def suggest_simplification(
     table: pd.DataFrame, redundant: list[list[str]], nested: list[list[str]], tiny: list[str]
 ) -> pd.DataFrame:
@@ -234,6 +251,32 @@ def mave_brief(
         "retire or redefine, and what the resulting set should be, with a one-line reason for each change."
     )
     return "\n".join(lines)
+
+
+def summary_lines(
+    table: pd.DataFrame, pairs: pd.DataFrame, plan: pd.DataFrame, redundant: list[list[str]],
+    nested: list[list[str]], tiny: list[str], cov: Mapping, profiles_total: int,
+) -> list[str]:
+    """The notebook's closing bullets (markdown): counts found, what the plan does, coverage, the most similar pair.
+
+    Inputs are the outputs of `segment_table`, `overlap_pairs`, `suggest_simplification`, `classify_pairs`,
+    `tiny_segments` and `coverage`; one segment per row of `table`.
+    """
+    n = len(table)
+    name = dict(zip(table["segment_id"], table["name"], strict=True))
+    counts = plan["action"].value_counts()
+    lines = [
+        f"- {n} segments over {profiles_total:,} profiles: redundant pairs {len(redundant)}, "
+        f"nested pairs {len(nested)}, tiny segments {len(tiny)}.",
+        f"- The plan merges {counts.get('merge', 0)}, retires {counts.get('retire', 0)} and folds {counts.get('fold', 0)} "
+        f"segments, leaving {n - len(plan)} of {n}.",
+        f"- {cov['in_no_segment']:,} profiles are in no analysed segment and {cov['in_many_segments']:,} in "
+        f"{cov['many_min']}+.",
+    ]
+    if len(pairs):
+        top = pairs.sort_values("jaccard", ascending=False).iloc[0]
+        lines.append(f"- Most similar pair: {name[top['a']]} and {name[top['b']]} (Jaccard {top['jaccard']:.2f}).")
+    return lines
 
 
 def _condition_text(c: Mapping) -> str:

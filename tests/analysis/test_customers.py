@@ -12,8 +12,11 @@ from helpers.analysis.customers import (
     pareto,
     persona_fields,
     persona_name,
+    predictions_note,
+    summary_lines,
     tier_summary,
     validate_tiering,
+    with_orders_fallback,
 )
 
 
@@ -129,3 +132,51 @@ def test_persona_fields_are_built_from_the_numbers():
     assert "2 people (40% of customers, 88% of predicted clv)" in fields["description"]
     assert "median order value $35" in fields["description"]
     assert fields["channels"][0] in {"email", "sms"} and fields["purchase_cadence"] == "orders about every 35 days"
+
+
+def test_predictions_note_counts_recent_profiles_without_predictions():
+    prof = pd.DataFrame({
+        "has_predictions": [True, False, False, False],
+        "created": ["2025-01-01", "2026-02-15", "2025-06-01", "not a date"],
+    })
+    note = predictions_note(prof, as_of="2026-03-01")
+    # p1 joined 14 days before as_of; p2 long ago; p3's date is unreadable, so not counted as recent
+    assert note.startswith("**4 profiles**; **3** (75%) have no predictions — 1 of those joined in the last 90 days.")
+
+
+def test_with_orders_fallback_replaces_the_historic_columns():
+    prof = pd.DataFrame({"profile_id": ["p1", "p2"], "historic_clv": [np.nan, np.nan], "country": ["US", "CA"]})
+    orders = pd.DataFrame({"profile_id": ["p1", "p1"], "datetime": ["2026-01-01T00:00:00Z", "2026-01-11T00:00:00Z"],
+                           "value": [10.0, 30.0]})
+    out = with_orders_fallback(prof, orders).set_index("profile_id")
+    assert out.at["p1", "historic_clv"] == 40 and out.at["p1", "average_days_between_orders"] == 10
+    assert pd.isna(out.at["p2", "historic_clv"]) and out.at["p2", "country"] == "CA"
+    assert list(out.index) == ["p1", "p2"]
+
+
+def test_summary_lines_name_the_top_tier_and_the_largest_block_at_risk():
+    prof = _profiles()
+    tiers, _ = assign_tiers(prof["predicted_clv"], cuts=[0.5], names=["Low", "High"])
+    bands = churn_bands(prof["churn_probability"])
+    s = tier_summary(prof, tiers, bands, as_of="2026-03-01")
+    lines = summary_lines(s, clv_at_risk_matrix(prof, tiers, bands), profiles_total=6, profiles_without_predictions=1,
+                          personas=2, label="predicted CLV")
+    assert lines == [
+        "- 6 profiles; 1 without predictions.",
+        "- **High** customers are 40% of scored customers and hold 88% of predicted CLV.",
+        # Low: 0.5 + 5 + 10.5 = 16; High: 4 + 160 = 164
+        "- 180 of predicted CLV is at risk; the largest block is High × high churn (160).",
+        "- Personas: 2 of 2 tiers have a Mavera persona.",
+    ]
+
+
+def test_summary_lines_without_churn_scores_skip_the_risk_bullet():
+    prof = _profiles().assign(predicted_clv=np.nan, churn_probability=np.nan)
+    tiers, _ = assign_tiers(prof["historic_clv"], cuts=[0.5], names=["Low", "High"])
+    bands = churn_bands(prof["churn_probability"])
+    s = tier_summary(prof, tiers, bands, field="historic_clv", as_of="2026-03-01")
+    lines = summary_lines(s, clv_at_risk_matrix(prof, tiers, bands), profiles_total=6, profiles_without_predictions=6,
+                          personas=0, label="historic CLV", fallback=True, dry_run=True)
+    assert lines[0] == "- 6 profiles; 6 without predictions (the whole account: tiers use historic CLV from orders)."
+    assert not any("at risk" in line for line in lines)
+    assert lines[-1] == "- Personas: 0 of 2 tiers have a Mavera persona (dry run)."

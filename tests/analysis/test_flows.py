@@ -10,6 +10,7 @@ from helpers.analysis.flows import (
     flow_funnel,
     message_performance,
     sms_length,
+    summary_lines,
 )
 
 # (message_id, channel, recipients, opens, clicks, conversions, revenue)
@@ -170,3 +171,25 @@ def test_parse_rewrite():
     assert parse_rewrite("sms", "body_cta", "Hi, **new** drop. Reply STOP to opt out.") == {
         "body": "Hi, new drop. Reply STOP to opt out."
     }
+
+
+def test_summary_lines_name_the_biggest_gap_and_where_the_funnel_breaks(perf):
+    tests, evaluated = evaluate_messages(perf)
+    rewrites = pd.DataFrame({"message_id": ["e_body", "e_body", "s_click"], "checks": ["ok", "subject too long", "ok"]})
+    lines = summary_lines(evaluated, tests, rewrites, "last_90_days")
+    assert lines[0] == "- 4 of 11 evaluated messages need a rewrite over `last_90_days`."
+    # e_offer converts 30 of 10,000 against its peers' 615 of 62,000 (revenue in the same proportion): 30 %,
+    # the smallest ratio of any flagged test
+    assert lines[1] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
+                        "- The biggest gap: 'e_offer' (email) at 30% of its peers' revenue per recipient."}
+    assert lines[2] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
+    assert lines[3] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
+
+
+def test_summary_lines_with_nothing_flagged(perf):
+    tests, evaluated = evaluate_messages(perf, min_recipients=11_000)
+    lines = summary_lines(evaluated, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
+    assert lines == [
+        f"- 0 of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over `last_30_days`.",
+        "- 12 low-volume messages were not judged; 0 rewrites made.",
+    ]

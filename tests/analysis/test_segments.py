@@ -8,11 +8,13 @@ from helpers.analysis.segments import (
     classify_pairs,
     cluster_order,
     coverage,
+    jaccard_matrix,
     mave_brief,
     membership,
     overlap_pairs,
     segment_table,
     suggest_simplification,
+    summary_lines,
     tiny_segments,
 )
 
@@ -141,3 +143,32 @@ def test_describe_definition_reads_klaviyo_conditions():
     )
     assert describe_definition(None) == ""
     assert describe_definition(definition, max_chars=20).endswith("…")
+
+
+def test_jaccard_matrix_in_the_given_order(m):
+    jac = jaccard_matrix(m, ["E", "A", "B", "C", "D"])
+    assert list(jac.index) == list(jac.columns) == ["E", "A", "B", "C", "D"]
+    assert jac.at["A", "B"] == pytest.approx(99 / 101) and jac.at["B", "A"] == jac.at["A", "B"]
+    assert jac.at["A", "E"] == pytest.approx(10 / 290) and jac.at["C", "D"] == 0
+    assert np.diag(jac).tolist() == [1.0] * 5
+    assert list(jaccard_matrix(m).index) == list(MEMBERS)
+
+
+def test_jaccard_matrix_of_an_empty_segment_is_zero():
+    jac = jaccard_matrix(membership({"A": ["p1"], "Z": []}))
+    assert jac.at["Z", "Z"] == 0 and jac.at["A", "Z"] == 0 and jac.at["A", "A"] == 1
+
+
+def test_summary_lines_count_the_plan_and_name_the_most_similar_pair(m):
+    table = segment_table(m, names={s: f"Seg {s}" for s in MEMBERS}, profiles_total=TOTAL)
+    pairs = overlap_pairs(m)
+    redundant, nested = classify_pairs(pairs)
+    plan = suggest_simplification(table, redundant, nested, ["D"])
+    lines = summary_lines(table, pairs, plan, redundant, nested, ["D"], coverage(m, TOTAL), TOTAL)
+    assert lines == [
+        "- 5 segments over 1,000 profiles: redundant pairs 1, nested pairs 2, tiny segments 1.",
+        "- The plan merges 1, retires 1 and folds 1 segments, leaving 2 of 5.",
+        # members of any segment: 0..289, 500..504 and 1000 -> 296; in 3+: 0..49 (A, B, C) and 90..98 (A, B, E)
+        "- 704 profiles are in no analysed segment and 59 in 3+.",
+        "- Most similar pair: Seg A and Seg B (Jaccard 0.98).",
+    ]
