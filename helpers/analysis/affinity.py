@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from helpers.analysis.focus_groups import verdict_table
+
 # Integrations spell the line-item product key differently (Klaviyo custom feeds use ProductID).
 _PRODUCT_KEYS = ("ProductID", "ProductId", "product_id", "productId", "Product ID")
 _ORDER_KEYS = ("OrderId", "OrderID", "order_id", "orderId", "$event_id")
@@ -182,3 +184,88 @@ def describe_pairs(pairs: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         )
         out = out.merge(renamed, on=f"product_{side}", how="left")
     return out
+
+
+def category_pairs(category_lift: pd.DataFrame) -> pd.DataFrame:
+    """Each category pair of `category_affinity` once (`category_a < category_b`) with its lift, strongest first.
+
+    Cells without a lift (too few shared orders) stay in, sorted last, so the frame lists every pair.
+    """
+    if category_lift.empty:
+        return pd.DataFrame(columns=["category_a", "category_b", "lift"])
+    long = category_lift.stack().rename("lift").rename_axis(["category_a", "category_b"]).reset_index()
+    return long[long["category_a"] < long["category_b"]].sort_values("lift", ascending=False)
+
+
+def _text(value) -> str:
+    """A catalog field as text; a missing one (None, NaN or NA after the catalog merge) is empty, never "nan"."""
+    return "" if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
+
+
+def bundle_offers(tested: pd.DataFrame, discount: float) -> tuple[dict[str, dict[str, str]], str]:
+    """The focus group's bundles: `({"A + B": {"label", "price"}}, stimulus text)` from described pairs.
+
+    `tested` is the head of `describe_pairs(...)` (titles, prices, descriptions). Bundle k is priced at
+    both prices less `discount`; the stimulus lists each bundle with its full price and both descriptions,
+    so the personas judge the real products.
+    """
+    subjects: dict[str, dict[str, str]] = {}
+    stimulus = ["Our shop is considering these product bundles:"]
+    for k, row in tested.reset_index(drop=True).iterrows():
+        full = row["price_a"] + row["price_b"]
+        price = full * (1 - discount)
+        label = f"Bundle {k + 1} ({row['title_a']} + {row['title_b']})"
+        subjects[f"{row['product_a']} + {row['product_b']}"] = {"label": label, "price": f"${price:,.2f}"}
+        stimulus.append(
+            f"- {label} for ${price:,.2f} instead of ${full:,.2f}. "
+            f"{row['title_a']} (${row['price_a']:,.2f}): {_text(row.get('description_a'))} "
+            f"{row['title_b']} (${row['price_b']:,.2f}): {_text(row.get('description_b'))}".strip()
+        )
+    return subjects, "\n".join(stimulus)
+
+
+def bundle_verdicts(
+    tested: pd.DataFrame,
+    scores: pd.DataFrame,
+    subjects: Mapping[str, Mapping[str, str]],
+    min_lift: float,
+) -> pd.DataFrame:
+    """`focus_groups.verdict_table` for the tested bundles, with their `bundle` label and `lift`.
+
+    The data backs a bundle when its lift is at least `min_lift`; `scores` is the persona × subject
+    score table of the focus group and `subjects` the first value of `bundle_offers`.
+    """
+    keys = [f"{a} + {b}" for a, b in zip(tested["product_a"], tested["product_b"], strict=True)]
+    lifts = dict(zip(keys, tested["lift"], strict=True))
+    data_support = pd.Series({key: lift >= min_lift for key, lift in lifts.items()})
+    verdicts = verdict_table(data_support, scores)
+    verdicts.insert(1, "bundle", verdicts["subject"].map(lambda s: subjects[s]["label"]))
+    verdicts.insert(2, "lift", verdicts["subject"].map(lifts))
+    return verdicts
+
+
+def summary_lines(
+    orders_analyzed: int,
+    lookback_days: int,
+    pairs_total: int,
+    described: pd.DataFrame,
+    category_pairs: pd.DataFrame,
+) -> list[str]:
+    """Markdown bullets on the basket data: orders, the strongest pair, the strongest category pairing."""
+    lines = [
+        f"- {orders_analyzed:,} orders over the last {lookback_days} days; "
+        f"{pairs_total:,} product pairs pass the thresholds."
+    ]
+    if len(described):
+        best = described.iloc[0]
+        lines.append(
+            f"- The strongest pair is **{best['title_a']} + {best['title_b']}**: bought together in "
+            f"{best['co_orders']} orders ({best['support']:.2%}), {best['lift']:.1f}× more often than chance; "
+            f"{best['confidence_a_to_b']:.0%} of {best['title_a']} orders also hold {best['title_b']}."
+        )
+    if len(category_pairs):
+        top = category_pairs.iloc[0]
+        lines.append(
+            f"- Strongest category pairing: {top['category_a']} + {top['category_b']} (lift {top['lift']:.2f})."
+        )
+    return lines

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from helpers.analysis import stats
+from helpers.analysis.focus_groups import note_line
 
 CHANNELS = ("email", "sms")
 # Rates tested as proportions of recipients; for unsubscribes lower is better.
@@ -342,3 +343,144 @@ def best_creative(
     if pool.empty:
         raise ValueError(f"No {channel} campaign reached {min_delivered} deliveries; lower min_delivered.")
     return pool.sort_values([metric, "delivered"], ascending=[False, False]).iloc[0]
+
+
+METRIC_LABELS = {
+    "click_rate": "click rate",
+    "conversion_rate": "conversion rate",
+    "revenue_per_recipient": "revenue per recipient",
+}
+
+
+def _channel_name(channel: str) -> str:
+    return channel.upper() if channel == "sms" else channel
+
+
+def consent_line(consent: pd.DataFrame | None) -> str:
+    """One sentence on how many profiles can receive email and SMS marketing (`email_consent`, `sms_consent`).
+
+    None means consent was not counted (the notebook's `count_consent = False`).
+    """
+    if consent is None:
+        return "Consent was not counted (`count_consent = False`)."
+    if not len(consent):
+        return "No profiles found."
+    email, sms = consent["email_consent"], consent["sms_consent"]
+    return (
+        f"Of {len(consent):,} profiles, **{int(email.sum()):,} ({email.mean():.0%}) can receive email marketing** "
+        f"and **{int(sms.sum()):,} ({sms.mean():.0%}) can receive SMS marketing**; SMS results below are over "
+        "that consented audience only."
+    )
+
+
+def sms_wins(paired: pd.DataFrame) -> dict[str, int]:
+    """Per headline metric, how many of the `paired_campaigns` did better on SMS than on email."""
+    return {m: int((paired[f"{m}_diff"] > 0).sum()) for m in HEADLINE_METRICS}
+
+
+def paired_line(paired: pd.DataFrame) -> str:
+    """One sentence on the campaigns sent on both channels: how often SMS beat email on each headline metric."""
+    if paired.empty:
+        return "No campaign ran on both channels in this timeframe."
+    wins = sms_wins(paired)
+    return (
+        f"{len(paired)} campaigns ran on both channels. SMS beat email on click rate in {wins['click_rate']}, "
+        f"on conversion rate in {wins['conversion_rate']} and on revenue per recipient in "
+        f"{wins['revenue_per_recipient']} of them."
+    )
+
+
+def _text(value) -> str:
+    """A copy field as text; a missing one (None, NaN or NA in a pandas row) is empty, never "nan"."""
+    return "" if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
+
+
+def creative_context(best_email: pd.Series, best_sms: pd.Series) -> str:
+    """The focus-group stimulus: the best email's subject and preview and the best SMS's body, verbatim."""
+    return (
+        "Two real messages from our shop.\n"
+        f"EMAIL (campaign '{best_email['name']}'): subject \"{_text(best_email['subject'])}\"; "
+        f'preview "{_text(best_email["preview_text"])}".\n'
+        f"SMS (campaign '{best_sms['name']}'): \"{_text(best_sms['body'])}\""
+    )
+
+
+def recommendation_table(
+    scores: pd.DataFrame, shares: pd.DataFrame, comparison: pd.DataFrame, names: dict[str, str]
+) -> pd.DataFrame:
+    """`channel_recommendations` with each persona's name and mean `relevance_<channel>`/`intrusiveness_<channel>`.
+
+    `scores` is `focus_groups.scores_by(..., by=["persona_id", "subject"])` (subject = channel) with `act`,
+    `relevance` and `intrusiveness` measures; `shares` the `choice_shares` by persona.
+    """
+    recommendations = channel_recommendations(scores, shares, comparison, act="act")
+    feel = scores.pivot_table(index="persona_id", columns="subject", values=["relevance", "intrusiveness"])
+    feel.columns = [f"{m}_{c}" for m, c in feel.columns]
+    recommendations = recommendations.merge(feel, left_on="persona_id", right_index=True, how="left")
+    recommendations.insert(1, "persona", recommendations["persona_id"].map(names))
+    return recommendations
+
+
+def summary_lines(
+    comparison: pd.DataFrame,
+    totals: pd.DataFrame,
+    paired: pd.DataFrame,
+    email_campaigns: int,
+    sms_campaigns: int,
+    timeframe: str,
+    significance: float,
+) -> list[str]:
+    """Markdown bullets on the channel numbers: each headline metric's winner and test, SMS ROI, paired
+    campaigns and the channel the numbers favour."""
+    lines = [
+        f"- {email_campaigns} email and {sms_campaigns} SMS campaigns in `{timeframe}`; "
+        "SMS figures are over consented SMS audiences only."
+    ]
+    for metric in HEADLINE_METRICS:
+        row = comparison.loc[metric]
+        win, lose = ("sms", "email") if row["winner"] == "sms" else ("email", "sms")
+        fmt = "${:.3f}" if metric == "revenue_per_recipient" else "{:.2%}"
+        verdict = (
+            f"(significant, p = {row['p_value']:.1e})."
+            if row["significant"]
+            else f"(not significant at {significance:g})."
+        )
+        lines.append(
+            f"- **{METRIC_LABELS[metric]}**: {_channel_name(win)} wins, "
+            f"{fmt.format(row[win])} vs {fmt.format(row[lose])} {verdict}"
+        )
+    sms_roi = totals["roi"].get("sms", np.nan)
+    if np.isfinite(sms_roi):
+        lines.append(
+            f"- SMS spend ${totals.loc['sms', 'spend']:,.2f} returned ${totals.loc['sms', 'revenue']:,.0f} "
+            f"({sms_roi:.1f}× revenue per unit spent)."
+        )
+    if not paired.empty:
+        lines.append(
+            f"- Of {len(paired)} campaigns sent on both channels, SMS converted better in "
+            f"{sms_wins(paired)['conversion_rate']}."
+        )
+    lines.append(f"- The numbers favour **{data_channel(comparison) or 'neither channel clearly'}**.")
+    return lines
+
+
+def recommendation_lines(recommendations: pd.DataFrame, mavera_note: str | None = None) -> list[str]:
+    """Markdown bullets on the per-persona recommendations and where personas and data disagree.
+
+    `recommendations` is `recommendation_table(...)`; without rows the bullet is `mavera_note` (why the
+    focus group has no answers), or nothing.
+    """
+    if not len(recommendations):
+        return [note_line(mavera_note)] if mavera_note else []
+    # `agree` is None where either side has no preference: that is not a disagreement.
+    disagree = recommendations[recommendations["agree"].isin([False])]
+    return [
+        "- Recommendation per persona: "
+        + "; ".join(
+            f"{r.persona}: {r.recommendation} (prefers {r.prefers or 'no channel'})"
+            for r in recommendations.itertuples()
+        )
+        + ".",
+        f"- Personas and data disagree for {len(disagree)} of {len(recommendations)} personas"
+        + (": " + ", ".join(disagree["persona"]) + "." if len(disagree) else "."),
+    ]

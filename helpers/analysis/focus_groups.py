@@ -182,3 +182,47 @@ def question_plan(
     if plan["question"].duplicated().any():
         raise ValueError("Two focus-group questions have the same text; give each subject a distinct label.")
     return plan
+
+
+def note_line(mavera_note: str) -> str:
+    """A notebook's Mavera note (why the focus group has no answers) as a plain summary bullet."""
+    return "- " + mavera_note.replace("**", "")
+
+
+def verdict_lines(
+    verdicts: pd.DataFrame,
+    nps_by_persona: Mapping[str, float],
+    names: Mapping[str, str],
+    mavera_note: str | None = None,
+) -> list[str]:
+    """Markdown bullets on the bundle verdicts: how many both sides back, where they disagree, NPS per persona.
+
+    `verdicts` is `verdict_table(...)` with a `bundle` label column ("Bundle 1 (A + B)": the bullets name
+    the part before the parenthesis); `names` maps persona id → name. Without verdicts the bullet is
+    `mavera_note` (why there are none), or nothing.
+    """
+    if not len(verdicts):
+        return [note_line(mavera_note)] if mavera_note else []
+    short = verdicts["bundle"].str.split(" (", regex=False).str[0]
+    both = short[verdicts["verdict"] == "both support"]
+    disagree = verdicts[~verdicts["agree"].astype(bool)]
+    lines = [
+        f"- Personas and data both back {len(both)} of {len(verdicts)} tested bundles"
+        + (f" ({', '.join(both)})" if len(both) else "")
+        + "."
+    ]
+    if len(disagree):
+        lines.append(
+            "- They disagree on "
+            + "; ".join(
+                f"{bundle} ({verdict})"
+                for bundle, verdict in zip(short[disagree.index], disagree["verdict"], strict=True)
+            )
+            + "."
+        )
+    lines.append(
+        "- NPS by persona: "
+        + ", ".join(f"{names.get(p, p)} {v:+.0f}" for p, v in nps_by_persona.items())
+        + "."
+    )
+    return lines

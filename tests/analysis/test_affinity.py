@@ -10,11 +10,15 @@ import pytest
 
 from helpers.analysis.affinity import (
     baskets_from_orders,
+    bundle_offers,
+    bundle_verdicts,
     category_affinity,
+    category_pairs,
     count_orders,
     describe_pairs,
     item_categories,
     pair_affinity,
+    summary_lines,
     top_pairs,
 )
 
@@ -166,3 +170,84 @@ def test_year_of_orders_is_vectorised():
     )
     pairs = pair_affinity(baskets, min_support=0.001, min_co_orders=20)
     assert tuple(pairs.iloc[0][["product_a", "product_b"]]) == ("1", "2")
+
+
+def test_category_pairs_lists_each_pair_once_strongest_first():
+    names = ["Bath", "Garden", "Kitchen"]
+    lift = pd.DataFrame(
+        [[np.nan, 3.0, 0.5], [3.0, np.nan, np.nan], [0.5, np.nan, np.nan]], index=names, columns=names
+    ).rename_axis(index="category", columns="category")
+    pairs = category_pairs(lift)
+    assert list(pairs.columns) == ["category_a", "category_b", "lift"]
+    assert list(zip(pairs["category_a"], pairs["category_b"], strict=True)) == [
+        ("Bath", "Garden"),
+        ("Bath", "Kitchen"),
+        ("Garden", "Kitchen"),
+    ]
+    assert pairs["lift"].iloc[0] == 3.0 and math.isnan(pairs["lift"].iloc[2])
+    assert category_pairs(pd.DataFrame(dtype=float)).empty
+
+
+TESTED = pd.DataFrame(
+    {
+        "product_a": ["A", "C"],
+        "product_b": ["B", "D"],
+        "co_orders": [40, 25],
+        "support": [0.04, 0.025],
+        "confidence_a_to_b": [0.8, 0.5],
+        "lift": [6.0, 1.5],
+        "title_a": ["Apron", "Cup"],
+        "title_b": ["Bowl", "Dish"],
+        "price_a": [20.0, 5.0],
+        "price_b": [30.0, 1000.0],
+        "description_a": ["Linen.", None],
+        "description_b": ["Clay.", float("nan")],
+    }
+)
+
+
+def test_bundle_offers_price_each_bundle_and_describe_both_products():
+    subjects, context = bundle_offers(TESTED, 0.10)
+    assert subjects == {
+        "A + B": {"label": "Bundle 1 (Apron + Bowl)", "price": "$45.00"},
+        "C + D": {"label": "Bundle 2 (Cup + Dish)", "price": "$904.50"},
+    }
+    assert context.splitlines() == [
+        "Our shop is considering these product bundles:",
+        "- Bundle 1 (Apron + Bowl) for $45.00 instead of $50.00. Apron ($20.00): Linen. Bowl ($30.00): Clay.",
+        # Missing descriptions are left out, never shown as "None" or "nan".
+        "- Bundle 2 (Cup + Dish) for $904.50 instead of $1,005.00. Cup ($5.00):  Dish ($1,000.00):",
+    ]
+
+
+def test_bundle_verdicts_join_lift_and_persona_scores():
+    subjects, _ = bundle_offers(TESTED, 0.10)
+    scores = pd.DataFrame(
+        {
+            "persona_id": ["p1", "p2", "p1", "p2"],
+            "subject": ["A + B", "A + B", "C + D", "C + D"],
+            "intent": [4.5, 4.0, 4.0, 4.5],
+            "nps": [50.0, 10.0, 20.0, 0.0],
+        }
+    )
+    verdicts = bundle_verdicts(TESTED, scores, subjects, min_lift=2.0).set_index("subject")
+    assert list(verdicts.columns[:2]) == ["bundle", "lift"]
+    assert (
+        verdicts.loc["A + B", "bundle"] == "Bundle 1 (Apron + Bowl)" and verdicts.loc["A + B", "lift"] == 6.0
+    )
+    assert verdicts.loc["A + B", "verdict"] == "both support"
+    assert verdicts.loc["C + D", "verdict"] == "personas only"  # lift 1.5 < 2: the data does not back it
+
+
+def test_summary_lines_name_the_strongest_pair_and_category_pairing():
+    cats = pd.DataFrame({"category_a": ["Bath"], "category_b": ["Garden"], "lift": [3.0]})
+    lines = summary_lines(1234, 365, 17, TESTED, cats)
+    assert lines == [
+        "- 1,234 orders over the last 365 days; 17 product pairs pass the thresholds.",
+        "- The strongest pair is **Apron + Bowl**: bought together in 40 orders (4.00%), 6.0× more often than "
+        "chance; 80% of Apron orders also hold Bowl.",
+        "- Strongest category pairing: Bath + Garden (lift 3.00).",
+    ]
+    assert summary_lines(5, 30, 0, TESTED.iloc[:0], cats.iloc[:0]) == [
+        "- 5 orders over the last 30 days; 0 product pairs pass the thresholds."
+    ]

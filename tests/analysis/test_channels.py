@@ -14,9 +14,16 @@ from helpers.analysis.channels import (
     channel_recommendations,
     channel_totals,
     compare_channels,
+    consent_line,
+    creative_context,
     data_channel,
     paired_campaigns,
+    paired_line,
     pairing_key,
+    recommendation_lines,
+    recommendation_table,
+    sms_wins,
+    summary_lines,
     winners,
 )
 from helpers.analysis.focus_groups import choice_shares, scores_by, tag_questions
@@ -206,3 +213,110 @@ def test_best_creative_by_metric_with_a_volume_floor(table):
     assert best_creative(table, "email", metric="click_rate")["campaign_id"] == "e1"
     with pytest.raises(ValueError, match="lower min_delivered"):
         best_creative(table, "email", min_delivered=10_000)
+
+
+def test_consent_line_counts_each_channel_or_says_why_not():
+    consent = pd.DataFrame(
+        {"email_consent": [True, True, True, False], "sms_consent": [True, False, False, False]}
+    )
+    assert consent_line(consent) == (
+        "Of 4 profiles, **3 (75%) can receive email marketing** and **1 (25%) can receive SMS marketing**; "
+        "SMS results below are over that consented audience only."
+    )
+    assert consent_line(consent.iloc[:0]) == "No profiles found."
+    assert consent_line(None) == "Consent was not counted (`count_consent = False`)."
+
+
+def test_paired_line_counts_sms_wins(table):
+    paired = paired_campaigns(table)
+    assert sms_wins(paired) == {"click_rate": 1, "conversion_rate": 1, "revenue_per_recipient": 1}
+    assert paired_line(paired) == (
+        "1 campaigns ran on both channels. SMS beat email on click rate in 1, on conversion rate in 1 "
+        "and on revenue per recipient in 1 of them."
+    )
+    assert paired_line(paired.iloc[:0]) == "No campaign ran on both channels in this timeframe."
+
+
+def test_creative_context_quotes_the_real_copy():
+    email = pd.Series({"name": "Flash", "subject": "Sale!", "preview_text": None})
+    sms = pd.Series({"name": "VIP", "body": "VIP only"})
+    assert creative_context(email, sms) == (
+        "Two real messages from our shop.\n"
+        'EMAIL (campaign \'Flash\'): subject "Sale!"; preview "".\n'
+        "SMS (campaign 'VIP'): \"VIP only\""
+    )
+
+
+def test_summary_lines_name_each_winner_with_its_test(table):
+    cmp = compare_channels(table)
+    lines = summary_lines(cmp, channel_totals(table), paired_campaigns(table), 2, 2, "last_90_days", 0.05)
+    assert (
+        lines[0]
+        == "- 2 email and 2 SMS campaigns in `last_90_days`; SMS figures are over consented SMS audiences only."
+    )
+    assert lines[1].startswith("- **click rate**: SMS wins, 10.50% vs 3.50% (significant, p = ")
+    assert lines[3].startswith("- **revenue per recipient**: SMS wins, $1.250 vs $0.500 ")
+    assert lines[4] == "- SMS spend $80.00 returned $2,500 (31.2× revenue per unit spent)."
+    assert lines[5] == "- Of 1 campaigns sent on both channels, SMS converted better in 1."
+    assert lines[6] == "- The numbers favour **sms**."
+    flat = summary_lines(
+        cmp.assign(significant=False),
+        channel_totals(table),
+        paired_campaigns(table).iloc[:0],
+        2,
+        2,
+        "x",
+        0.01,
+    )
+    assert flat[1].endswith("(not significant at 0.01).")
+    assert flat[-1] == "- The numbers favour **neither channel clearly**."
+    assert not any("campaigns sent on both channels" in line for line in flat)
+
+
+def test_email_winner_and_missing_spend_are_worded_plainly(table):
+    cmp = compare_channels(table)
+    cmp.loc["click_rate", "winner"] = "email"
+    totals = channel_totals(table).assign(roi=float("nan"))
+    lines = summary_lines(cmp, totals, paired_campaigns(table), 2, 2, "last_90_days", 0.05)
+    assert lines[1].startswith("- **click rate**: email wins, 3.50% vs 10.50% ")
+    assert not any("SMS spend" in line for line in lines)
+
+
+def test_recommendation_table_and_lines():
+    scores = pd.DataFrame(
+        {
+            "persona_id": ["p1", "p1", "p2", "p2"],
+            "subject": ["email", "sms", "email", "sms"],
+            "act": [20.0, 80.0, 90.0, -10.0],
+            "relevance": [3.0, 4.5, 4.0, 2.0],
+            "intrusiveness": [2.0, 3.0, 1.5, 4.0],
+        }
+    )
+    shares = pd.DataFrame(
+        {"Email": [0.0, 1.0], "SMS": [1.0, 0.0]}, index=pd.Index(["p1", "p2"], name="persona_id")
+    )
+    cmp = pd.DataFrame(
+        {"significant": [False, True, True], "winner": ["email", "sms", "sms"]},
+        index=["click_rate", "conversion_rate", "revenue_per_recipient"],
+    )
+    recs = recommendation_table(scores, shares, cmp, {"p1": "VIP", "p2": "Regular"})
+    assert list(recs.columns[:2]) == ["persona_id", "persona"]
+    row = recs.set_index("persona").loc["Regular"]
+    assert row["relevance_email"] == 4.0 and row["intrusiveness_sms"] == 4.0 and row["agree"] == False  # noqa: E712
+    assert recommendation_lines(recs) == [
+        "- Recommendation per persona: VIP: sms (prefers sms); Regular: sms (prefers email).",
+        "- Personas and data disagree for 1 of 2 personas: Regular.",
+    ]
+    # No clear data signal: agree is None, which is not a disagreement.
+    undecided = recommendation_table(
+        scores, shares, cmp.assign(significant=False), {"p1": "VIP", "p2": "Regular"}
+    )
+    assert recommendation_lines(undecided)[1] == "- Personas and data disagree for 0 of 2 personas."
+
+
+def test_recommendation_lines_without_answers_repeat_the_mavera_note():
+    note = "**The Mavera focus group did not complete:** out of credits."
+    assert recommendation_lines(pd.DataFrame(), note) == [
+        "- The Mavera focus group did not complete: out of credits."
+    ]
+    assert recommendation_lines(pd.DataFrame()) == []

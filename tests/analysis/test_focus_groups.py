@@ -14,6 +14,7 @@ from helpers.analysis.focus_groups import (
     nps_by,
     scores_by,
     tag_questions,
+    verdict_lines,
     verdict_table,
 )
 
@@ -138,3 +139,32 @@ def test_question_plan_crosses_subjects_and_templates():
     }
     with pytest.raises(ValueError, match="same text"):
         question_plan({"x": {"label": "B"}, "y": {"label": "B"}}, [("intent", "likert", "Buy {label}?")])
+
+
+VERDICTS = pd.DataFrame(
+    {
+        "subject": ["A + B", "C + D", "E + F"],
+        "bundle": ["Bundle 1 (Apron + Bowl (large))", "Bundle 2 (Cup + Dish)", "Bundle 3 (Egg + Fork)"],
+        "verdict": ["both support", "data only", "neither"],
+        "agree": [True, False, True],
+    }
+)
+
+
+def test_verdict_lines_count_agreement_and_name_disagreements():
+    lines = verdict_lines(VERDICTS, {"p1": 25.0, "p2": -40.0}, {"p1": "VIP"})
+    assert lines == [
+        "- Personas and data both back 1 of 3 tested bundles (Bundle 1).",
+        "- They disagree on Bundle 2 (data only).",
+        "- NPS by persona: VIP +25, p2 -40.",
+    ]
+    agreeing = VERDICTS.assign(verdict="neither", agree=True)
+    assert verdict_lines(agreeing, {}, {})[0] == "- Personas and data both back 0 of 3 tested bundles."
+    assert not any(line.startswith("- They disagree") for line in verdict_lines(agreeing, {}, {}))
+
+
+def test_verdict_lines_without_verdicts_repeat_the_mavera_note():
+    note = "Dry run: the focus group was not created (see the request printed above)."
+    assert verdict_lines(pd.DataFrame(), {}, {}, note) == ["- " + note]
+    assert verdict_lines(pd.DataFrame(), {}, {}, "**Failed:** 402.") == ["- Failed: 402."]
+    assert verdict_lines(pd.DataFrame(), {}, {}) == []
