@@ -364,22 +364,8 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
     for attempt in (1, 2):
         exc = None
         try:
-            papermill.execute_notebook(
-                str(source),
-                str(out),
-                parameters=task["parameters"],
-                kernel_name=KERNEL_NAME,
-                language="python",
-                progress_bar=False,
-                log_output=False,
-                start_timeout=START_TIMEOUT,
-                execution_timeout=budget,
-                timeout_func=_NotebookBudget(budget),
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                # The kernel's working folder, like in JupyterLab; set here rather than papermill's cwd=,
-                # which chdirs the whole process.
-                resources={"metadata": {"path": str(source.parent)}},
-            )
+            with _environment(_klaviyo_share(task.get("rate_share", 1.0))):
+                _execute(papermill, source, out, task, budget)
         except Exception as caught:  # every failure (execution, timeout, dead kernel, no kernel) fails the job
             exc = caught
         # Parallel kernel start-ups can race for ZMQ ports (papermill #511); a kernel that died before
@@ -420,6 +406,38 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
             finished_at=_now(),
         )
     )
+
+
+def _execute(papermill, source: Path, out: Path, task: dict[str, Any], budget: float) -> None:
+    papermill.execute_notebook(
+        str(source),
+        str(out),
+        parameters=task["parameters"],
+        kernel_name=KERNEL_NAME,
+        language="python",
+        progress_bar=False,
+        log_output=False,
+        start_timeout=START_TIMEOUT,
+        execution_timeout=budget,
+        timeout_func=_NotebookBudget(budget),
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        # The kernel's working folder, like in JupyterLab; set here rather than papermill's cwd=,
+        # which chdirs the whole process.
+        resources={"metadata": {"path": str(source.parent)}},
+    )
+
+
+def _klaviyo_share(share: float) -> dict[str, str]:
+    """Kernels running side by side share one Klaviyo account's limits: each paces against its share.
+
+    Klaviyo counts every private key of an account in one bucket per endpoint, and each kernel's client
+    paces only its own requests; without this, two jobs fetching profiles at once would each take the
+    whole burst window and draw 429s.
+    """
+    if share >= 1.0:
+        return {}
+    base = float(os.environ.get("KLAVIYO_RATE_SCALE") or 1.0)
+    return {"KLAVIYO_RATE_SCALE": repr(base * share)}
 
 
 def _died_before_any_cell(exc: BaseException, out: Path) -> bool:
@@ -787,7 +805,8 @@ def run_jobs(
             with ProcessPoolExecutor(max_workers=min(workers, max(len(rest), 1)), mp_context=context) as pool:
                 for task in first:
                     finished(pool.submit(execute_one, task).result())
-                for future in as_completed([pool.submit(execute_one, task) for task in rest]):
+                share = 1.0 / min(workers, len(rest)) if rest else 1.0
+                for future in as_completed([pool.submit(execute_one, {**task, "rate_share": share}) for task in rest]):
                     finished(future.result())
 
     order = {nb.stem: i for i, nb in enumerate(selected)}

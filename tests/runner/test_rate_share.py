@@ -1,0 +1,32 @@
+"""Kernels that run side by side share the Klaviyo account's limits, so a normal run draws no 429."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import run
+from helpers.sandbox import Sandbox
+from tests.runner.support import quiet
+
+
+def test_share_scales_the_pacing_of_parallel_kernels(monkeypatch):
+    monkeypatch.delenv("KLAVIYO_RATE_SCALE", raising=False)
+    assert run._klaviyo_share(1.0) == {}
+    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.5"}
+    monkeypatch.setenv("KLAVIYO_RATE_SCALE", "4")
+    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "2.0"}
+    monkeypatch.setenv("KLAVIYO_RATE_SCALE", "0")  # pacing switched off stays off
+    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.0"}
+
+
+@pytest.mark.notebook
+def test_parallel_jobs_at_real_limits_draw_no_429(monkeypatch, tmp_path):
+    # Jobs 03 and 05 both page through profiles at once, after 01 (which 05 needs for its personas).
+    with Sandbox(seed=7, rate_scale=1) as sb:
+        for name, value in sb.env().items():
+            monkeypatch.setenv(name, value)
+        result = run.run_jobs(jobs=[1, 3, 5], out=tmp_path, html=False, workers=2, echo=quiet)
+        stats = sb.stats()["klaviyo"]
+    assert result.ok, [(j.notebook, j.error) for j in result.jobs]
+    assert stats["requests"].get("GET /api/profiles", 0) > 0
+    assert stats["throttled"] == 0
