@@ -9,9 +9,7 @@ import json
 
 import pytest
 
-from helpers import run
-from helpers.sandbox import Sandbox
-from tests.runner.support import clean_env, quiet
+from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "01_persona_enrichment"
@@ -19,12 +17,8 @@ JOB = "01_persona_enrichment"
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
-        result = run.run_jobs(jobs=[1], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet)
-        yield {"job": result.job("01"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+    with sandbox_session(tmp_path_factory, request.param) as sb:
+        yield run_job(sb, tmp_path_factory.mktemp("out"), 1)
 
 
 def test_notebook_succeeds(outcome):
@@ -73,13 +67,9 @@ def test_artifacts_hold_aggregates_only(outcome):
     assert "@example.com" not in notebook and "+1555" not in notebook
 
 
-def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    result = run.run_jobs(jobs=[1], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"tier_cuts": [0.9, 0.6]})
-    job = result.job("01")
+    job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.9, 0.6])["job"]
     assert not job.ok
     assert "tier_cuts must be increasing quantiles strictly between 0 and 1" in job.error
     after = sandbox.stats()
@@ -89,18 +79,13 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, 
 
 def test_account_without_predictions_falls_back_to_placed_orders(tmp_path_factory):
     """Not eligible for predictive analytics: tiers come from historic CLV rebuilt from Placed Order events."""
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=5, rate_scale=0) as sb:
+    with sandbox_session(tmp_path_factory, 5) as sb:
         sb.store.profiles.has_pred[:] = False  # every profile's predictive_analytics is now null
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
-        out = tmp_path_factory.mktemp("out")
-        result = run.run_jobs(jobs=[1], out=out, date="2026-07-15", html=False, workers=1, echo=quiet,
-                              parameters={"create_personas": False})
+        outcome = run_job(sb, tmp_path_factory.mktemp("out"), 1, create_personas=False)
         buyers = int((sb.store.orders.per_profile > 0).sum())  # profiles with an order in the last 365 days
-        stats = sb.stats()
-    job = result.job("01")
+    job, stats, run_dir = outcome["job"], outcome["stats"], outcome["dir"]
     assert job.ok, job.error
     assert job.metrics["profiles_without_predictions"] == job.metrics["profiles_total"] == 5000
     assert sum(job.metrics["tier_counts"].values()) == buyers
     assert job.metrics["personas"] == {} and stats["mavera"]["credits_used"] == 0
-    assert "no predictive analytics" in (result.run_dir / f"{JOB}.ipynb").read_text()
+    assert "no predictive analytics" in (run_dir / f"{JOB}.ipynb").read_text()

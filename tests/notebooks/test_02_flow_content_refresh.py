@@ -9,9 +9,7 @@ import csv
 
 import pytest
 
-from helpers import run
-from helpers.sandbox import Sandbox
-from tests.runner.support import clean_env, quiet
+from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "02_flow_content_refresh"
@@ -19,12 +17,8 @@ JOB = "02_flow_content_refresh"
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
-        result = run.run_jobs(jobs=[2], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet)
-        yield {"job": result.job("02"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+    with sandbox_session(tmp_path_factory, request.param) as sb:
+        yield run_job(sb, tmp_path_factory.mktemp("out"), 2)
 
 
 def test_notebook_succeeds(outcome):
@@ -72,30 +66,23 @@ def test_usage_is_recorded(outcome):
     assert metrics["klaviyo_requests"] > 0
 
 
-def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    result = run.run_jobs(jobs=[2], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"significance": 0.9})
-    job = result.job("02")
+    job = run_job(sandbox, tmp_path, 2, significance=0.9)["job"]
     assert not job.ok and "parameter significance=0.9 must be at most 0.5" in job.error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]
 
 
-def test_mavera_refusal_keeps_the_analysis_and_succeeds(sandbox, monkeypatch, tmp_path):
+def test_mavera_refusal_keeps_the_analysis_and_succeeds(sandbox, sandbox_env, tmp_path):
     """A budget too small for one rewrite: the notebook says so, saves the analysis and still succeeds."""
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
     before = sandbox.stats()["mavera"]["credits_used"]
-    result = run.run_jobs(jobs=[2], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"max_credits": 10})
-    job = result.job("02")
+    outcome = run_job(sandbox, tmp_path, 2, max_credits=10)
+    job, run_dir = outcome["job"], outcome["dir"]
     assert job.ok, job.error
     assert job.metrics["rewrites"] == 0 and job.metrics["mavera_credits"] == 0
     assert job.metrics["underperforming_message_ids"] == sandbox.truth()["underperforming_message_ids"]
     assert sandbox.stats()["mavera"]["credits_used"] == before
-    assert "Mavera step stopped" in (result.run_dir / f"{JOB}.ipynb").read_text()
-    assert (result.run_dir / JOB / "tests.csv").exists()
+    assert "Mavera step stopped" in (run_dir / f"{JOB}.ipynb").read_text()
+    assert (run_dir / JOB / "tests.csv").exists()

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import run
-from helpers.sandbox import Sandbox
-from tests.runner.support import clean_env, quiet
+from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "03_segment_overlap"
@@ -17,12 +15,8 @@ JOB = "03_segment_overlap"
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
-        result = run.run_jobs(jobs=[3], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet)
-        yield {"job": result.job("03"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+    with sandbox_session(tmp_path_factory, request.param) as sb:
+        yield run_job(sb, tmp_path_factory.mktemp("out"), 3)
 
 
 def test_notebook_succeeds(outcome):
@@ -55,13 +49,9 @@ def test_usage_is_recorded(outcome):
     assert metrics["klaviyo_requests"] > 0
 
 
-def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    result = run.run_jobs(jobs=[3], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"segment_ids": ["only-one"]})
-    job = result.job("03")
+    job = run_job(sandbox, tmp_path, 3, segment_ids=["only-one"])["job"]
     assert not job.ok and "segment_ids needs at least two segments" in job.error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]

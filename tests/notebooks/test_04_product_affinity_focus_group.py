@@ -12,10 +12,9 @@ import math
 import pytest
 import requests
 
-from helpers import run
 from helpers.mavera import MaveraClient
 from helpers.sandbox import Sandbox
-from tests.runner.support import clean_env, quiet
+from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "04_product_affinity_focus_group"
@@ -31,14 +30,9 @@ def make_personas(sb: Sandbox) -> list[str]:
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
+    with sandbox_session(tmp_path_factory, request.param) as sb:
         personas = make_personas(sb)
-        result = run.run_jobs(jobs=[4], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet)
-        yield {"job": result.job("04"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats(),
-               "personas": personas}
+        yield {**run_job(sb, tmp_path_factory.mktemp("out"), 4), "personas": personas}
 
 
 def test_notebook_succeeds(outcome):
@@ -89,13 +83,9 @@ def test_artifacts_hold_aggregates_only(outcome):
     assert len(verdicts) == 1 + 3  # header + the three tested bundles
 
 
-def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    result = run.run_jobs(jobs=[4], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"min_co_orders": 0})
-    job = result.job("04")
+    job = run_job(sandbox, tmp_path, 4, min_co_orders=0)["job"]
     assert not job.ok
     assert "parameter min_co_orders=0 must be at least 1" in job.error
     after = sandbox.stats()
@@ -104,22 +94,20 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, 
 
 
 def test_interrupted_focus_group_resumes_on_rerun_without_a_second_group(tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=7, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
+    with sandbox_session(tmp_path_factory, 7) as sb:
         make_personas(sb)
         # Every attempt of the first poll fails (the client's GET retries included): the Mavera step gives up.
         requests.post(f"{sb.klaviyo_base_url}/sandbox/faults", timeout=10, json={
             "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 4,
         }).raise_for_status()
         out = tmp_path_factory.mktemp("out")
-        first = run.run_jobs(jobs=[4], out=out, date="2026-07-15", html=False, workers=1, echo=quiet).job("04")
+        first = run_job(sb, out, 4)["job"]
         assert first.ok, first.error  # the Klaviyo analysis is still saved and recorded
         assert first.metrics["focus_group_id"] is None and first.metrics["nps_by_persona"] == {}
         assert first.metrics["orders_analyzed"] == sb.truth()["orders_total"]
         assert sb.stats()["mavera"]["focus_groups_created"] == 1
 
-        second = run.run_jobs(jobs=[4], out=out, date="2026-07-15", html=False, workers=1, echo=quiet).job("04")
+        second = run_job(sb, out, 4)["job"]
         assert second.ok, second.error
         assert second.metrics["focus_group_id"]
         assert sb.stats()["mavera"]["focus_groups_created"] == 1

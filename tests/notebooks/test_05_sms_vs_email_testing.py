@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import run
 from helpers.mavera import MaveraClient
-from helpers.sandbox import Sandbox
-from tests.runner.support import clean_env, quiet
+from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "05_sms_vs_email_testing"
@@ -20,16 +18,12 @@ FOCUS_GROUP_CREDITS = 62  # 2 personas x 2 responses, 8 questions: 40 + 1.5*4 + 
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=request.param, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
+    with sandbox_session(tmp_path_factory, request.param) as sb:
         mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
         personas = [mc.upsert_persona(f"Shopper {k}", f"Persona {k} for channel tests.")["id"] for k in "AB"]
         credits_before = sb.stats()["mavera"]["credits_used"]
-        result = run.run_jobs(jobs=[5], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet, parameters={"persona_ids": personas})
-        yield {"job": result.job("05"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats(),
-               "credits_before": credits_before, "personas": personas}
+        yield {**run_job(sb, tmp_path_factory.mktemp("out"), 5, persona_ids=personas), "credits_before": credits_before,
+               "personas": personas}
 
 
 def test_notebook_succeeds(outcome):
@@ -69,13 +63,9 @@ def test_artifacts_and_consent_statement(outcome):
     assert "consented audience only" in notebook and "@example.com" not in notebook
 
 
-def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, tmp_path):
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
+def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    result = run.run_jobs(jobs=[5], out=tmp_path, date="2026-07-15", html=False, workers=1, echo=quiet,
-                          parameters={"timeframe": "last_2_days"})
-    job = result.job("05")
+    job = run_job(sandbox, tmp_path, 5, timeframe="last_2_days")["job"]
     assert not job.ok
     assert "parameter timeframe='last_2_days' is not one of" in job.error
     after = sandbox.stats()
@@ -84,12 +74,8 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, monkeypatch, 
 
 
 def test_no_personas_stops_with_one_sentence_before_fetching(tmp_path_factory):
-    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=11, rate_scale=0) as sb:
-        for name, value in sb.env().items():
-            mp.setenv(name, value)
-        result = run.run_jobs(jobs=[5], out=tmp_path_factory.mktemp("out"), date="2026-07-15", html=False,
-                              workers=1, echo=quiet)
-        job = result.job("05")
+    with sandbox_session(tmp_path_factory, 11) as sb:
+        job = run_job(sb, tmp_path_factory.mktemp("out"), 5)["job"]
         assert not job.ok
         assert "run job 01 first" in job.error and "pass persona_ids" in job.error
         stats = sb.stats()
