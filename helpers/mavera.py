@@ -97,6 +97,10 @@ class FocusGroupTimeout(MaveraError):
     """A focus group did not finish before the deadline; a rerun resumes it instead of creating it again."""
 
 
+class FocusGroupFailed(MaveraError):
+    """Mavera reports the focus group as failed; it is forgotten locally so a rerun creates a new one."""
+
+
 class _Unknown(Exception):
     """A charging POST failed in a way that leaves open whether Mavera applied it."""
 
@@ -315,13 +319,23 @@ class MaveraClient:
     def credits_left(self) -> int | None:
         return None if self.max_credits is None else self.max_credits - self.credits_spent
 
-    def _check_budget(self, estimate: int, what: str) -> None:
+    def check_budget(self, estimate: int, what: str) -> None:
+        """Refuse a whole job up front: raise ``BudgetExceeded`` when ``estimate`` exceeds what is left.
+
+        Notebooks call this once with the summed estimate of everything a step would charge (only what
+        is not cached or existing yet), before the first charging request, so a job that cannot finish
+        within ``max_credits`` never spends part of it. The per-call checks stay as a backstop. A dry run
+        spends nothing, so it is never refused.
+        """
         left = self.credits_left
-        if left is not None and estimate > left:
-            raise BudgetExceeded(
-                f"{what} would cost up to {estimate} credits but only {left} of max_credits={self.max_credits} "
-                "remain; raise max_credits or make the job smaller."
-            )
+        if self.dry_run or left is None or estimate <= left:
+            return
+        raise BudgetExceeded(
+            f"{what} would cost up to {estimate:,} credits but only {left:,} of max_credits={self.max_credits:,} "
+            "remain; raise max_credits or make the job smaller."
+        )
+
+    _check_budget = check_budget
 
     # ------------------------------------------------------------ HTTP
     def _url(self, path: str) -> str:
@@ -587,18 +601,28 @@ class MaveraClient:
             self._check_budget(estimate, f"Focus group '{name}'")
             gid = self._create_focus_group(payload)
             self.cache.put(key, {"state": "created", "id": gid})
-        group = self._poll_focus_group(gid, deadline_s)
+        try:
+            group = self._poll_focus_group(gid, deadline_s)
+        except FocusGroupFailed:
+            # A failed group never completes: forget it, so a rerun creates a fresh one instead of
+            # resuming this one forever (find_focus_group skips failed groups of the same name too).
+            self.cache.delete(key)
+            raise
         self.cache.put(key, {"state": "completed", "id": gid, "response": group})
         return FocusGroupResult(gid, group.get("name", payload["name"]), "completed", answers_frame(group), group,
                                 _credits_of(group))
 
     def find_focus_group(self, name: str) -> dict | None:
-        """The focus group with exactly this name (free GET), or None."""
-        return next((g for g in self._list("/focus-groups", {"name": name}) if g.get("name") == name), None)
+        """The focus group with exactly this name that has not failed (free GET), or None.
+
+        A failed group of that name is skipped: it can never complete, so it must not be resumed.
+        """
+        return next((g for g in self._list("/focus-groups", {"name": name})
+                     if g.get("name") == name and str(g.get("status", "")).lower() != "failed"), None)
 
     def _create_focus_group(self, payload: dict) -> str:
         found = self.find_focus_group(payload["name"])  # created earlier but never recorded locally
-        if found and str(found.get("status", "")).lower() != "failed":
+        if found:
             return found["id"]
         for _ in range(2):
             try:
@@ -629,7 +653,8 @@ class MaveraClient:
             if status == "completed":
                 return group
             if status == "failed":
-                raise MaveraError(f"Focus group {gid} failed on Mavera's side: {group.get('error') or 'no reason given'}.")
+                raise FocusGroupFailed(f"Focus group {gid} failed on Mavera's side "
+                                       f"({group.get('error') or 'no reason given'}); rerun to create it again.")
             if waited >= deadline_s:
                 raise FocusGroupTimeout(f"Focus group {gid} is still {status or 'running'} after {deadline_s:g} s; "
                                         "rerun to resume it (it will not be created again).")

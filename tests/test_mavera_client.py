@@ -7,6 +7,7 @@ shared `Sandbox`.
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
 
@@ -20,6 +21,7 @@ from helpers.mavera import (
     ANSWER_COLUMNS,
     BudgetExceeded,
     CreditsExhausted,
+    FocusGroupFailed,
     FocusGroupTimeout,
     MaveraAPIError,
     MaveraClient,
@@ -388,3 +390,131 @@ def test_question_builders_and_estimates():
     assert MaveraClient.estimate_mave_chat("short") == 15 and MaveraClient.estimate_mave_chat("word " * 500) == 75
     # the documented examples: 10-25 respondents ~50-75 (+2/question); 50 respondents + 5 questions ~100-125
     assert focus_group_credits(10, 0) == 55 and focus_group_credits(25, 0) == 78 and focus_group_credits(50, 5) == 125
+
+
+# ---------------------------------------------------------------- a whole job checked against the budget (review 8)
+def test_check_budget_refuses_a_whole_job_before_anything_is_sent(env):
+    client = env.client(max_credits=1000)
+    with pytest.raises(BudgetExceeded, match=r"4 new personas would cost up to 1,200 credits but only 1,000"):
+        client.check_budget(4 * client.estimate_persona(), "4 new personas")
+    client.check_budget(3 * client.estimate_persona(), "3 new personas")  # fits: no error
+    env.client(dry_run=True, max_credits=0).check_budget(10_000, "a dry run")  # spends nothing, never refused
+    env.client().check_budget(10**9, "no budget")  # max_credits None: no limit
+    assert env.stats["requests"] == 0 and env.faults.seen == []
+
+
+def test_check_budget_counts_what_was_already_spent(env):
+    client = env.client(max_credits=630)
+    client.upsert_persona(*VIP)
+    with pytest.raises(BudgetExceeded, match="only 330 of max_credits=630 remain"):
+        client.check_budget(2 * 300, "2 new personas")
+    assert env.stats["personas_created"] == 1
+
+
+# ---------------------------------------------------------------- a focus group failed on Mavera's side (review 7)
+class FailGroups:
+    """WSGI middleware reporting chosen focus groups as failed, in their detail and in list views."""
+
+    def __init__(self, app):
+        self.app, self.failed = app, set()
+
+    def __call__(self, environ, start_response):
+        captured = {}
+        body = b"".join(self.app(environ, lambda status, headers, exc_info=None: captured.update(s=status, h=headers)))
+        if environ["PATH_INFO"].startswith("/focus-groups") and self.failed:
+            data = json.loads(body)
+            for item in data.get("data", [data]) if isinstance(data, dict) else []:
+                if item.get("id") in self.failed:
+                    item["status"], item["results"] = "failed", None
+            body = json.dumps(data).encode()
+        headers = [(k, v) for k, v in captured["h"] if k.lower() != "content-length"]
+        start_response(captured["s"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def test_failed_focus_group_is_forgotten_and_a_rerun_creates_a_new_one(make_env):
+    env = make_env()
+    failing = FailGroups(env.faults.app)
+    env.faults.app = failing
+    client = env.client()
+    pids = personas(client)
+    env.faults.add("GET", "/focus-groups/", 503, count=10)  # created, then polling fails: state "created" cached
+    with pytest.raises(MaveraError, match="rerun to resume"):
+        client.run_focus_group("Doomed", pids, QUESTIONS, CONTEXT)
+    env.faults.rules.clear()
+    failing.failed = {g for g in env.emu._groups}  # Mavera now reports that group as failed
+    with pytest.raises(FocusGroupFailed, match="rerun to create it again"):
+        env.client().run_focus_group("Doomed", pids, QUESTIONS, CONTEXT)
+    assert env.stats["focus_groups_created"] == 1
+    result = env.client().run_focus_group("Doomed", pids, QUESTIONS, CONTEXT)  # not resumed, not found by name
+    assert result.status == "completed" and result.id not in failing.failed and len(result.answers) == 20
+    assert env.stats["focus_groups_created"] == 2
+
+
+def test_find_focus_group_skips_failed_groups(make_env):
+    env = make_env()
+    failing = FailGroups(env.faults.app)
+    env.faults.app = failing
+    client = env.client()
+    first = client.run_focus_group("Twice", personas(client), QUESTIONS, CONTEXT)
+    assert client.find_focus_group(first.name)["id"] == first.id
+    failing.failed = {first.id}
+    assert client.find_focus_group(first.name) is None
+
+
+# ---------------------------------------------------------------- applied, but the response was lost (review 13)
+class AppliedThenLost(Faulty):
+    """Lets the emulator apply the next `count` matching requests, then answers `status` instead of its reply."""
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        self.seen.append((method, path))
+        for rule in self.rules:
+            if rule[0] == method and path.startswith(rule[1]) and rule[3] > 0:
+                rule[3] -= 1
+                b"".join(self.app(environ, lambda *a, **k: None))  # applied (and charged) on Mavera's side
+                resp = Response('{"error": {"message": "Bad gateway", "type": "api_error", "code": "bad_gateway"}}',
+                                status=rule[2], mimetype="application/json")
+                return resp(environ, start_response)
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def lost_env(tmp_path):
+    emu = MaveraEmulator(seed=3, api_key=KEY, workspace_id=WS, credits=20000, rate_scale=0.0)
+    emu.clock = lambda: 1_000_000.0
+    faults = AppliedThenLost(emu)
+    with serve(faults) as base:
+        yield Env(emu, faults, base, tmp_path / "cache")
+
+
+def test_persona_applied_but_response_lost_is_found_not_created_twice(lost_env):
+    lost_env.faults.add("POST", "/personas", 502)
+    client = lost_env.client()
+    persona = client.upsert_persona(*VIP)
+    assert persona["id"] and persona["name"] == VIP[0]
+    assert lost_env.stats["personas_created"] == 1
+    assert client.credits_spent == lost_env.stats["credits_used"] == 300  # counted though no answer was seen
+    assert lost_env.faults.seen.count(("POST", "/personas")) == 1
+
+
+def test_focus_group_applied_but_response_lost_is_found_not_created_twice(lost_env):
+    client = lost_env.client()
+    pids = personas(client)
+    lost_env.faults.add("POST", "/focus-groups", 502)
+    result = client.run_focus_group("Lost reply", pids, QUESTIONS, CONTEXT)
+    assert result.status == "completed" and len(result.answers) == 20
+    assert lost_env.stats["focus_groups_created"] == 1
+    assert lost_env.faults.seen.count(("POST", "/focus-groups")) == 1
+    assert client.credits_spent == lost_env.stats["credits_used"]
+
+
+def test_generation_applied_but_response_lost_is_reported_and_charged_again_on_rerun(lost_env):
+    """No lookup exists for generations: the client says so instead of retrying; a rerun is a new charge
+    (the documented cost of not knowing)."""
+    lost_env.faults.add("POST", "/generations", 502)
+    with pytest.raises(MaveraError, match="may or may not have been charged"):
+        lost_env.client().generate("email-subject-line", {"product": "Linen Throw"})
+    assert lost_env.stats["generations"] == 1 and lost_env.faults.seen.count(("POST", "/generations")) == 1
+    lost_env.client().generate("email-subject-line", {"product": "Linen Throw"})
+    assert lost_env.stats["generations"] == 2
