@@ -596,7 +596,9 @@ def publish(run_dir: Path, staging: Path, outcome: dict[str, Any], stamp: str) -
             os.replace(staging / job.html, run_dir / html_name)
             job.html = html_name
         if (staging / stem).is_dir():
-            os.replace(staging / stem, run_dir / artifacts)
+            # Copied, not moved: jobs still running in this run read it from staging (04/05 need 01's
+            # personas.json). The staging folder is removed when the run ends.
+            shutil.copytree(staging / stem, run_dir / artifacts)
 
         manifest["jobs"] = sorted(
             [j for j in manifest["jobs"] if j.get("notebook") != stem] + [asdict(job)],

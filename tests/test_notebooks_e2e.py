@@ -40,6 +40,8 @@ def test_notebook_runs_end_to_end(path, sandbox_env, tmp_path, capfd):
     job = next(j for j in data["jobs"] if j["notebook"] == path.stem)
     assert USAGE_METRICS <= set(job["metrics"]), sorted(job["metrics"])
     assert job["metrics"]["sandbox"] is True
+    if number in NEEDS_PERSONAS:  # the personas job 01 made in this same run, not a look-up by name
+        assert "job 01's personas.json" in (result.run_dir / job["ipynb"]).read_text()
 
     report_html = (result.run_dir / job["html"]).read_text()
     assert not re.search(r'class="[^"]*jp-InputArea-editor', report_html)  # no code cells
