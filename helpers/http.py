@@ -42,7 +42,14 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.util.retry import Retry
 
 from helpers.ratelimits import Limit
@@ -56,6 +63,7 @@ __all__ = [
     "RequestStats",
     "make_retry",
     "make_session",
+    "transport_failure",
 ]
 
 LimitOf = Callable[[str, str], "Limit | None"]
@@ -362,6 +370,36 @@ class PolicyAdapter(HTTPAdapter):
         if pacer is not None:
             pacer.observe(lim, response.headers, response.elapsed.total_seconds())
         return response
+
+
+def transport_failure(exc: BaseException, timeout: float | tuple[float, float]) -> str:
+    """What went wrong on the last attempt of a request that got no answer, in a few words.
+
+    requests wraps urllib3's ``MaxRetryError`` whose ``reason`` is the last attempt's failure; the type
+    of the outer exception alone (ConnectionError for both a dropped connection and a read timeout)
+    does not say which.
+    """
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    cause: BaseException | None = exc
+    for _ in range(4):  # requests error -> MaxRetryError -> its reason
+        if isinstance(cause, (ReadTimeoutError, requests.ReadTimeout)):
+            return f"timed out after {read:g} s waiting for the answer"
+        if isinstance(cause, (ConnectTimeoutError, requests.ConnectTimeout)) and not isinstance(
+                cause, NewConnectionError):
+            return f"could not connect within {connect:g} s"
+        if isinstance(cause, NewConnectionError):
+            return "connection refused"
+        if isinstance(cause, ProtocolError):
+            return "connection dropped before an answer"
+        if isinstance(cause, ResponseError):
+            return str(cause)
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        elif cause is not None and cause.args and isinstance(cause.args[0], BaseException):
+            cause = cause.args[0]
+        else:
+            break
+    return type(cause or exc).__name__
 
 
 def make_session(

@@ -33,7 +33,7 @@ import requests
 
 from helpers import ratelimits
 from helpers.config import ConfigError, KlaviyoSettings, cache_dir
-from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session
+from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
 
 JSONAPI = "application/vnd.api+json"
 HOUR = timedelta(hours=1)
@@ -265,6 +265,7 @@ class KlaviyoClient:
         attempts: int = 6,
         backoff: float = 0.5,
         max_retry_after: float = 90.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
     ) -> None:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.pre)?", settings.revision):
             raise ConfigError(
@@ -277,7 +278,9 @@ class KlaviyoClient:
         self.concurrency = max(1, concurrency)
         self.stats = RequestStats()
         self.pacer = shared_pacer(settings.base_url, settings.api_key, rate_scale)
-        fingerprint = hashlib.sha256(f"{settings.base_url}\n{settings.api_key}".encode()).hexdigest()[:16]
+        # Responses differ by revision (and an unsupported one is refused), so each revision has its own cache.
+        fingerprint = hashlib.sha256(
+            f"{settings.base_url}\n{settings.api_key}\n{settings.revision}".encode()).hexdigest()[:16]
         self.session = make_session(
             headers={
                 "Authorization": f"Klaviyo-API-Key {settings.api_key}",
@@ -287,11 +290,12 @@ class KlaviyoClient:
             pacer=self.pacer,
             stats=self.stats,
             retry=make_retry(attempts, backoff=backoff, max_retry_after=max_retry_after),
-            timeout=(10.0, 120.0),
+            timeout=timeout,
             cache_path=cache_dir() / f"klaviyo-{fingerprint}.sqlite" if cache else None,
             pool_size=max(32, self.concurrency * 2),
         )
         self.attempts = attempts
+        self.timeout = timeout  # (connect, read) seconds
 
     def __repr__(self) -> str:
         return f"KlaviyoClient({self.settings!r}, requests_sent={self.requests_sent})"
@@ -353,7 +357,7 @@ class KlaviyoClient:
         except DailyLimitReached as exc:
             raise KlaviyoError(f"Klaviyo {exc}", 429) from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
-            reason = type(getattr(exc, "args", [None])[0]).__name__ if exc.args else type(exc).__name__
+            reason = transport_failure(exc, self.timeout)
             raise KlaviyoError(
                 f"could not reach Klaviyo for {method} {path} after {self.attempts} attempts ({reason}); "
                 f"check KLAVIYO_BASE_URL={self.settings.base_url} and the network, then rerun."

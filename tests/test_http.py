@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session
+from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
 from helpers.ratelimits import Limit
 
 
@@ -94,6 +94,24 @@ def test_read_timeout_is_retried(server):
     s, stats = session_for(timeout=(2, 0.1))
     r = s.get(server.base + "/slow")
     assert r.status_code == 200 and stats.sent == 2
+
+
+def test_transport_failures_say_which_failure_it_was(server):
+    import requests
+
+    server.plan["/drop"] = [(0, {})] * 10
+    server.plan["/hang"] = [("slow", 0.5)] * 10
+    s, _ = session_for(timeout=(2, 0.1))
+    caught = {}
+    for path in ("/drop", "/hang"):
+        with pytest.raises(requests.RequestException) as info:
+            s.get(server.base + path)
+        caught[path] = transport_failure(info.value, (2, 0.1))
+    assert caught == {"/drop": "connection dropped before an answer",
+                      "/hang": "timed out after 0.1 s waiting for the answer"}
+    with pytest.raises(requests.RequestException) as info:
+        s.get("http://127.0.0.1:9/")  # nothing listens on the discard port
+    assert transport_failure(info.value, (2, 0.1)) == "connection refused"
 
 
 @pytest.mark.parametrize("headers", [{"Retry-After": "1"}, {"Retry-After": "0"}, {}])

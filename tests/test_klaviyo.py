@@ -125,6 +125,17 @@ def test_errors_are_one_line_and_actionable(sandbox, monkeypatch):
     assert kc.requests_sent - sent == 6  # bounded
 
 
+def test_transport_failures_are_named(sandbox):
+    kc = client_for(sandbox, cache=False, backoff=0.01, attempts=2)
+    sandbox.schedule_fault("GET", "/api/segments", 0, 2)
+    with pytest.raises(KlaviyoError, match=r"after 2 attempts \(connection dropped before an answer\)"):
+        kc.segments()
+    with Sandbox(seed=7, profiles=200, rate_scale=0, latency_ms=300) as slow:
+        kc = client_for(slow, cache=False, backoff=0.01, attempts=2, timeout=(5.0, 0.05))
+        with pytest.raises(KlaviyoError, match=r"after 2 attempts \(timed out after 0.05 s waiting for the answer\)"):
+            kc.segments()
+
+
 def test_daily_reporting_cap_is_a_clear_error():
     clock = {"t": 1_800_000_000.0}
     with Sandbox(seed=7, profiles=500, rate_scale=0.01, clock=lambda: clock["t"]) as sb:
@@ -158,6 +169,21 @@ def test_rerun_within_lifetime_sends_no_request_and_refresh_bypasses(sandbox_env
     fresh = KlaviyoClient.from_env(refresh=True, progress=False)
     fresh.segments()
     assert fresh.requests_sent >= 2
+
+
+def test_cache_is_not_shared_across_revisions(sandbox):
+    settings = KlaviyoSettings(api_key=sandbox.klaviyo_api_key, base_url=sandbox.klaviyo_base_url)
+    first = KlaviyoClient(settings, rate_scale=0, progress=False)
+    first.segments()
+    assert first.requests_sent > 0
+    again = KlaviyoClient(settings, rate_scale=0, progress=False)
+    again.segments()
+    assert again.requests_sent == 0  # same revision: served from the cache
+    other = KlaviyoClient(KlaviyoSettings(settings.api_key, settings.base_url, "2025-01-15"),
+                          rate_scale=0, progress=False)
+    with pytest.raises(KlaviyoError, match="revision 2025-01-15"):  # the sandbox refuses it: it was really sent
+        other.segments()
+    assert other.requests_sent == 1
 
 
 def test_typed_frames_have_the_contract_columns(sandbox):
