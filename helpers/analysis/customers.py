@@ -6,6 +6,7 @@ are not eligible for predictive analytics get the historic columns from `orders_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ __all__ = [
     "assign_tiers",
     "churn_bands",
     "clv_at_risk_matrix",
+    "column_coverage",
     "orders_fallback",
     "pareto",
     "persona_fields",
@@ -44,21 +46,48 @@ def validate_tiering(cuts: Sequence[float], names: Sequence[str]) -> None:
 
 
 def assign_tiers(
-    values: pd.Series, cuts: Sequence[float] = (0.6, 0.9), names: Sequence[str] = ("Occasional", "Regular", "VIP")
+    values: pd.Series, cuts: Sequence[float] = (0.6, 0.9), names: Sequence[str] = ("Occasional", "Regular", "VIP"),
+    label: str | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
     """Tier each value by quantiles of the non-null values; returns `(ordered categorical, thresholds)`.
 
     Tier k holds values in (threshold[k-1], threshold[k]]: a value equal to a cut point stays in the lower
-    tier, so ties never split across tiers. Null values get no tier (NaN).
+    tier, so ties never split across tiers. Null values get no tier (NaN). When two cuts land on the same
+    value (many customers share it, e.g. predicted CLV 0) a tier would be empty by construction: that raises
+    ValueError naming the share at the tied value and where to put the cut instead (`label` names the
+    values in that sentence; default the series name).
     """
     validate_tiering(cuts, names)
+    label = label or str(values.name or "value").replace("_", " ")
     values = pd.to_numeric(values, errors="coerce")
     known = values.dropna()
     if known.empty:
         return pd.Series(pd.Categorical([None] * len(values), categories=list(names), ordered=True), index=values.index), np.array([])
     thresholds = np.quantile(known.to_numpy(float), list(cuts))
+    _refuse_tied_cuts(known.to_numpy(float), thresholds, list(cuts), label)
     tiers = pd.cut(values, bins=[-np.inf, *thresholds, np.inf], labels=list(names), right=True, ordered=True)
     return tiers, thresholds
+
+
+def _refuse_tied_cuts(known: np.ndarray, thresholds: np.ndarray, cuts: list[float], label: str) -> None:
+    """One sentence when two cut quantiles fall on the same value (pd.cut would need unique edges)."""
+    tied = np.flatnonzero(np.diff(thresholds) <= 0)
+    if not len(tied):
+        return
+    k = int(tied[0])  # cuts[k] and cuts[k + 1] both land on `value`
+    value = thresholds[k]
+    at_value = float((known == value).mean())
+    upto = float((known <= value).mean())
+    if upto < 0.99:
+        fix = f"put the cut now at {cuts[k + 1]:g} above {math.ceil(upto * 100) / 100:.2f}"
+    else:  # the tie reaches the top: the lower cut has to move down instead
+        below = float((known < value).mean())
+        fix = f"put the cut now at {cuts[k]:g} below {math.floor(below * 100) / 100:.2f}"
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    raise ValueError(
+        f"tier_cuts {cuts} tie: {at_value:.0%} of customers have {label} {shown} (cut points {cuts[k]:g} and {cuts[k + 1]:g} both "
+        f"land on it, which would leave a tier empty); {fix}."
+    )
 
 
 def churn_bands(
@@ -161,6 +190,7 @@ def tier_summary(
     df = df.assign(
         _at_risk=pd.to_numeric(df.get("predicted_clv"), errors="coerce") * pd.to_numeric(df.get("churn_probability"), errors="coerce"),
         _next30=(expected >= as_of) & (expected <= as_of + pd.Timedelta(days=30)),
+        _expected=expected,
     )
     rows = []
     for tier in tiers.cat.categories:
@@ -181,7 +211,8 @@ def tier_summary(
             "days_between_orders": t["average_days_between_orders"].median(),
             **{f"churn_{b}": float(band_share.get(b, 0.0)) if len(band_share) else np.nan for b in bands.cat.categories},
             "clv_at_risk": t["_at_risk"].sum(min_count=1),
-            "next_order_30d": t["_next30"].mean() if len(t) else np.nan,
+            # Without expected order dates (no predictions) the share is unknown, not 0 %.
+            "next_order_30d": t["_next30"].mean() if len(t) and t["_expected"].notna().any() else np.nan,
             "preferred_channel": channel.mode().iloc[0] if not channel.empty else None,
             "email_consent": t["email_consent"].astype(float).mean() if "email_consent" in t else np.nan,
             "sms_consent": t["sms_consent"].astype(float).mean() if "sms_consent" in t else np.nan,
@@ -229,10 +260,37 @@ def summary_lines(
     ]
     if risk_total == risk_total:  # not NaN
         worst = at_risk.stack().idxmax()
-        lines.append(f"- {risk_total:,.0f} of predicted CLV is at risk; the largest block is {worst[0]} × {worst[1]} churn "
-                     f"({at_risk.loc[worst]:,.0f}).")
+        line = (f"- {risk_total:,.0f} of predicted CLV is at risk (expected loss: predicted CLV × churn probability); "
+                f"the largest block is {worst[0]} × {worst[1]} churn ({at_risk.loc[worst]:,.0f})")
+        if worst[1] != at_risk.columns[-1]:
+            # Not the riskiest band: the block is large because the value is, which reads oddly without a word.
+            line += (f" — few of them will churn, but on so much value that even a {worst[1]} churn probability "
+                     "adds up to the largest expected loss")
+        lines.append(line + ".")
     lines.append(f"- Personas: {personas} of {len(summary)} tiers have a Mavera persona" + (" (dry run)." if dry_run else "."))
     return lines
+
+
+def column_coverage(profiles: pd.DataFrame, exclude: Sequence[str] = ("profile_id",)) -> pd.DataFrame:
+    """Per column: how many profiles have it (`filled`, `filled_share`) and, for numeric columns, the median.
+
+    The aggregate view of the profiles frame a report may show instead of individual rows; non-numeric
+    columns get their number of distinct values instead of a median.
+    """
+    rows = []
+    for col in profiles.columns:
+        if col in exclude:
+            continue
+        series = profiles[col]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        rows.append({
+            "column": col,
+            "filled": int(series.notna().sum()),
+            "filled_share": float(series.notna().mean()) if len(series) else np.nan,
+            "median": float(series.median()) if numeric and series.notna().any() else np.nan,
+            "distinct": np.nan if numeric else int(series.astype(str).where(series.notna()).nunique()),
+        })
+    return pd.DataFrame(rows, columns=["column", "filled", "filled_share", "median", "distinct"]).set_index("column")
 
 
 def pareto(values: pd.Series) -> pd.DataFrame:
@@ -253,33 +311,52 @@ def persona_name(tier: str) -> str:
 def persona_fields(tier: str, row: pd.Series, field: str = "predicted_clv", currency: str = "$") -> dict:
     """Persona content for one tier, written from its numbers (description, goals, pains, channels, cadence).
 
-    Plain keyword values; the Mavera client maps them onto its request shape.
+    A sentence whose numbers are missing (no predictive analytics: no churn, no predicted CLV, no expected
+    order dates, no channel affinity) is left out rather than filled with a default, so Mavera is never
+    told a made-up fact. Plain keyword values; the Mavera client maps them onto its request shape.
     """
-    def money(x):
-        return f"{currency}{x:,.0f}" if pd.notna(x) else "unknown"
+    def known(key):
+        value = row.get(key)
+        return value is not None and bool(pd.notna(value))
 
-    risk = max(("low", "medium", "high"), key=lambda b: row.get(f"churn_{b}", 0) or 0)
+    def money(x):
+        return f"{currency}{x:,.0f}"
+
     cadence = (f"orders about every {row['days_between_orders']:.0f} days"
-               if pd.notna(row.get("days_between_orders")) else "mostly single-order customers")
-    description = (
+               if known("days_between_orders") else "mostly single-order customers")
+    values = [f"median {label} {money(row[key])}" for key, label in
+              (("historic_clv_median", "historic CLV"), ("predicted_clv_median", "predicted CLV"),
+               ("aov", "order value")) if known(key)]
+    if known("orders"):
+        values.append(f"{row['orders']:.1f} orders on average")
+    sentences = [
         f"Klaviyo customers in the '{tier}' CLV tier: {int(row['size']):,} people "
-        f"({row['share_customers']:.0%} of customers, {row['share_clv']:.0%} of {field.replace('_', ' ')}). "
-        f"Median historic CLV {money(row['historic_clv_median'])}, median predicted CLV "
-        f"{money(row['predicted_clv_median'])}, median order value {money(row['aov'])}, "
-        f"{row['orders']:.1f} orders on average; {cadence}. Churn risk is mostly {risk}; "
-        f"{row['next_order_30d']:.0%} are expected to order within 30 days. "
-        f"Prefers {row['preferred_channel'] or 'email'}; {row['email_consent']:.0%} accept email marketing, "
-        f"{row['sms_consent']:.0%} SMS. Top regions: {row['top_regions'] or 'n/a'}."
-    )
+        f"({row['share_customers']:.0%} of customers, {row['share_clv']:.0%} of {field.replace('_', ' ')}).",
+        (f"{'; '.join(values)[:1].upper()}{'; '.join(values)[1:]}; {cadence}." if values else f"{cadence[:1].upper()}{cadence[1:]}."),
+    ]
+    bands = {b: float(row[f"churn_{b}"]) for b in ("low", "medium", "high") if known(f"churn_{b}")}
+    if bands:
+        sentences.append(f"Churn risk is mostly {max(bands, key=bands.get)}.")
+    if known("next_order_30d"):
+        sentences.append(f"{row['next_order_30d']:.0%} are expected to order within 30 days.")
+    preferred = row.get("preferred_channel") if known("preferred_channel") else None
+    if preferred:
+        sentences.append(f"Prefers {preferred}.")
+    consent = [f"{row[f'{c}_consent']:.0%} accept {name} marketing" for c, name in (("email", "email"), ("sms", "SMS"))
+               if known(f"{c}_consent")]
+    if consent:
+        sentences.append(f"{consent[0][:1].upper()}{', '.join(consent)[1:]}.")
+    if known("top_regions") and row["top_regions"]:
+        sentences.append(f"Top regions: {row['top_regions']}.")
     goals = ["get good value on repeat purchases", "hear about products that fit what they already buy"]
     pains = ["irrelevant or too frequent promotions"]
-    if (row.get("churn_high") or 0) >= 0.3:
+    if bands.get("high", 0.0) >= 0.3:
         pains.append("losing interest in the brand; needs a reason to come back")
-    if pd.notna(row.get("aov")) and pd.notna(row.get("historic_clv_median")) and row["orders"] >= 3:
+    if known("orders") and row["orders"] >= 3:
         goals.append("recognition for loyalty (early access, perks)")
-    channels = [c for c in (row["preferred_channel"], "email", "sms") if c]
+    channels = [c for c in (preferred, "email", "sms") if c]
     return {
-        "description": description,
+        "description": " ".join(sentences),
         "goals": goals,
         "pains": pains,
         "channels": list(dict.fromkeys(channels)),

@@ -31,7 +31,8 @@ def clv_distribution(values: pd.Series, thresholds: Sequence[float], tier_names:
         for cut, name in zip(thresholds, tier_names[1:], strict=False):
             if cut > 0:
                 ax.axvline(cut, color=RED, linestyle="--")
-                ax.text(cut, ax.get_ylim()[1] * 0.95, f" {name} ≥ {cut:,.0f}", color=RED, va="top")
+                # Tiers are right-closed (a value on the cut stays below it), so a tier starts *above* its cut.
+                ax.text(cut, ax.get_ylim()[1] * 0.95, f" {name} > {cut:,.0f}", color=RED, va="top")
     # Upper-case the first letter only: str.capitalize would turn "predicted CLV" into "Predicted clv".
     ax.set_title(f"{label[:1].upper()}{label[1:]} per customer ({(values <= 0).sum():,} at zero not shown)")
     ax.set_xlabel(f"{label} (log scale)")

@@ -8,6 +8,7 @@ from helpers.analysis.customers import (
     assign_tiers,
     churn_bands,
     clv_at_risk_matrix,
+    column_coverage,
     orders_fallback,
     pareto,
     persona_fields,
@@ -165,7 +166,8 @@ def test_summary_lines_name_the_top_tier_and_the_largest_block_at_risk():
         "- 6 profiles; 1 without predictions.",
         "- **High** customers are 40% of scored customers and hold 88% of predicted CLV.",
         # Low: 0.5 + 5 + 10.5 = 16; High: 4 + 160 = 164
-        "- 180 of predicted CLV is at risk; the largest block is High × high churn (160).",
+        "- 180 of predicted CLV is at risk (expected loss: predicted CLV × churn probability); the largest block "
+        "is High × high churn (160).",
         "- Personas: 2 of 2 tiers have a Mavera persona.",
     ]
 
@@ -180,3 +182,63 @@ def test_summary_lines_without_churn_scores_skip_the_risk_bullet():
     assert lines[0] == "- 6 profiles; 6 without predictions (the whole account: tiers use historic CLV from orders)."
     assert not any("at risk" in line for line in lines)
     assert lines[-1] == "- Personas: 0 of 2 tiers have a Mavera persona (dry run)."
+
+
+def test_assign_tiers_refuses_cuts_that_tie_and_says_where_to_put_them():
+    # 41 of 100 customers at 0: the 0.2 and 0.4 quantiles are both 0, so the middle tier would be empty
+    values = pd.Series([0.0] * 41 + list(range(1, 60)), dtype=float, name="predicted_clv")
+    with pytest.raises(ValueError, match=r"^tier_cuts \[0\.2, 0\.4\] tie: 41% of customers have predicted CLV 0 .*"
+                                         r"put the cut now at 0\.4 above 0\.41\.$"):
+        assign_tiers(values, [0.2, 0.4], label="predicted CLV")
+    tiers, thresholds = assign_tiers(values, [0.2, 0.45], label="predicted CLV")  # the advice works
+    assert thresholds[0] == 0 < thresholds[1] and tiers.value_counts()["Regular"] > 0
+    # a tie that reaches the top: the lower cut must come down instead
+    with pytest.raises(ValueError, match=r"95% of customers have value 7 .*put the cut now at 0\.6 below 0\.05\.$"):
+        assign_tiers(pd.Series([0.0] * 5 + [7.0] * 95))
+
+
+def test_summary_lines_explain_a_large_block_at_low_churn():
+    at_risk = pd.DataFrame({"low": [10.0, 500.0], "medium": [5.0, 50.0], "high": [20.0, 100.0]},
+                           index=pd.Index(["Occasional", "VIP"], name="tier"))
+    summary = pd.DataFrame({"share_customers": [0.9, 0.1], "share_clv": [0.4, 0.6], "clv_at_risk": [35.0, 650.0]},
+                           index=["Occasional", "VIP"])
+    lines = summary_lines(summary, at_risk, profiles_total=10, profiles_without_predictions=0, personas=0, label="CLV")
+    assert "the largest block is VIP × low churn (500) — few of them will churn, but on so much value" in lines[2]
+
+
+def _no_predictions_row():
+    prof = _profiles().assign(predicted_clv=np.nan, churn_probability=np.nan, expected_date_of_next_order=None,
+                              preferred_channel=None)
+    tiers, _ = assign_tiers(prof["historic_clv"], cuts=[0.5], names=["Low", "High"])
+    s = tier_summary(prof, tiers, churn_bands(prof["churn_probability"]), field="historic_clv", as_of="2026-03-01")
+    return s
+
+
+def test_tier_summary_without_expected_dates_leaves_next_order_unknown():
+    s = _no_predictions_row()
+    assert s["next_order_30d"].isna().all()
+    assert s[["churn_low", "churn_medium", "churn_high"]].isna().all().all()
+    assert s["preferred_channel"].isna().all()
+
+
+def test_persona_fields_leave_out_sentences_without_numbers():
+    """Without predictive analytics there is no churn, 30-day outlook or channel affinity: say nothing about them."""
+    fields = persona_fields("High", _no_predictions_row().loc["High"], field="historic_clv")
+    text = fields["description"]
+    assert "Churn risk" not in text and "within 30 days" not in text and "Prefers" not in text
+    assert "predicted CLV" not in text and "unknown" not in text and "nan" not in text.lower()
+    assert "Median historic CLV $70; median order value $35; 3.5 orders on average; orders about every 35 days." in text
+    assert "100% accept email marketing, 50% accept SMS marketing." in text
+    assert fields["channels"] == ["email", "sms"]
+    with_predictions = persona_fields("High", tier_summary(
+        _profiles(), assign_tiers(_profiles()["predicted_clv"], cuts=[0.5], names=["Low", "High"])[0],
+        churn_bands(_profiles()["churn_probability"]), as_of="2026-03-01").loc["High"])["description"]
+    assert "Churn risk is mostly" in with_predictions and "50% are expected to order within 30 days" in with_predictions
+
+
+def test_column_coverage_is_aggregate_only():
+    cov = column_coverage(_profiles())
+    assert "profile_id" not in cov.index
+    assert cov.at["predicted_clv", "filled"] == 5 and cov.at["predicted_clv", "filled_share"] == pytest.approx(5 / 6)
+    assert cov.at["predicted_clv", "median"] == 15 and cov.at["region", "distinct"] == 3
+    assert pd.isna(cov.at["email_consent", "median"]) and cov.at["email_consent", "distinct"] == 2

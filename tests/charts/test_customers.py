@@ -30,7 +30,7 @@ def test_clv_distribution_marks_each_tier_cut_and_counts_zeros():
     # a cut at zero cannot sit on a log axis: only the Top cut is drawn, dashed red and labelled
     cuts = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert [line.get_xdata()[0] for line in cuts] == [50.0] and to_hex(cuts[0].get_color()) == RED
-    assert [t.get_text() for t in ax.texts] == [" Top ≥ 50"]
+    assert [t.get_text() for t in ax.texts] == [" Top > 50"]  # right-closed tiers start above the cut
 
 
 def test_clv_distribution_without_positive_values_is_an_empty_labelled_chart():

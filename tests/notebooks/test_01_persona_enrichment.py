@@ -6,7 +6,9 @@ Each seed is ONE notebook run (module-scoped fixture) that several assertions re
 from __future__ import annotations
 
 import json
+import re
 
+import pandas as pd
 import pytest
 
 from tests.notebooks.support import run_job, sandbox_session
@@ -18,7 +20,10 @@ JOB = "01_persona_enrichment"
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
     with sandbox_session(tmp_path_factory, request.param) as sb:
-        yield run_job(sb, tmp_path_factory.mktemp("out"), 1)
+        result = run_job(sb, tmp_path_factory.mktemp("out"), 1)
+        result["profile_ids"] = {i.decode() for i in sb.store.profiles.ids}
+        result["created_times"] = {str(pd.Timestamp(t, unit="s", tz="UTC"))[:19] for t in sb.store.profiles.created}
+        yield result
 
 
 def test_notebook_succeeds(outcome):
@@ -67,6 +72,16 @@ def test_artifacts_hold_aggregates_only(outcome):
     assert "@example.com" not in notebook and "+1555" not in notebook
 
 
+def test_report_shows_no_individual_profile(outcome):
+    """The profiles step shows per-column coverage, never rows: no profile id appears anywhere in the report."""
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "filled_share" in notebook
+    assert not [i for i in outcome["profile_ids"] if i in notebook]
+    # the old preview listed five profiles' created/updated times, CLV, churn and city
+    shown = {m.replace("T", " ") for m in re.findall(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", notebook)}
+    assert not shown & outcome["created_times"]
+
+
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
     job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.9, 0.6])["job"]
@@ -89,3 +104,29 @@ def test_account_without_predictions_falls_back_to_placed_orders(tmp_path_factor
     assert sum(job.metrics["tier_counts"].values()) == buyers
     assert job.metrics["personas"] == {} and stats["mavera"]["credits_used"] == 0
     assert "no predictive analytics" in (run_dir / f"{JOB}.ipynb").read_text()
+
+
+def test_tier_cuts_that_tie_are_one_sentence_and_spend_no_credits(sandbox, sandbox_env, tmp_path):
+    """Seed 7: about 41 % of scored customers have predicted CLV 0, so the 0.2 and 0.4 quantiles are both 0."""
+    before = sandbox.stats()["mavera"]
+    job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.2, 0.4])["job"]
+    assert not job.ok
+    assert "tier_cuts [0.2, 0.4] tie:" in job.error and "of customers have predicted CLV 0" in job.error
+    assert "put the cut now at 0.4 above 0.4" in job.error and "Bin edges" not in job.error
+    after = sandbox.stats()["mavera"]
+    assert after["credits_used"] == before["credits_used"] and after["personas_created"] == before["personas_created"]
+
+
+def test_budget_too_small_for_every_new_persona_creates_none(sandbox, sandbox_env, tmp_path):
+    """Four new personas (1,200 credits) against max_credits=1000: the whole step is refused up front."""
+    before = sandbox.stats()["mavera"]
+    outcome = run_job(sandbox, tmp_path, 1, tier_cuts=[0.5, 0.75, 0.9], tier_names=["Low", "Mid", "High", "Top"],
+                      max_credits=1000)
+    job = outcome["job"]
+    assert job.ok, job.error
+    assert job.metrics["personas"] == {} and job.metrics["mavera_credits"] == 0
+    after = outcome["stats"]["mavera"]
+    assert after["personas_created"] == before["personas_created"] and after["credits_used"] == before["credits_used"]
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "Creating 4 new personas would cost up to 1,200 credits but only 1,000" in notebook
+    assert sum(job.metrics["tier_counts"].values()) == job.metrics["profiles_total"] - job.metrics["profiles_without_predictions"]
