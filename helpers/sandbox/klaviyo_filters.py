@@ -100,7 +100,8 @@ class _Parser:
         self.take()
         if kind == "str":
             inner = tok[1:-1]
-            if _DATETIME.match(inner) and "T" in inner:
+            # Klaviyo rejects every quoted datetime, date-only ones included.
+            if _DATETIME.match(inner):
                 raise FilterError(f"datetime values must not be quoted: {tok}")
             return inner
         if tok in ("true", "false"):

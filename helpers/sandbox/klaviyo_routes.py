@@ -358,10 +358,11 @@ def _event_rows(store, call: Call) -> tuple[np.ndarray, np.ndarray]:
         times = o.time if kind == "P" else o.line_time
         lo, hi = 0, len(times)
         for c in time_conds:
-            t = float(c.value) if not isinstance(c.value, float) or c.field == "timestamp" else c.value
+            # Check the type before converting: a quoted string here is the caller's error (400), not ours.
             if not isinstance(c.value, (int, float)) or isinstance(c.value, bool):
                 raise bad_param("filter", f"Invalid filter provided: '{c.field}' needs an unquoted datetime "
                                           "(or epoch seconds for timestamp).")
+            t = float(c.value)
             side = "right" if c.op in ("greater-than", "less-or-equal") else "left"
             pos = int(np.searchsorted(times, t, side=side))
             if c.op.startswith("greater"):

@@ -79,3 +79,16 @@ def test_validation_can_fail(kv):
     broken._content = json.dumps(body).encode()
     with pytest.raises(AssertionError, match="does not match the OpenAPI document"):
         kv.validate(broken)
+
+
+@pytest.mark.parametrize("filter_, named", [
+    ("greater-than(datetime,'2024-01-01')", "quoted"),
+    ("greater-than(datetime,'2024-01-01T00:00:00Z')", "quoted"),
+    ("greater-than(timestamp,'abc')", "timestamp"),
+    ("less-than(datetime,'abc')", "datetime"),
+])
+def test_bad_event_time_filters_are_json_400s(kv, filter_, named):
+    """A quoted or non-time value is the caller's error: a JSON:API 400 naming it, never a 500."""
+    err = _error(kv.get("/api/events", {"filter": filter_, "page[size]": "1"}), 400)
+    assert named in err["detail"]
+    assert err["source"]["parameter"] == "filter"
