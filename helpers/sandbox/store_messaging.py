@@ -221,10 +221,12 @@ class Messaging:
         click[self.winner["click_rate"]] = 0.024 / 0.6 if self.winner["click_rate"] == "sms" else 0.032
         if self.winner["click_rate"] == "email":
             click["sms"] = 0.032 * 0.65
+        # Planted gaps are wide enough that the truth's Holm-adjusted tests stay below 0.05 for every seed
+        # despite the ±15 % campaign-to-campaign spread (worst of seeds 0-59: p_adj ≈ 0.004).
         conv = {"email": 0.0042, "sms": 0.0042}
-        conv[self.winner["conversion_rate"]] = 0.006
+        conv[self.winner["conversion_rate"]] = 0.0066
         rpr = {"email": 0.40, "sms": 0.40}
-        rpr[self.winner["revenue_per_recipient"]] = 0.60
+        rpr[self.winner["revenue_per_recipient"]] = 0.70
         self.campaign_rates = {
             ch: {"open": 0.38 if ch == "email" else 0.0, "click": click[ch], "conversion": conv[ch],
                  "aov": rpr[ch] / conv[ch]} for ch in ("email", "sms")}

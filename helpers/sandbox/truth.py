@@ -9,6 +9,7 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
+from scipy.stats import norm
 
 from .store import Store
 from .store_messaging import DAYS, S
@@ -19,6 +20,9 @@ TINY_SHARE = 0.01
 UNDER_RATIO = 0.75
 MIN_RECIPIENTS = 500
 MIN_CO_ORDERS = 20
+SIGNIFICANCE_ALPHA = 0.05
+# Order-value spread assumed by the revenue-per-recipient test: reports give totals, not order values.
+ORDER_VALUE_CV = 1.0
 FLOW_METRICS = {"open_rate": ("opens_unique",), "click_rate": ("clicks_unique",),
                 "conversion_rate": ("conversion_uniques",), "revenue_per_recipient": ("conversion_value",)}
 
@@ -90,6 +94,50 @@ def _channel_totals(store: Store, days: int = 365) -> dict[str, np.ndarray]:
     return {ch: window[[c.row for c in m.campaigns if c.channel == ch]].sum(axis=0) for ch in ("email", "sms")}
 
 
+def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
+    """Two-sided p of a pooled-variance two-proportion z-test."""
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(2 * norm.sf(abs(x1 / n1 - x2 / n2) / se)) if se > 0 else 1.0
+
+
+def _revenue_p(r1: float, c1: float, n1: float, r2: float, c2: float, n2: float) -> float:
+    """Two-sided p for revenue per recipient: each recipient converts (binomial, rate p) then spends an
+    order of mean mu and spread ORDER_VALUE_CV, so Var[Y] = p*mu^2*(1+cv^2) - (p*mu)^2, pooled under H0."""
+    p = (c1 + c2) / (n1 + n2)
+    mu = (r1 + r2) / (c1 + c2) if c1 + c2 else 0.0
+    var = max(p * mu**2 * (1 + ORDER_VALUE_CV**2) - (p * mu) ** 2, 0.0)
+    se = np.sqrt(var * (1 / n1 + 1 / n2))
+    return float(2 * norm.sf(abs(r1 / n1 - r2 / n2) / se)) if se > 0 else 1.0
+
+
+def _holm(p_values: dict[str, float]) -> dict[str, float]:
+    """Holm step-down adjusted p-values (monotone, capped at 1)."""
+    order = sorted(p_values, key=p_values.get)
+    m, running, out = len(order), 0.0, {}
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, p_values[key] * (m - i)))
+        out[key] = running
+    return out
+
+
+def channel_tests(totals: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """SMS vs email p-values on the pooled counts, per metric, raw and Holm-adjusted.
+
+    The family is the four channel questions notebook 05 asks at once (click, conversion, unsubscribe
+    rate, revenue per recipient), every rate per delivered message. Written here with scipy alone so the
+    truth never depends on the analysis code it grades.
+    """
+    e, s = totals["email"], totals["sms"]
+    d_e, d_s = e[S["delivered"]], s[S["delivered"]]
+    raw = {metric: _two_proportion_p(e[S[num]], d_e, s[S[num]], d_s)
+           for metric, num in (("click_rate", "clicks_unique"), ("conversion_rate", "conversion_uniques"),
+                               ("unsubscribe_rate", "unsubscribes"))}
+    raw["revenue_per_recipient"] = _revenue_p(e[S["conversion_value"]], e[S["conversion_uniques"]], d_e,
+                                              s[S["conversion_value"]], s[S["conversion_uniques"]], d_s)
+    return {"p_value": raw, "p_adjusted": _holm(raw)}
+
+
 def compute_truth(store: Store) -> dict:
     p = store.profiles
     n = p.n
@@ -127,6 +175,7 @@ def compute_truth(store: Store) -> dict:
                       "revenue_per_recipient": t[S["conversion_value"]] / d}
     winner = {k: ("email" if pooled["email"][k] > pooled["sms"][k] else "sms")
               for k in ("click_rate", "conversion_rate", "revenue_per_recipient")}
+    tests = channel_tests(totals)
 
     m = store.messaging
     return {
@@ -149,7 +198,9 @@ def compute_truth(store: Store) -> dict:
         "email_campaigns": sum(c.channel == "email" for c in m.campaigns),
         "sms_campaigns": sum(c.channel == "sms" for c in m.campaigns),
         "winner_by_metric": winner,
-        "significant": {k: True for k in winner},
+        "significant": {k: bool(tests["p_adjusted"][k] < SIGNIFICANCE_ALPHA) for k in winner},
+        "significance_p_values": {k: float(tests["p_value"][k]) for k in winner},
+        "significance_p_adjusted": {k: float(tests["p_adjusted"][k]) for k in winner},
         "channel_pooled_rates": pooled,
         "placed_order_metric_id": store.placed_order.id,
         "ordered_product_metric_id": store.ordered_product.id,

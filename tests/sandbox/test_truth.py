@@ -8,8 +8,12 @@ from itertools import combinations
 import numpy as np
 import pytest
 import requests
+from scipy.stats import norm
 
 from helpers.sandbox import Sandbox
+from helpers.sandbox.store import Store
+from helpers.sandbox.store_messaging import S
+from helpers.sandbox.truth import compute_truth
 
 SEEDS = [11, 23, 42]
 RATES = ["open_rate", "click_rate", "conversion_rate", "revenue_per_recipient"]
@@ -135,7 +139,7 @@ def test_top_product_pairs_by_lift(served):
 
 def test_channel_winners_from_campaign_report(served):
     kv, truth = served
-    stats = ["recipients", "delivered", "clicks_unique", "conversion_uniques", "conversion_value"]
+    stats = ["recipients", "delivered", "clicks_unique", "conversion_uniques", "conversion_value", "unsubscribe_uniques"]
     rows = _report(kv, "campaign-values-report", {"key": "last_365_days"}, stats)
     totals = {ch: np.sum([[r["statistics"][s] for s in stats] for r in rows if r["groupings"]["send_channel"] == ch],
                          axis=0) for ch in ("email", "sms")}
@@ -145,7 +149,53 @@ def test_channel_winners_from_campaign_report(served):
         winner = max(rate, key=rate.get)
         assert winner == truth["winner_by_metric"][metric]
         assert rate[winner] >= 1.2 * min(rate.values()), f"{metric}: effect too small to be real"
-    assert all(truth["significant"].values())
+    p = _channel_p_values({ch: dict(zip(stats, t, strict=True)) for ch, t in totals.items()})
+    adjusted = _holm(p)
+    for metric in truth["significant"]:
+        assert p[metric] == pytest.approx(truth["significance_p_values"][metric], rel=1e-6, abs=1e-300)
+        assert adjusted[metric] < 0.05, f"{metric}: planted effect not significant for seed {truth['seed']}"
+        assert truth["significant"][metric] is True
+
+
+def _z_p(diff: float, se: float) -> float:
+    return float(2 * norm.sf(abs(diff) / se))
+
+
+def _channel_p_values(t: dict[str, dict]) -> dict[str, float]:
+    """Two-sided p of SMS vs email from the report's pooled counts (pooled SE under H0)."""
+    e, s = t["email"], t["sms"]
+    n1, n2 = e["delivered"], s["delivered"]
+    out = {}
+    for metric, num in (("click_rate", "clicks_unique"), ("conversion_rate", "conversion_uniques"),
+                        ("unsubscribe_rate", "unsubscribe_uniques")):
+        pooled = (e[num] + s[num]) / (n1 + n2)
+        out[metric] = _z_p(e[num] / n1 - s[num] / n2, np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+    # Revenue per recipient: converts (binomial) × order value with coefficient of variation 1.
+    conv = e["conversion_uniques"] + s["conversion_uniques"]
+    rate, mu = conv / (n1 + n2), (e["conversion_value"] + s["conversion_value"]) / conv
+    var = rate * mu**2 * 2 - (rate * mu) ** 2
+    out["revenue_per_recipient"] = _z_p(e["conversion_value"] / n1 - s["conversion_value"] / n2,
+                                        np.sqrt(var * (1 / n1 + 1 / n2)))
+    return out
+
+
+def _holm(p: dict[str, float]) -> dict[str, float]:
+    order = sorted(p, key=p.get)
+    return {k: max(min(1.0, p[j] * (len(p) - i)) for i, j in enumerate(order[: order.index(k) + 1]))
+            for k in p}
+
+
+def test_null_channel_effect_is_not_significant():
+    """With SMS given email's pooled rates there is nothing to find: the truth must say so."""
+    store = Store(seed=11, profiles=2000)
+    daily = store.messaging.campaign_daily
+    rows = {ch: [c.row for c in store.messaging.campaigns if c.channel == ch] for ch in ("email", "sms")}
+    email = daily[rows["email"]].sum(axis=(0, 1))
+    for num in ("clicks_unique", "conversion_uniques", "conversion_value", "unsubscribes"):
+        daily[rows["sms"], :, S[num]] = daily[rows["sms"], :, S["delivered"]] * email[S[num]] / email[S["delivered"]]
+    truth = compute_truth(store)
+    assert truth["significant"] == {k: False for k in truth["winner_by_metric"]}
+    assert all(p > 0.5 for p in truth["significance_p_values"].values())
 
 
 def test_reports_sum_consistently_over_custom_ranges(served):
