@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from helpers.analysis.focus_groups import verdict_table
+from helpers.analysis.focus_groups import MIN_ANSWERS, verdict_table
 
 # Integrations spell the line-item product key differently (Klaviyo custom feeds use ProductID).
 _PRODUCT_KEYS = ("ProductID", "ProductId", "product_id", "productId", "Product ID")
@@ -152,21 +152,50 @@ def item_categories(items: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFra
 def category_affinity(
     baskets: pd.DataFrame, product_categories: pd.DataFrame, min_co_orders: int = 1
 ) -> pd.DataFrame:
-    """Square category × category lift matrix over orders (an order "holds" a category if any item does).
+    """Square category × category lift matrix over orders, counting cross-buying only.
 
-    lift(A, B) = P(A and B) · N / (P(A) · P(B)) with N = orders in `baskets`; the diagonal and cells with
-    fewer than `min_co_orders` orders holding both are NaN. Index and columns are sorted category names.
+    An order holds category A when any of its products is in A (P(A) = those orders / N, N = orders in
+    `baskets`). It holds the *pair* A, B only when two **distinct** products supply it: a product listed in
+    both categories ("Kitchen" and "Sale") would otherwise make every order of it count for the pair, a
+    lift from catalog tagging rather than from customers buying across categories. With Y = X·C (products
+    per category per order), an order counts for A, B when Y_A·Y_B − Σ_p X_p·C_pA·C_pB > 0, i.e. unless
+    its only A product and its only B product are the same product.
+
+    lift(A, B) = co_orders(A, B) · N / (orders(A) · orders(B)); the diagonal and cells with fewer than
+    `min_co_orders` cross-buying orders are NaN. Index and columns are sorted category names.
     """
     n_orders = count_orders(baskets)
-    joined = baskets.merge(product_categories, on="product_id", how="inner")
-    if joined.empty:
+    lines = baskets[["order_id", "product_id"]].dropna().drop_duplicates()
+    links = product_categories[["product_id", "category"]].dropna().drop_duplicates()
+    links = links[links["product_id"].isin(lines["product_id"])]
+    if links.empty:
         return pd.DataFrame(dtype=float)
-    y, labels, _ = _basket_matrix(joined, "category")
-    per_category = np.asarray(y.sum(axis=0)).ravel().astype(float)
-    co = (y.T @ y).toarray().astype(float)
+    order_codes, order_labels = pd.factorize(lines["order_id"])
+    product_codes, product_labels = pd.factorize(lines["product_id"])
+    category_codes, labels = pd.factorize(links["category"], sort=True)
+    x = sparse.csr_matrix(
+        (np.ones(len(lines), dtype=np.int64), (order_codes, product_codes)),
+        shape=(len(order_labels), len(product_labels)),
+    )
+    c = sparse.csr_matrix(
+        (
+            np.ones(len(links), dtype=np.int64),
+            (pd.Index(product_labels).get_indexer(links["product_id"]), category_codes),
+        ),
+        shape=(len(product_labels), len(labels)),
+    )
+    y = (x @ c).tocsr()  # products of each category in each order
+    held = (y > 0).astype(np.int64)
+    # Orders whose single A product is also their single B product: one line (order, product) per such
+    # case, so W.T @ W counts them; they are the only orders where held_A·held_B > 0 without cross-buying.
+    single = (y == 1).astype(np.int64)
+    w = c[product_codes].multiply(single[order_codes])
+    co = (held.T @ held - w.T @ w).toarray().astype(float)
+    per_category = np.asarray(held.sum(axis=0)).ravel().astype(float)
     lift = co * n_orders / np.outer(per_category, per_category)
     lift[co < min_co_orders] = np.nan
     np.fill_diagonal(lift, np.nan)
+    labels = np.asarray(labels, dtype=object)
     return pd.DataFrame(
         lift, index=pd.Index(labels, name="category"), columns=pd.Index(labels, name="category")
     )
@@ -229,16 +258,18 @@ def bundle_verdicts(
     scores: pd.DataFrame,
     subjects: Mapping[str, Mapping[str, str]],
     min_lift: float,
+    min_n: int = MIN_ANSWERS,
 ) -> pd.DataFrame:
     """`focus_groups.verdict_table` for the tested bundles, with their `bundle` label and `lift`.
 
     The data backs a bundle when its lift is at least `min_lift`; `scores` is the persona × subject
-    score table of the focus group and `subjects` the first value of `bundle_offers`.
+    score table of the focus group (with `n`) and `subjects` the first value of `bundle_offers`; a persona
+    with fewer than `min_n` answers on a bundle does not count as backing it.
     """
     keys = [f"{a} + {b}" for a, b in zip(tested["product_a"], tested["product_b"], strict=True)]
     lifts = dict(zip(keys, tested["lift"], strict=True))
     data_support = pd.Series({key: lift >= min_lift for key, lift in lifts.items()})
-    verdicts = verdict_table(data_support, scores)
+    verdicts = verdict_table(data_support, scores, min_n=min_n)
     verdicts.insert(1, "bundle", verdicts["subject"].map(lambda s: subjects[s]["label"]))
     verdicts.insert(2, "lift", verdicts["subject"].map(lifts))
     return verdicts

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from helpers.analysis import stats
-from helpers.analysis.focus_groups import note_line
+from helpers.analysis.focus_groups import MIN_ANSWERS, note_line
 
 CHANNELS = ("email", "sms")
 # Rates tested as proportions of recipients; for unsubscribes lower is better.
@@ -61,7 +61,11 @@ def campaign_table(report: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFram
         rows["revenue"] = rows["conversion_value"].astype(float)
     else:
         rows["revenue"] = rows["revenue_per_recipient"].astype(float) * rows["delivered"]
-    rows["spend"] = rows["text_message_spend"].astype(float) if "text_message_spend" in rows else np.nan
+    # Spend is an SMS cost; email rows report 0, which would read as "email was free" rather than "not reported".
+    rows["spend"] = np.nan
+    if "text_message_spend" in rows:
+        is_sms = rows["send_channel"] == "sms"
+        rows.loc[is_sms, "spend"] = rows.loc[is_sms, "text_message_spend"].astype(float)
     sums = {c: "sum" for c in ["recipients", "delivered", "revenue", *(f"_{m}" for m in RATE_METRICS)]}
     sums["spend"] = lambda s: s.sum(min_count=1)
     table = rows.groupby(["campaign_id", "send_channel"], as_index=False).agg(sums)
@@ -135,7 +139,10 @@ def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     converters, recipients), where a t-test on per-campaign RPR would only have a handful of campaigns
     per channel and would test campaign-to-campaign spread rather than the channel's audience.
     `winner` is the channel with the better value (higher, or lower for unsubscribe_rate) whether or not
-    the difference is significant; `significant` is p < alpha. Needs both channels present.
+    the difference is significant. The four tests are one family (one question: "does the channel
+    matter?"), so `p_adjusted` is Holm's step-down adjustment across them and `significant` is
+    p_adjusted < alpha: the chance of any false "significant" among the four stays at alpha. The
+    intervals are per metric (unadjusted). Needs both channels present.
     """
     totals = channel_totals(table)
     missing = [c for c in CHANNELS if c not in totals.index]
@@ -178,7 +185,10 @@ def compare_channels(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         )
     )
     result = pd.DataFrame(rows)
-    result["significant"] = result["p_value"] < alpha
+    result.insert(
+        result.columns.get_loc("p_value") + 1, "p_adjusted", stats.holm(result["p_value"].to_numpy())
+    )
+    result["significant"] = result["p_adjusted"] < alpha
     return result.set_index("metric")
 
 
@@ -238,7 +248,8 @@ def pairing_key(name: str) -> str:
 def paired_campaigns(table: pd.DataFrame) -> pd.DataFrame:
     """Campaigns that ran on both channels, matched by `pairing_key(name)`, one row per pair.
 
-    Columns: `campaign` (the shared key), `email_campaign_id`, `sms_campaign_id`, then `<metric>_email`,
+    Columns: `campaign` (the shared key), `email_campaign` and `sms_campaign` (the campaigns' own names, for
+    tables), `email_campaign_id`, `sms_campaign_id`, then `<metric>_email`,
     `<metric>_sms` and `<metric>_diff` (sms − email) for click, conversion, revenue per recipient and
     unsubscribes. A name used by several campaigns of one channel is pooled (weighted by delivered).
     """
@@ -252,12 +263,20 @@ def paired_campaigns(table: pd.DataFrame) -> pd.DataFrame:
         frame = weighted.div(part.groupby("campaign")["delivered"].sum(), axis=0).add_suffix(f"_{channel}")
         recipients = part.groupby("campaign")["recipients"].sum()
         frame[f"{channel}_campaign_id"] = part.groupby("campaign")["campaign_id"].first()
+        frame[f"{channel}_campaign"] = part.groupby("campaign")["name"].first()
         frame[f"recipients_{channel}"] = recipients
         per[channel] = frame
     pairs = per["email"].join(per["sms"], how="inner")
     for metric in metrics:
         pairs[f"{metric}_diff"] = pairs[f"{metric}_sms"] - pairs[f"{metric}_email"]
-    ordered = ["email_campaign_id", "sms_campaign_id", "recipients_email", "recipients_sms"]
+    ordered = [
+        "email_campaign",
+        "sms_campaign",
+        "email_campaign_id",
+        "sms_campaign_id",
+        "recipients_email",
+        "recipients_sms",
+    ]
     ordered += [f"{m}_{s}" for m in metrics for s in ("email", "sms", "diff")]
     return pairs[ordered].rename_axis("campaign").reset_index()
 
@@ -275,19 +294,31 @@ def data_channel(comparison: pd.DataFrame) -> str | None:
 
 
 def channel_recommendations(
-    persona_scores: pd.DataFrame, preferences: pd.DataFrame, comparison: pd.DataFrame, act: str = "act"
+    persona_scores: pd.DataFrame,
+    preferences: pd.DataFrame,
+    comparison: pd.DataFrame,
+    act: str = "act",
+    min_n: int = MIN_ANSWERS,
 ) -> pd.DataFrame:
-    """Join the numbers and each persona's answers into a channel recommendation per persona.
+    """The pooled data's channel and each persona's channel side by side, combined by a stated rule.
 
     `persona_scores`: `focus_groups.scores_by(..., by=["persona_id", "subject"])` where subject is the
-    channel ("email"/"sms") and `act` the NPS-scale likelihood to act. `preferences`: `choice_shares` by
-    persona, columns = options (those naming a channel count for it). A persona prefers the channel its
-    respondents picked most; on a tie or a "both"/"either" answer, the channel with the higher likelihood
-    to act. The recommendation follows the data when it is significant, else the persona; `agree` says
-    whether the two point the same way (None when either side has no preference).
+    channel ("email"/"sms"), `act` the NPS-scale likelihood to act and `n` the respondents. `preferences`:
+    `choice_shares` by persona, columns = options (those naming a channel count for it). A persona
+    `prefers` the channel its respondents picked most; on a tie or a "both"/"either" answer, the channel
+    with the higher likelihood to act. Its preference counts only with at least `min_n` respondents.
+
+    `data_favours` is the pooled audience's channel (`data_channel`: a significant winner, else None).
+    The rule, spelled out in `basis`: both point the same way → that channel; only one has a signal →
+    that one (a persona-only call is directional); they disagree → "test both" (the pooled data speaks
+    for the average recipient, the persona for its segment, so an A/B test on that segment decides);
+    neither → "either (no clear signal)". `agree` is None when either side has no signal.
     """
     favoured = data_channel(comparison)
     act_by = persona_scores.pivot_table(index="persona_id", columns="subject", values=act, aggfunc="first")
+    counts = (
+        persona_scores.groupby("persona_id")["n"].max() if "n" in persona_scores else pd.Series(dtype=float)
+    )
     rows = []
     for persona_id in act_by.index.union(preferences.index):
         shares = {c: 0.0 for c in CHANNELS}
@@ -306,22 +337,47 @@ def channel_recommendations(
             prefers = max(CHANNELS, key=acts.get)
         else:
             prefers = None
-        recommendation = favoured or prefers
-        agree = None if favoured is None or prefers is None else favoured == prefers
+        n = int(counts.get(persona_id, 0) or 0)
+        persona = prefers if n >= min_n else None
+        recommendation, basis = _combine(favoured, prefers, persona, n, min_n)
         rows.append(
             {
                 "persona_id": persona_id,
+                "n": n,
                 "prefers": prefers,
                 "email_share": shares["email"],
                 "sms_share": shares["sms"],
                 "act_nps_email": acts["email"],
                 "act_nps_sms": acts["sms"],
                 "data_favours": favoured,
-                "recommendation": recommendation or "either (no clear signal)",
-                "agree": agree,
+                "recommendation": recommendation,
+                "basis": basis,
+                "agree": None if favoured is None or persona is None else favoured == persona,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _combine(
+    data: str | None, prefers: str | None, persona: str | None, n: int, min_n: int
+) -> tuple[str, str]:
+    """(recommendation, basis) from the data's channel and the persona's (counted) channel."""
+    if prefers and persona is None:
+        quiet = f"the persona leans {_channel_name(prefers)} on only {n} answers (fewer than {min_n})"
+    else:
+        quiet = "the persona shows no preference"
+    if data and persona:
+        if data == persona:
+            return data, "pooled data and persona agree"
+        return "test both", (
+            f"pooled data favours {_channel_name(data)}, the persona prefers {_channel_name(persona)}: "
+            "A/B test this segment"
+        )
+    if data:
+        return data, f"pooled data only ({quiet})"
+    if persona:
+        return persona, "persona preference only (directional: the pooled data shows no significant winner)"
+    return "either (no clear signal)", f"no significant winner in the data and {quiet}"
 
 
 def _option_channel(option: str) -> str | None:
@@ -406,14 +462,18 @@ def creative_context(best_email: pd.Series, best_sms: pd.Series) -> str:
 
 
 def recommendation_table(
-    scores: pd.DataFrame, shares: pd.DataFrame, comparison: pd.DataFrame, names: dict[str, str]
+    scores: pd.DataFrame,
+    shares: pd.DataFrame,
+    comparison: pd.DataFrame,
+    names: dict[str, str],
+    min_n: int = MIN_ANSWERS,
 ) -> pd.DataFrame:
     """`channel_recommendations` with each persona's name and mean `relevance_<channel>`/`intrusiveness_<channel>`.
 
     `scores` is `focus_groups.scores_by(..., by=["persona_id", "subject"])` (subject = channel) with `act`,
     `relevance` and `intrusiveness` measures; `shares` the `choice_shares` by persona.
     """
-    recommendations = channel_recommendations(scores, shares, comparison, act="act")
+    recommendations = channel_recommendations(scores, shares, comparison, act="act", min_n=min_n)
     feel = scores.pivot_table(index="persona_id", columns="subject", values=["relevance", "intrusiveness"])
     feel.columns = [f"{m}_{c}" for m, c in feel.columns]
     recommendations = recommendations.merge(feel, left_on="persona_id", right_index=True, how="left")
@@ -440,10 +500,11 @@ def summary_lines(
         row = comparison.loc[metric]
         win, lose = ("sms", "email") if row["winner"] == "sms" else ("email", "sms")
         fmt = "${:.3f}" if metric == "revenue_per_recipient" else "{:.2%}"
+        p_adjusted = row["p_adjusted"] if "p_adjusted" in row else row["p_value"]
         verdict = (
-            f"(significant, p = {row['p_value']:.1e})."
+            f"(significant, Holm-adjusted p = {p_adjusted:.1e})."
             if row["significant"]
-            else f"(not significant at {significance:g})."
+            else f"(not significant at {significance:g} after the Holm correction)."
         )
         lines.append(
             f"- **{METRIC_LABELS[metric]}**: {_channel_name(win)} wins, "
@@ -475,9 +536,9 @@ def recommendation_lines(recommendations: pd.DataFrame, mavera_note: str | None 
     # `agree` is None where either side has no preference: that is not a disagreement.
     disagree = recommendations[recommendations["agree"].isin([False])]
     return [
-        "- Recommendation per persona: "
+        "- Recommendation per persona (persona answers are directional): "
         + "; ".join(
-            f"{r.persona}: {r.recommendation} (prefers {r.prefers or 'no channel'})"
+            f"{r.persona}: **{_channel_name(r.recommendation)}** ({r.basis}, n = {r.n})"
             for r in recommendations.itertuples()
         )
         + ".",

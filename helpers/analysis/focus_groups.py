@@ -16,6 +16,13 @@ import pandas as pd
 NPS_TYPES = frozenset({"nps"})
 LIKERT_TYPES = frozenset({"likert", "rating"})
 CHOICE_TYPES = frozenset({"multiple_choice", "single_choice", "choice"})
+# Respondents a persona needs on a subject before its answers count as backing anything. Synthetic
+# respondents of one persona still vary; below this an NPS or a choice share is a coin toss.
+MIN_ANSWERS = 5
+DIRECTIONAL = (
+    "Persona answers are synthetic respondents: directional, not a measurement; a persona counts only "
+    "with at least {min_n} answers."
+)
 
 
 def nps(scores: Iterable) -> float:
@@ -41,15 +48,18 @@ def likert_mean(scores: Iterable) -> float:
 
 
 def tag_questions(answers: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
-    """Join the plan (`question, subject, measure`) onto the answers by question text.
+    """Join the plan (`question_id, subject, measure`) onto the answers by question id.
 
-    Matching on the text we sent keeps this independent of the ids Mavera assigns. Answers to questions
-    not in the plan are dropped; a plan question with no answers simply yields no rows.
+    The notebook sends each question with the id the plan gives it (`number_questions`), so matching on
+    the id survives Mavera echoing a question's text slightly changed (whitespace, quotes, a trimmed
+    sentence), which would silently drop answers if we matched on text. Answers to questions not in the
+    plan are dropped; a plan question with no answers simply yields no rows.
     """
-    missing = {"question", "subject", "measure"} - set(plan.columns)
+    missing = {"question_id", "subject", "measure"} - set(plan.columns)
     if missing:
-        raise ValueError(f"The question plan needs columns {sorted(missing)}.")
-    return answers.merge(plan[["question", "subject", "measure"]], on="question", how="inner")
+        raise ValueError(f"The question plan needs columns {sorted(missing)}; build it with question_plan().")
+    keyed = plan[["question_id", "subject", "measure"]].astype({"question_id": str})
+    return answers.astype({"question_id": str}).merge(keyed, on="question_id", how="inner")
 
 
 def scores_by(answers: pd.DataFrame, by: Sequence[str] = ("persona_id", "subject")) -> pd.DataFrame:
@@ -100,20 +110,30 @@ def verdict_table(
     nps_measure: str = "nps",
     likert_threshold: float = 3.5,
     nps_threshold: float = 0.0,
+    min_n: int = MIN_ANSWERS,
 ) -> pd.DataFrame:
     """Where the numbers and the personas agree, per subject.
 
     `data_support` maps subject → bool (does the data back it, e.g. lift > 1 on enough orders).
-    `persona_scores` is `scores_by(..., by=["persona_id", "subject"])`. A persona supports a subject when
-    its mean `intent` is ≥ `likert_threshold` and its NPS is ≥ `nps_threshold`; the personas support it
-    when a strict majority of them do. Verdict: "both support", "data only", "personas only", "neither";
-    `agree` is True for the first and last.
+    `persona_scores` is `scores_by(..., by=["persona_id", "subject"])` (with its `n` column). A persona
+    supports a subject when at least `min_n` of its respondents answered (fewer is too noisy to count: an
+    NPS from 2 answers can only be −100, 0, 50 or 100), its mean `intent` is ≥ `likert_threshold` and its
+    NPS is ≥ `nps_threshold`; the personas support it when a strict majority of all personas do.
+    `min_answers` is the smallest n of any persona on that subject. Verdict: "both support", "data only",
+    "personas only", "neither"; `agree` is True for the first and last.
     """
     scores = persona_scores.copy()
-    scores["supports"] = (scores[intent] >= likert_threshold) & (scores[nps_measure] >= nps_threshold)
+    counts = scores["n"] if "n" in scores else pd.Series(0, index=scores.index)
+    scores["_n"] = counts.fillna(0).astype(int)
+    scores["supports"] = (
+        (scores["_n"] >= min_n)
+        & (scores[intent] >= likert_threshold)
+        & (scores[nps_measure] >= nps_threshold)
+    )
     per_subject = scores.groupby("subject", sort=False).agg(
         personas_supporting=("supports", "sum"),
         personas=("supports", "size"),
+        min_answers=("_n", "min"),
         mean_intent=(intent, "mean"),
         mean_nps=(nps_measure, "mean"),
     )
@@ -121,6 +141,7 @@ def verdict_table(
     table.index.name = "subject"
     table["personas_supporting"] = table["personas_supporting"].fillna(0).astype(int)
     table["personas"] = table["personas"].fillna(0).astype(int)
+    table["min_answers"] = table["min_answers"].fillna(0).astype(int)
     table["persona_support"] = table["personas_supporting"] * 2 > table["personas"]
     labels = {
         (True, True): "both support",
@@ -167,11 +188,12 @@ def resolve_personas(
 def question_plan(
     subjects: Mapping[str, Mapping[str, object]], templates: Sequence[tuple[str, str, str]]
 ) -> pd.DataFrame:
-    """Every template asked about every subject: one row per question (`subject, measure, type, question`).
+    """Every template asked about every subject: one row per question (`question_id, subject, measure, type,
+    question`), numbered q1…qN in row order (see `number_questions`).
 
     `subjects` maps a subject key to the fields its templates use (e.g. {"SKU-1|SKU-2": {"label": "Bundle 1",
     "price": "$42.00"}}); `templates` are `(measure, question type, text with {fields})`. Texts must come
-    out unique, because answers are matched back to subjects by their question text.
+    out unique, so no respondent sees the same question twice.
     """
     rows = [
         {"subject": key, "measure": measure, "type": qtype, "question": text.format(**fields)}
@@ -181,6 +203,17 @@ def question_plan(
     plan = pd.DataFrame(rows, columns=["subject", "measure", "type", "question"])
     if plan["question"].duplicated().any():
         raise ValueError("Two focus-group questions have the same text; give each subject a distinct label.")
+    return number_questions(plan)
+
+
+def number_questions(plan: pd.DataFrame) -> pd.DataFrame:
+    """The plan with a first column `question_id` = q1…qN in row order (after concatenating plans, renumber).
+
+    Send each question with its id (`mavera.likert(text, id=question_id)`, ...): `tag_questions` matches
+    the answers back on it.
+    """
+    plan = plan.drop(columns="question_id", errors="ignore").reset_index(drop=True)
+    plan.insert(0, "question_id", [f"q{k + 1}" for k in range(len(plan))])
     return plan
 
 
@@ -220,8 +253,11 @@ def verdict_lines(
             )
             + "."
         )
+    n = int(verdicts["min_answers"].min()) if "min_answers" in verdicts else None
     lines.append(
-        "- NPS by persona: "
+        "- NPS by persona"
+        + (f" (at least {n} answers per persona and bundle; directional)" if n is not None else "")
+        + ": "
         + ", ".join(f"{names.get(p, p)} {v:+.0f}" for p, v in nps_by_persona.items())
         + "."
     )

@@ -85,5 +85,7 @@ def bundle_intent(scores: pd.DataFrame, subjects: Mapping[str, Mapping[str, str]
     ax.set_title("Purchase intent for each bundle, by persona")
     ax.set_xlabel("bundle")
     ax.set_ylabel("mean intent (1-5 Likert)")
-    ax.legend(title="persona", fontsize=8)
+    # Outside the axes, right of the plot: inside it the legend sat on top of the highest bars.
+    ax.legend(title="persona", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    fig.tight_layout()
     return fig

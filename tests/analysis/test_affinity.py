@@ -228,6 +228,7 @@ def test_bundle_verdicts_join_lift_and_persona_scores():
             "subject": ["A + B", "A + B", "C + D", "C + D"],
             "intent": [4.5, 4.0, 4.0, 4.5],
             "nps": [50.0, 10.0, 20.0, 0.0],
+            "n": [5, 5, 5, 5],
         }
     )
     verdicts = bundle_verdicts(TESTED, scores, subjects, min_lift=2.0).set_index("subject")
@@ -237,6 +238,9 @@ def test_bundle_verdicts_join_lift_and_persona_scores():
     )
     assert verdicts.loc["A + B", "verdict"] == "both support"
     assert verdicts.loc["C + D", "verdict"] == "personas only"  # lift 1.5 < 2: the data does not back it
+    # With 3 answers each the personas are too few to back anything (min_n = 5 by default).
+    thin = bundle_verdicts(TESTED, scores.assign(n=3), subjects, min_lift=2.0).set_index("subject")
+    assert thin.loc["A + B", "verdict"] == "data only" and thin.loc["C + D", "verdict"] == "neither"
 
 
 def test_summary_lines_name_the_strongest_pair_and_category_pairing():
@@ -251,3 +255,23 @@ def test_summary_lines_name_the_strongest_pair_and_category_pairing():
     assert summary_lines(5, 30, 0, TESTED.iloc[:0], cats.iloc[:0]) == [
         "- 5 orders over the last 30 days; 0 product pairs pass the thresholds."
     ]
+
+
+def test_category_pair_needs_two_distinct_products():
+    # K is in Kitchen and Sale. Single-item orders of K cannot show cross-buying, so they must not count
+    # for Kitchen + Sale; only o5 (K with the Sale-only product S) and o6 (the Kitchen-only J with S) do.
+    products = pd.DataFrame(
+        {"product_id": ["K", "K", "S", "J", "T"], "category": ["Kitchen", "Sale", "Sale", "Kitchen", "Toys"]}
+    )
+    baskets = _baskets(
+        {"o1": ["K"], "o2": ["K"], "o3": ["K"], "o4": ["K", "T"], "o5": ["K", "S"], "o6": ["J", "S"], "o7": ["T"]}
+    )
+    matrix = category_affinity(baskets, products)
+    # Kitchen in o1-o6 (6), Sale in o1-o6 (6), cross-bought in o5 and o6 only; N = 7.
+    assert matrix.loc["Kitchen", "Sale"] == pytest.approx(2 * 7 / (6 * 6))
+    # o4: K supplies Kitchen and Sale, T supplies Toys, so both pairs with Toys are cross-bought once.
+    assert matrix.loc["Kitchen", "Toys"] == pytest.approx(1 * 7 / (6 * 2))
+    assert matrix.loc["Sale", "Toys"] == pytest.approx(1 * 7 / (6 * 2))
+    # Single-item orders alone never make a category pair.
+    singles = category_affinity(_baskets({"o1": ["K"], "o2": ["K"], "o3": ["T"]}), products)
+    assert math.isnan(singles.loc["Kitchen", "Sale"])

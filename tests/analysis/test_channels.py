@@ -87,6 +87,9 @@ def test_channel_totals_are_recipient_weighted(table):
     assert email["revenue_per_recipient"] == pytest.approx(2000 / 4000)
     assert sms["revenue_per_recipient"] == pytest.approx(2500 / 2000)
     assert sms["roi"] == pytest.approx(2500 / 80) and math.isnan(email["roi"])
+    # Email has no send spend: a reported 0 is "not reported" (NaN), never "$0.00".
+    zero = campaign_table(REPORT.fillna({"text_message_spend": 0.0}), CAMPAIGNS)
+    assert math.isnan(channel_totals(zero).loc["email", "spend"]) and channel_totals(zero).loc["sms", "spend"] == 80
     assert email["campaigns"] == 2
 
 
@@ -154,6 +157,8 @@ def test_pairing_key_and_paired_campaigns(table):
     assert list(pairs["campaign"]) == ["flash sale"]
     row = pairs.iloc[0]
     assert row["email_campaign_id"] == "e1" and row["sms_campaign_id"] == "s1"
+    # Tables show the campaigns' own names, not the matching key.
+    assert row["email_campaign"] == "Flash Sale — Email" and row["sms_campaign"] == "Flash Sale (SMS)"
     assert row["click_rate_diff"] == pytest.approx(0.05)
     assert row["revenue_per_recipient_sms"] == pytest.approx(1.2)
 
@@ -173,26 +178,36 @@ def test_channel_recommendation_per_persona(table):
                 (persona, r, "Act on SMS?", "nps", act_sms[r]),
             ]
     answers = pd.DataFrame(rows, columns=["persona_id", "respondent", "question", "type", "answer"])
+    answers["question_id"] = answers["question"].map({"Which channel?": "q1", "Act on email?": "q2", "Act on SMS?": "q3"})
     plan = pd.DataFrame(
         {
+            "question_id": ["q1", "q2", "q3"],
             "question": ["Which channel?", "Act on email?", "Act on SMS?"],
             "subject": ["both", "email", "sms"],
             "measure": ["preference", "act", "act"],
         }
     )
     tagged = tag_questions(answers, plan)
-    recs = channel_recommendations(scores_by(tagged), choice_shares(tagged), cmp).set_index("persona_id")
+    scores, shares = scores_by(tagged), choice_shares(tagged)
+    recs = channel_recommendations(scores, shares, cmp, min_n=2).set_index("persona_id")
+    assert (recs["data_favours"] == "sms").all() and (recs["n"] == 2).all()
     assert recs.loc["p1", "prefers"] == "sms" and recs.loc["p1", "agree"]
+    assert recs.loc["p1", "recommendation"] == "sms" and recs.loc["p1", "basis"] == "pooled data and persona agree"
+    # The focus group can change the call: significant data for SMS, a persona for email → test both.
     assert recs.loc["p2", "prefers"] == "email" and not recs.loc["p2", "agree"]
-    assert recs.loc["p2", "recommendation"] == "sms"  # significant data wins the recommendation
+    assert recs.loc["p2", "recommendation"] == "test both"
+    assert recs.loc["p2", "basis"].startswith("pooled data favours SMS, the persona prefers email")
     assert recs.loc["p3", "prefers"] == "email"
     assert recs.loc["p1", "act_nps_sms"] == 100.0
-    undecided = channel_recommendations(
-        scores_by(tagged), choice_shares(tagged), cmp.assign(significant=False)
-    )
+    undecided = channel_recommendations(scores, shares, cmp.assign(significant=False), min_n=2)
     undecided = undecided.set_index("persona_id")
     assert undecided.loc["p2", "recommendation"] == "email" and undecided.loc["p2", "agree"] is None
+    assert undecided.loc["p2", "basis"].startswith("persona preference only (directional")
     assert undecided.loc["p1", "sms_share"] == 1.0 and undecided.loc["p3", "email_share"] == 0.0
+    # Two answers are fewer than the default minimum of 5: the persona does not count, the data decides.
+    thin = channel_recommendations(scores, shares, cmp).set_index("persona_id")
+    assert thin.loc["p2", "recommendation"] == "sms" and thin.loc["p2", "agree"] is None
+    assert thin.loc["p2", "basis"] == "pooled data only (the persona leans email on only 2 answers (fewer than 5))"
 
 
 def test_rates_are_weighted_by_delivered_when_reported():
@@ -254,7 +269,7 @@ def test_summary_lines_name_each_winner_with_its_test(table):
         lines[0]
         == "- 2 email and 2 SMS campaigns in `last_90_days`; SMS figures are over consented SMS audiences only."
     )
-    assert lines[1].startswith("- **click rate**: SMS wins, 10.50% vs 3.50% (significant, p = ")
+    assert lines[1].startswith("- **click rate**: SMS wins, 10.50% vs 3.50% (significant, Holm-adjusted p = ")
     assert lines[3].startswith("- **revenue per recipient**: SMS wins, $1.250 vs $0.500 ")
     assert lines[4] == "- SMS spend $80.00 returned $2,500 (31.2× revenue per unit spent)."
     assert lines[5] == "- Of 1 campaigns sent on both channels, SMS converted better in 1."
@@ -268,7 +283,7 @@ def test_summary_lines_name_each_winner_with_its_test(table):
         "x",
         0.01,
     )
-    assert flat[1].endswith("(not significant at 0.01).")
+    assert flat[1].endswith("(not significant at 0.01 after the Holm correction).")
     assert flat[-1] == "- The numbers favour **neither channel clearly**."
     assert not any("campaigns sent on both channels" in line for line in flat)
 
@@ -290,6 +305,7 @@ def test_recommendation_table_and_lines():
             "act": [20.0, 80.0, 90.0, -10.0],
             "relevance": [3.0, 4.5, 4.0, 2.0],
             "intrusiveness": [2.0, 3.0, 1.5, 4.0],
+            "n": [5, 5, 5, 5],
         }
     )
     shares = pd.DataFrame(
@@ -304,7 +320,9 @@ def test_recommendation_table_and_lines():
     row = recs.set_index("persona").loc["Regular"]
     assert row["relevance_email"] == 4.0 and row["intrusiveness_sms"] == 4.0 and row["agree"] == False  # noqa: E712
     assert recommendation_lines(recs) == [
-        "- Recommendation per persona: VIP: sms (prefers sms); Regular: sms (prefers email).",
+        "- Recommendation per persona (persona answers are directional): VIP: **SMS** (pooled data and persona "
+        "agree, n = 5); Regular: **test both** (pooled data favours SMS, the persona prefers email: A/B test this "
+        "segment, n = 5).",
         "- Personas and data disagree for 1 of 2 personas: Regular.",
     ]
     # No clear data signal: agree is None, which is not a disagreement.
@@ -320,3 +338,19 @@ def test_recommendation_lines_without_answers_repeat_the_mavera_note():
         "- The Mavera focus group did not complete: out of credits."
     ]
     assert recommendation_lines(pd.DataFrame()) == []
+
+
+def test_significance_is_holm_corrected_across_the_four_tests(table):
+    from helpers.analysis.stats import holm
+
+    report = REPORT.copy()
+    # Clicks differ at raw p ≈ 0.037 and unsubscribes not at all, so clicks rank third of four: Holm
+    # multiplies its p by 2 and it is no longer significant at 0.05.
+    report.loc[report["send_channel"] == "sms", "click_rate"] = 0.046
+    report.loc[report["send_channel"] == "sms", "unsubscribe_rate"] = 0.0035
+    cmp = compare_channels(campaign_table(report, CAMPAIGNS))
+    raw = cmp.loc["click_rate", "p_value"]
+    assert 0.01 < raw < 0.05
+    assert list(cmp["p_adjusted"]) == pytest.approx(list(holm(cmp["p_value"].to_numpy())))
+    assert cmp.loc["click_rate", "p_adjusted"] > 0.05 and not cmp.loc["click_rate", "significant"]
+    assert (cmp["significant"] == (cmp["p_adjusted"] < 0.05)).all()

@@ -58,6 +58,7 @@ def _answers():
 
 PLAN = pd.DataFrame(
     {
+        "question_id": ["q1", "q2", "q3", "q4", "q5"],
         "question": ["Buy X?", "Recommend X?", "Buy Y?", "Recommend Y?", "Which channel?"],
         "subject": ["X", "X", "Y", "Y", "all"],
         "measure": ["intent", "nps", "intent", "nps", "channel"],
@@ -92,20 +93,40 @@ def test_choice_shares():
 def test_tag_questions_requires_plan_columns():
     with pytest.raises(ValueError, match="measure"):
         tag_questions(_answers(), PLAN.drop(columns="measure"))
+    with pytest.raises(ValueError, match="question_id"):
+        tag_questions(_answers(), PLAN.drop(columns="question_id"))
+
+
+def test_tag_questions_match_on_id_when_mavera_echoes_changed_text():
+    echoed = _answers()
+    echoed["question"] = echoed["question"].str.replace("?", " ?", regex=False).str.upper()
+    tagged = tag_questions(echoed, PLAN)
+    assert len(tagged) == len(tag_questions(_answers(), PLAN)) == 2 * 2 * 5
+    assert scores_by(tagged).set_index(["persona_id", "subject"]).loc[("p1", "X"), "intent"] == 4.5
 
 
 def test_verdict_table_marks_agreement_and_disagreement():
     scores = scores_by(tag_questions(_answers(), PLAN))
     data = pd.Series({"X": True, "Y": True, "Z": False})
-    table = verdict_table(data, scores).set_index("subject")
+    table = verdict_table(data, scores, min_n=2).set_index("subject")
     # X: p1 supports (4.5, 100), p2 does not → 1 of 2 is not a majority → "data only".
     assert table.loc["X", "personas_supporting"] == 1 and table.loc["X", "verdict"] == "data only"
     assert not table.loc["X", "agree"]
     # Y: intents 3.0 / 2.5 below 3.5 → "data only"; Z: no answers, no data support → "neither".
     assert table.loc["Y", "verdict"] == "data only"
     assert table.loc["Z", "verdict"] == "neither" and table.loc["Z", "agree"]
-    lenient = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100).set_index("subject")
+    lenient = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100, min_n=2).set_index("subject")
     assert lenient.loc["X", "verdict"] == "both support" and lenient.loc["X", "agree"]
+    assert lenient.loc["X", "min_answers"] == 2
+
+
+def test_verdict_table_needs_min_answers_before_a_persona_backs_anything():
+    scores = scores_by(tag_questions(_answers(), PLAN))
+    data = pd.Series({"X": True})
+    # Both personas would back X on these thresholds, but 2 answers each are fewer than the default 5.
+    table = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100).set_index("subject")
+    assert table.loc["X", "personas_supporting"] == 0 and table.loc["X", "verdict"] == "data only"
+    assert table.loc["X", "min_answers"] == 2
 
 
 def test_resolve_personas_order_of_sources():
@@ -131,7 +152,9 @@ def test_question_plan_crosses_subjects_and_templates():
         [("intent", "likert", "Would you buy {label}?"), ("nps", "nps", "Recommend {label}?")],
     )
     assert len(plan) == 4
+    assert list(plan["question_id"]) == ["q1", "q2", "q3", "q4"]
     assert plan.iloc[1].to_dict() == {
+        "question_id": "q2",
         "subject": "A|B",
         "measure": "nps",
         "type": "nps",
@@ -158,6 +181,8 @@ def test_verdict_lines_count_agreement_and_name_disagreements():
         "- They disagree on Bundle 2 (data only).",
         "- NPS by persona: VIP +25, p2 -40.",
     ]
+    counted = verdict_lines(VERDICTS.assign(min_answers=[5, 6, 5]), {"p1": 25.0}, {"p1": "VIP"})
+    assert counted[-1] == "- NPS by persona (at least 5 answers per persona and bundle; directional): VIP +25."
     agreeing = VERDICTS.assign(verdict="neither", agree=True)
     assert verdict_lines(agreeing, {}, {})[0] == "- Personas and data both back 0 of 3 tested bundles."
     assert not any(line.startswith("- They disagree") for line in verdict_lines(agreeing, {}, {}))

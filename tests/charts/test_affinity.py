@@ -96,3 +96,21 @@ def test_bundle_intent_has_one_bar_per_persona_and_bundle():
     assert [line.get_ydata()[0] for line in ax.lines] == [3.5]
     assert ax.get_legend().get_title().get_text() == "persona"
     assert ax.get_ylabel() == "mean intent (1-5 Likert)" and ax.get_xlabel() == "bundle"
+
+
+def test_bundle_intent_legend_covers_no_bar():
+    # Intent near the top of the scale in every bar: a legend inside the axes would sit on some of them.
+    scores = pd.DataFrame(
+        {
+            "persona": ["VIP", "Regular", "Occasional"] * 3,
+            "subject": ["A + B"] * 3 + ["C + D"] * 3 + ["E + F"] * 3,
+            "intent": [4.8, 4.9, 5.0, 4.7, 4.9, 4.6, 5.0, 4.8, 4.9],
+        }
+    )
+    subjects = {k: {"label": f"Bundle {i + 1} (x)"} for i, k in enumerate(["A + B", "C + D", "E + F"])}
+    fig = bundle_intent(scores, subjects)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend_box = ax.get_legend().get_window_extent()
+    assert len(ax.patches) == 9
+    assert not any(legend_box.overlaps(bar.get_window_extent()) for bar in ax.patches)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.notebook
 JOB = "04_product_affinity_focus_group"
 TIERS = [("Occasional", "high"), ("Regular", "medium"), ("VIP", "low")]
 PERSONA_CREDITS = 900
-FOCUS_GROUP_CREDITS = 79  # 3 personas x 2 responses, 15 questions: 40 + 1.5*6 + 2*15
+FOCUS_GROUP_CREDITS = 93  # 3 personas x 5 responses, 15 questions: ceil(40 + 1.5*15 + 2*15)
 
 
 def make_personas(sb: Sandbox) -> list[str]:
@@ -81,6 +81,32 @@ def test_artifacts_hold_aggregates_only(outcome):
         assert "@" not in path.read_text()
     verdicts = (folder / "verdicts.csv").read_text().splitlines()
     assert len(verdicts) == 1 + 3  # header + the three tested bundles
+
+
+def test_every_persona_answers_enough_to_count(outcome):
+    import pandas as pd
+
+    folder = outcome["dir"] / JOB
+    scores = pd.read_csv(folder / "bundle_scores.csv")
+    assert (scores["n"] == 5).all()  # responses_per_persona 5 = min_answers 5: every persona counts
+    assert scores["bundle"].str.startswith("Bundle ").all()  # tables name bundles, not SKUs
+    assert (pd.read_csv(folder / "verdicts.csv")["min_answers"] == 5).all()
+
+
+def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
+    with sandbox_session(tmp_path_factory, 11) as sb:
+        make_personas(sb)
+        before = sb.stats()["mavera"]
+        out = tmp_path_factory.mktemp("out")
+        ran = run_job(sb, out, 4, max_credits=FOCUS_GROUP_CREDITS - 1)
+        job = ran["job"]
+        assert job.ok, job.error
+        assert job.metrics["focus_group_id"] is None and job.metrics["mavera_credits"] == 0
+        assert job.metrics["orders_analyzed"] == sb.truth()["orders_total"]
+        after = sb.stats()["mavera"]
+        assert after["focus_groups_created"] == 0 and after["credits_used"] == before["credits_used"]
+        notebook = (ran["dir"] / f"{JOB}.ipynb").read_text()
+        assert f"skipped before spending anything:** its estimate of {FOCUS_GROUP_CREDITS} credits" in notebook
 
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):

@@ -13,7 +13,7 @@ from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "05_sms_vs_email_testing"
-FOCUS_GROUP_CREDITS = 62  # 2 personas x 2 responses, 8 questions: 40 + 1.5*4 + 2*8
+FOCUS_GROUP_CREDITS = 71  # 2 personas x 5 responses, 8 questions: 40 + 1.5*10 + 2*8
 
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
@@ -50,6 +50,49 @@ def test_focus_group_asks_the_given_personas_once(outcome):
     assert metrics["mavera_credits"] == FOCUS_GROUP_CREDITS
     recs = (outcome["dir"] / JOB / "recommendations.csv").read_text()
     assert all(p in recs for p in outcome["personas"])
+
+
+def test_recommendations_show_data_and_persona_side_by_side(outcome):
+    import pandas as pd
+
+    recs = pd.read_csv(outcome["dir"] / JOB / "recommendations.csv")
+    assert (recs["n"] == 5).all()
+    assert {"data_favours", "prefers", "recommendation", "basis"} <= set(recs.columns)
+    # The planted data has a significant winner; a persona preferring the other channel is "test both".
+    for row in recs.itertuples():
+        if isinstance(row.prefers, str) and row.prefers != row.data_favours:
+            assert row.recommendation == "test both"
+        elif row.prefers == row.data_favours:
+            assert row.recommendation == row.data_favours
+
+
+def test_tables_name_campaigns_and_do_not_invent_email_spend(outcome):
+    import pandas as pd
+
+    folder = outcome["dir"] / JOB
+    paired = pd.read_csv(folder / "paired.csv")
+    assert len(paired) and paired["email_campaign"].notna().all() and paired["sms_campaign"].notna().all()
+    totals = pd.read_csv(folder / "channels.csv", index_col=0)
+    assert pd.isna(totals.loc["email", "spend"])
+    tests = pd.read_csv(folder / "tests.csv", index_col=0)
+    assert (tests["significant"] == (tests["p_adjusted"] < 0.05)).all()  # Holm across the four tests
+
+
+def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
+    with sandbox_session(tmp_path_factory, 7) as sb:
+        mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
+        personas = [mc.upsert_persona(f"Shopper {k}", f"Persona {k} for channel tests.")["id"] for k in "AB"]
+        before = sb.stats()["mavera"]
+        out = tmp_path_factory.mktemp("out")
+        ran = run_job(sb, out, 5, persona_ids=personas, max_credits=FOCUS_GROUP_CREDITS - 1)
+        job = ran["job"]
+        assert job.ok, job.error
+        assert job.metrics["focus_group_id"] is None and job.metrics["mavera_credits"] == 0
+        assert job.metrics["winner_by_metric"] == sb.truth()["winner_by_metric"]
+        after = sb.stats()["mavera"]
+        assert after["focus_groups_created"] == 0 and after["credits_used"] == before["credits_used"]
+        notebook = (ran["dir"] / f"{JOB}.ipynb").read_text()
+        assert f"skipped before spending anything:** its estimate of {FOCUS_GROUP_CREDITS} credits" in notebook
 
 
 def test_artifacts_and_consent_statement(outcome):
