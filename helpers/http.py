@@ -22,7 +22,9 @@ sliding-window limiter (pyrate-limiter) is also safe, but it spreads a minute's 
 after the first request instead of letting it restart at the minute boundary, which can cost up to
 half the throughput the fixed windows allow on a run that spans a boundary; hence this small pacer.
 Requests granted just before a window ends may arrive after it (network delay), so those are counted
-in the next window too (``guard``, learned from observed response times).
+in the next window too (``guard``, learned from observed response times). A client that shares the
+account with others (parallel kernels) paces against its share (``Limit.share``): floored, and below
+one request per window stretched to one request per several windows.
 
 Retries live in urllib3's ``Retry`` (:class:`PacedRetry`): exponential backoff with jitter, bounded
 attempts, ``Retry-After`` honoured (absent or 0 allowed). Each retry goes back through the pacer and
@@ -32,6 +34,7 @@ is counted, and a 429 holds the whole bucket back, so concurrent fetches stop to
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections import Counter, deque
@@ -109,28 +112,43 @@ class RequestStats:
 
 
 class _Windows:
-    """Counts of one bucket in its burst (1 s), steady (60 s) and daily windows, keyed by window number."""
+    """Counts of one bucket in its burst, steady and daily windows, keyed by window number.
 
-    __slots__ = ("sec", "min", "day", "blocked_until")
+    A shared limit may stretch a window over several seconds or minutes (``Limit.share``). Such a
+    window is granted only in its first second (minute), and starts at a random whole-second
+    (whole-minute) ``phase``: clients sharing the account then send in different seconds of Klaviyo's
+    own windows unless they drew the same phase.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("sec", "min", "day", "blocked_until", "levels")
+
+    def __init__(self, lim: Limit, rng: random.Random) -> None:
         self.sec: dict[int, int] = {}
         self.min: dict[int, int] = {}
         self.day: dict[int, int] = {}
         self.blocked_until = 0.0
+        burst_phase = float(rng.randrange(lim.burst_window))
+        steady_phase = 60.0 * rng.randrange(max(1, lim.steady_window // 60))
+        # (table, window seconds, Klaviyo's window seconds, phase, cap)
+        self.levels = ((self.sec, lim.burst_window, 1, burst_phase, lim.burst),
+                       (self.min, lim.steady_window, 60, steady_phase, lim.steady))
 
     def prune(self, now: float) -> None:
-        for table, size in ((self.sec, 1), (self.min, 60), (self.day, 86400)):
-            current = math.floor(now / size)
+        for table, size, _, phase, _ in self.levels:
+            current = math.floor((now - phase) / size)
             for key in [k for k in table if k < current]:
                 del table[key]
+        today = math.floor(now / 86400)
+        for key in [k for k in self.day if k < today]:
+            del self.day[key]
 
 
 class Pacer:
     """Fixed-window pacing per rate-limit bucket, shared by every thread of a client.
 
     ``limit_of(method, url)`` names the bucket and its limits (``helpers.ratelimits.limit_for`` for
-    Klaviyo); ``scale`` multiplies every limit (the sandbox's ``--rate-scale``; 0 switches pacing off).
+    Klaviyo); ``scale`` is this client's share of every limit (``Limit.share``: the sandbox's
+    ``--rate-scale``, times the share of parallel kernels; 0 switches pacing off).
     """
 
     def __init__(
@@ -141,23 +159,29 @@ class Pacer:
         guard: float = 0.02,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._limit_of = limit_of
         self.scale = scale
         self._min_guard = guard
         self._clock = clock
         self._sleep = sleep
+        self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._buckets: dict[str, _Windows] = {}
         self._recent: deque[float] = deque(maxlen=32)  # recent response times, for the guard
 
     # -- public API -------------------------------------------------------------------------------
+    def now(self) -> float:
+        """The pacer's clock (wall time unless a test gives another)."""
+        return self._clock()
+
     def limit(self, method: str, url: str) -> Limit | None:
-        """The (scaled) limit a request falls under, or None when it is not paced."""
+        """The limit this client paces a request against (its share), or None when it is not paced."""
         if self.scale <= 0:
             return None
         raw = self._limit_of(method, url)
-        return raw.scaled(self.scale) if raw is not None and self.scale != 1 else raw
+        return raw.share(self.scale) if raw is not None and self.scale != 1 else raw
 
     def acquire(self, method: str, url: str) -> Limit | None:
         """Block until the request may be sent without exceeding any window; return its limit."""
@@ -181,34 +205,43 @@ class Pacer:
         now = self._clock()
         until = now + retry_after if retry_after else math.floor(now) + 1.0
         with self._lock:
-            w = self._buckets.setdefault(lim.bucket, _Windows())
+            w = self._windows(lim)
             w.blocked_until = max(w.blocked_until, until)
             # The server's count for this second is at least full; keep ours from granting more now.
-            w.sec[math.floor(now)] = max(w.sec.get(math.floor(now), 0), lim.burst)
+            _, size, _, phase, _ = w.levels[0]
+            key = math.floor((now - phase) / size)
+            w.sec[key] = max(w.sec.get(key, 0), lim.burst)
 
-    def observe(self, lim: Limit | None, headers: Mapping[str, str], elapsed: float | None = None) -> None:
+    def observe(self, lim: Limit | None, headers: Mapping[str, str], sent_at: float | None = None) -> None:
         """Adopt the server's view of the steady window (RateLimit-Remaining/Reset) when it is stricter.
 
         Other integrations on the same account share the bucket, so the server may have counted more
-        than this process sent.
+        than this process sent. ``sent_at`` (pacer clock) is when the answered attempt was sent: it
+        bounds when the server counted it, and the time since feeds the guard.
         """
-        if elapsed is not None:
+        now = self._clock()
+        sent = now if sent_at is None else min(sent_at, now)
+        if sent_at is not None:
             with self._lock:
-                self._recent.append(elapsed)
+                self._recent.append(now - sent)
         if lim is None:
             return
         remaining, reset = _int_header(headers, "RateLimit-Remaining"), _int_header(headers, "RateLimit-Reset")
         if remaining is None:
             return
-        now = self._clock()
-        # Reset is rounded up to whole seconds, so the window ends within (now + reset - 1, now + reset];
-        # attributing the count to the window of now + reset would wrongly fill the next minute.
-        window_end = now + (reset - 1 if reset else 60 - now % 60)
-        key = math.floor((window_end - 1e-3) / 60)
+        if reset:
+            # The server counted at some s in [sent, now] and rounded the rest of its minute up: its
+            # minute ends at W with W - s in (reset - 1, reset], so W in (sent + reset - 1, now + reset].
+            # That span is shorter than a minute, so the first boundary after sent + reset - 1 is W.
+            minute = math.floor((sent + reset - 1) / 60)
+        else:
+            minute = math.floor(now / 60)
         with self._lock:
-            w = self._buckets.setdefault(lim.bucket, _Windows())
+            w = self._windows(lim)
+            table, size, _, phase, _ = w.levels[1]
+            key = math.floor((minute * 60 - phase) / size)
             # The count alone holds requests back until that window ends (also when remaining is 0).
-            w.min[key] = max(w.min.get(key, 0), lim.steady - remaining)
+            table[key] = max(table.get(key, 0), lim.steady - remaining)
 
     @property
     def guard(self) -> float:
@@ -217,22 +250,32 @@ class Pacer:
         return min(max(self._min_guard, recent), 1.0)
 
     # -- internals --------------------------------------------------------------------------------
+    def _windows(self, lim: Limit) -> _Windows:
+        w = self._buckets.get(lim.bucket)
+        if w is None:
+            w = self._buckets[lim.bucket] = _Windows(lim, self._rng)
+        return w
+
     def _try_take(self, lim: Limit, now: float) -> float:
         """Take a slot and return 0, or return how long to wait before trying again (lock held)."""
-        w = self._buckets.setdefault(lim.bucket, _Windows())
+        w = self._windows(lim)
         w.prune(now)
         if now < w.blocked_until:
             return w.blocked_until - now
         guard = self.guard
         waits: list[float] = []
         keys: list[tuple[dict[int, int], int]] = []
-        levels = [(w.sec, 1, lim.burst), (w.min, 60, lim.steady)]
-        for table, size, cap in levels:
-            here, later = math.floor(now / size), math.floor((now + guard) / size)
+        for table, size, base, phase, cap in w.levels:
+            here, later = math.floor((now - phase) / size), math.floor((now + guard - phase) / size)
+            if size > base and now - phase - here * size >= base - min(guard, base / 2):
+                # A stretched window past its first (Klaviyo) window: the rest belongs to other clients.
+                waits.append((here + 1) * size + phase - now)
+                continue
             for key in {here, later}:
                 if table.get(key, 0) >= cap:
                     # Wait for this window to end (for the later one: until landing past it is likely).
-                    waits.append((key + 1) * size - (guard if key == later != here else 0.0) - now)
+                    end = (key + 1) * size + phase
+                    waits.append(end - (guard if key == later != here else 0.0) - now)
                 keys.append((table, key))
         if lim.daily is not None:
             day = math.floor(now / 86400)
@@ -262,6 +305,15 @@ class _Policy:
     def __init__(self, pacer: Pacer | None, stats: RequestStats) -> None:
         self.pacer = pacer
         self.stats = stats
+        self._attempt = threading.local()  # urllib3 retries run in the caller's thread
+
+    def attempt_sent(self) -> None:
+        """Note (on the pacer's clock) that an attempt is being sent now."""
+        if self.pacer is not None:
+            self._attempt.sent_at = self.pacer.now()
+
+    def last_sent(self) -> float | None:
+        return getattr(self._attempt, "sent_at", None)
 
     def limit(self, method: str, url: str) -> Limit | None:
         return self.pacer.limit(method, url) if self.pacer else None
@@ -313,6 +365,7 @@ class PacedRetry(Retry):
             if policy.pacer is not None and lim is not None:
                 policy.pacer.acquire_limit(lim)
             policy.stats.count(lim.bucket if lim else None, retry=True)
+            policy.attempt_sent()
 
 
 def make_retry(
@@ -364,11 +417,13 @@ class PolicyAdapter(HTTPAdapter):
         pacer = self.policy.pacer
         lim = pacer.acquire(method, url) if pacer else None
         self.policy.stats.count(lim.bucket if lim else None)
+        self.policy.attempt_sent()
         response = super().send(request, **kwargs)
         if response.status_code == 429:
             self.policy.stats.count_throttled()
         if pacer is not None:
-            pacer.observe(lim, response.headers, response.elapsed.total_seconds())
+            # Not response.elapsed: requests sets it only after the adapter returns.
+            pacer.observe(lim, response.headers, sent_at=self.policy.last_sent())
         return response
 
 

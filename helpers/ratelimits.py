@@ -11,6 +11,7 @@ counted in a bucket of their own.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass(frozen=True)
 class Limit:
     bucket: str  # e.g. "GET /api/profiles" or "GET /api/profiles#predictive_analytics"
-    burst: int  # requests per second
-    steady: int  # requests per minute
+    burst: int  # requests per burst window (one second unless shared, see ``share``)
+    steady: int  # requests per steady window (one minute unless shared)
     daily: int | None = None  # requests per day, where Klaviyo caps them
+    burst_window: int = 1  # seconds
+    steady_window: int = 60  # seconds
 
     def scaled(self, factor: float) -> Limit:
         """The same limit multiplied by ``factor`` (the sandbox's --rate-scale), never below 1."""
@@ -34,6 +37,27 @@ class Limit:
             max(1, round(self.steady * factor)),
             None if self.daily is None else max(1, round(self.daily * factor)),
         )
+
+    def share(self, factor: float) -> Limit:
+        """The part of this limit one client may use when it holds ``factor`` of the account's budget.
+
+        Clients that share an account each pace against their part, so parts must never add up to more
+        than the whole: counts are floored, never rounded up, and a part below one request per window
+        becomes one request per several windows (1/s at a third: one request per 3 s).
+        """
+        burst, burst_window = _part(self.burst, factor, 1)
+        steady, steady_window = _part(self.steady, factor, 60)
+        # A daily cap below one a day would mean days between reports; one a day is the least we pace to.
+        daily = None if self.daily is None else max(1, math.floor(self.daily * factor + 1e-9))
+        return Limit(self.bucket, burst, steady, daily, burst_window, steady_window)
+
+
+def _part(count: int, factor: float, window: int) -> tuple[int, int]:
+    """(requests, window seconds) for ``count * factor`` requests per ``window``, never more than that rate."""
+    exact = count * factor
+    if exact >= 1 - 1e-9:  # the tolerance keeps 75 * (1/3) at 25, not 24
+        return math.floor(exact + 1e-9), window
+    return 1, window * math.ceil(1 / exact - 1e-9)
 
 
 @lru_cache(maxsize=1)

@@ -234,6 +234,55 @@ def test_pacer_adopts_ratelimit_headers_and_scale():
     assert Pacer(lambda m, u: Limit("b", 1, 1), scale=0).limit("GET", "/x") is None
 
 
+def test_observed_count_is_charged_to_the_minute_the_server_counted_it_in():
+    # The server counted 90 of 150 at 92.999 (27.001 s before its minute ends at 120) and reports
+    # Reset = ceil(27.001) = 28; the answer takes 20 ms to come back.
+    clock = FakeClock(93.009)
+    pacer = Pacer(lambda m, u: Limit("b", 100, 150), clock=clock, sleep=clock.sleep, guard=0.0)
+    lim = pacer.limit("GET", "/x")
+    pacer.observe(lim, {"RateLimit-Remaining": "60", "RateLimit-Reset": "28"}, sent_at=92.989)
+    granted = defaultdict(int)
+    while clock.t < 180:
+        pacer.acquire("GET", "/x")
+        granted[math.floor(clock.t / 60)] += 1
+    assert granted[1] == 60  # the rest of the server's minute
+    assert granted[2] == 150  # the next minute is untouched: its full limit
+
+
+def test_guard_is_learned_from_response_times(server):
+    server.plan["/slow"] = [("slow", 0.2)]
+    pacer = Pacer(lambda m, u: Limit("b", 100, 1000))
+    s, _ = session_for(pacer=pacer)
+    assert pacer.guard == 0.02
+    s.get(server.base + "/slow")
+    assert pacer.guard >= 0.2  # a request granted 0.2 s before a boundary may land after it
+
+
+def test_shared_pacers_together_stay_within_the_whole_limit():
+    # Two kernels at half share each of a 1/s, 15/min bucket (Klaviyo's profile_count).
+    class Phase:  # the two pacers' stretched burst windows start on different seconds
+        def __init__(self, n):
+            self.n = n
+
+        def randrange(self, k):
+            return self.n % k
+
+    sent = []
+    for n in (0, 1):
+        clock = FakeClock(600.0)
+        pacer = Pacer(lambda m, u: Limit("c", 1, 15), scale=0.5, clock=clock, sleep=clock.sleep, guard=0.0,
+                      rng=Phase(n))
+        assert pacer.limit("GET", "/x") == Limit("c", 1, 7, None, burst_window=2)
+        for _ in range(40):
+            pacer.acquire("GET", "/x")
+            sent.append(clock.t)
+    per_sec, per_min = defaultdict(int), defaultdict(int)
+    for t in sent:
+        per_sec[math.floor(t)] += 1
+        per_min[math.floor(t / 60)] += 1
+    assert max(per_sec.values()) == 1 and max(per_min.values()) == 14
+
+
 def test_pacer_daily_cap_raises_before_sending():
     clock = FakeClock(86400 * 3 + 5)
     pacer = Pacer(lambda m, u: Limit("r", 1, 2, daily=3), clock=clock, sleep=clock.sleep)

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from helpers import ratelimits
 from scripts.extract_ratelimits import extract
 
@@ -32,3 +34,31 @@ def test_unknown_path_has_no_limit():
 def test_committed_table_matches_official_spec(openapi_spec_path):
     spec = json.loads(openapi_spec_path.read_text())
     assert extract(spec) == ratelimits._table()
+
+
+@pytest.mark.parametrize("kernels", [2, 3, 4, 7])
+def test_shares_of_parallel_clients_never_add_up_to_more_than_the_limit(kernels):
+    limits = []
+    for key, op in ratelimits._table()["operations"].items():
+        limits.append(ratelimits.Limit(key, op["burst"], op["steady"], op["daily"]))
+        limits += [ratelimits.Limit(key, c["burst"], c["steady"], op["daily"]) for c in op["conditional"]]
+    for whole in limits:
+        key = whole.bucket
+        part = whole.share(1 / kernels)
+        assert kernels * part.burst / part.burst_window <= whole.burst, key
+        assert kernels * part.steady / part.steady_window <= whole.steady / 60, key
+        assert part.burst >= 1 and part.steady >= 1
+        if whole.daily is not None:
+            assert kernels * part.daily <= whole.daily, key
+
+
+def test_share_floors_and_stretches_where_scaled_rounds():
+    count = ratelimits.limit_for("GET", "/api/segments/abc", {"additional-fields[segment]": "profile_count"})
+    assert (count.burst, count.steady) == (1, 15)
+    half = count.share(0.5)
+    assert (half.burst, half.burst_window, half.steady, half.steady_window) == (1, 2, 7, 60)
+    third = ratelimits.limit_for("POST", "/api/flow-values-reports").share(1 / 3)  # 1/s, 2/min, 225/day
+    assert (third.burst, third.burst_window, third.steady, third.steady_window, third.daily) == (1, 3, 1, 120, 75)
+    assert ratelimits.limit_for("GET", "/api/profiles").share(1 / 3).burst == 25  # 75/3, not 24
+    # The sandbox's enforcement keeps rounding (unchanged for scale >= 1).
+    assert (count.scaled(0.5).burst, count.scaled(0.5).steady) == (1, 8)
