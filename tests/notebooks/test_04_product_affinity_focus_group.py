@@ -106,7 +106,8 @@ def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
         after = sb.stats()["mavera"]
         assert after["focus_groups_created"] == 0 and after["credits_used"] == before["credits_used"]
         notebook = (ran["dir"] / f"{JOB}.ipynb").read_text()
-        assert f"skipped before spending anything:** its estimate of {FOCUS_GROUP_CREDITS} credits" in notebook
+        assert (f"skipped before spending anything:** The focus group would cost up to {FOCUS_GROUP_CREDITS} credits "
+                f"but only {FOCUS_GROUP_CREDITS - 1} of max_credits={FOCUS_GROUP_CREDITS - 1} remain") in notebook
 
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):

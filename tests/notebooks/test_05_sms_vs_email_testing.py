@@ -76,6 +76,8 @@ def test_tables_name_campaigns_and_do_not_invent_email_spend(outcome):
     assert pd.isna(totals.loc["email", "spend"])
     tests = pd.read_csv(folder / "tests.csv", index_col=0)
     assert (tests["significant"] == (tests["p_adjusted"] < 0.05)).all()  # Holm across the four tests
+    truth = outcome["truth"]["significance_p_adjusted"]
+    assert {m: tests.loc[m, "p_adjusted"] for m in truth} == pytest.approx(truth, rel=1e-6, abs=1e-300)
 
 
 def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
@@ -92,7 +94,8 @@ def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
         after = sb.stats()["mavera"]
         assert after["focus_groups_created"] == 0 and after["credits_used"] == before["credits_used"]
         notebook = (ran["dir"] / f"{JOB}.ipynb").read_text()
-        assert f"skipped before spending anything:** its estimate of {FOCUS_GROUP_CREDITS} credits" in notebook
+        assert (f"skipped before spending anything:** The focus group would cost up to {FOCUS_GROUP_CREDITS} credits "
+                f"but only {FOCUS_GROUP_CREDITS - 1} of max_credits={FOCUS_GROUP_CREDITS - 1} remain") in notebook
 
 
 def test_artifacts_and_consent_statement(outcome):
