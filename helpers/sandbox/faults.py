@@ -1,14 +1,16 @@
 """Seeded, reproducible fault injection for both emulated APIs.
 
-Every API request draws the same two random numbers whether or not it is faulted, so the same seed and
-the same request sequence always give the same faults. Scheduled faults (POST /sandbox/faults) are
-consumed first, in the order they were added.
+Whether a request is faulted is a hash of (seed, method, path and query, body, how many times that exact
+request has been seen), never a draw from a shared sequence: a client fetching pages from several threads
+gets the same faults whatever order its requests arrive in, and a retry (the next sighting) draws afresh.
+Scheduled faults (POST /sandbox/faults) are consumed first, in the order they were added.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
 # (kind, share of random faults). "drop" closes the connection without a response; "slow" delays a
@@ -37,11 +39,12 @@ class FaultInjector:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fault rate must be between 0 and 1 (got {rate})")
         self.rate = rate
-        self._rng = random.Random(f"faults:{seed}")
+        self.seed = seed
+        self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._scheduled: list[ScheduledFault] = []
         self.injected = 0
-        self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every fault, for tests
+        self.log: list[tuple[str, str, int]] = []  # (method, path?query, status) of every fault, for tests
 
     def schedule(self, method: str, path_prefix: str, status: int, count: int = 1) -> None:
         if status not in (0, 429, 500, 502, 503, 504) and not 400 <= status < 600:
@@ -49,27 +52,37 @@ class FaultInjector:
         with self._lock:
             self._scheduled.append(ScheduledFault(method.upper(), path_prefix, int(status), int(count)))
 
-    def decide(self, method: str, path: str) -> Fault | None:
+    def _draws(self, key: str, sighting: int) -> tuple[float, float]:
+        digest = hashlib.blake2b(f"faults:{self.seed}|{key}|{sighting}".encode(), digest_size=16).digest()
+        return int.from_bytes(digest[:8]) / 2**64, int.from_bytes(digest[8:]) / 2**64
+
+    def decide(self, method: str, path: str, query: str = "", body: bytes = b"") -> Fault | None:
+        method = method.upper()
+        target = f"{path}?{query}" if query else path
+        key = f"{method} {target} {hashlib.blake2b(body, digest_size=8).hexdigest() if body else ''}"
         with self._lock:
-            roll, pick = self._rng.random(), self._rng.random()
+            sighting = self._seen[key]
+            self._seen[key] += 1
             fault = None
             for item in self._scheduled:
-                if item.count > 0 and item.method in (method.upper(), "*") and path.startswith(item.path_prefix):
+                if item.count > 0 and item.method in (method, "*") and path.startswith(item.path_prefix):
                     item.count -= 1
                     fault = Fault(item.status, scheduled=True)
                     break
-            if fault is None and roll < self.rate:
-                acc = 0.0
-                for kind, share in KINDS:
-                    acc += share
-                    if pick < acc or kind == KINDS[-1][0]:
-                        break
-                if kind == "slow":
-                    lo, hi = SLOW_SECONDS
-                    fault = Fault(-1, delay=lo + (hi - lo) * (pick * 7 % 1))
-                else:
-                    fault = Fault(0 if kind == "drop" else int(kind))
-            if fault is not None:
+        roll, pick = self._draws(key, sighting)
+        if fault is None and roll < self.rate:
+            acc = 0.0
+            for kind, share in KINDS:
+                acc += share
+                if pick < acc or kind == KINDS[-1][0]:
+                    break
+            if kind == "slow":
+                lo, hi = SLOW_SECONDS
+                fault = Fault(-1, delay=lo + (hi - lo) * (pick * 7 % 1))
+            else:
+                fault = Fault(0 if kind == "drop" else int(kind))
+        if fault is not None:
+            with self._lock:
                 self.injected += 1
-                self.log.append((method.upper(), path, fault.status))
-            return fault
+                self.log.append((method, target, fault.status))
+        return fault

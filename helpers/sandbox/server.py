@@ -3,6 +3,7 @@ the /sandbox control endpoints (truth, stats, scheduled faults)."""
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import socket
@@ -131,7 +132,8 @@ class Sandbox:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/sandbox/"):
             return self._control(Request(environ))(environ, start_response)
-        fault = self.faults.decide(environ.get("REQUEST_METHOD", "GET"), path)
+        fault = self.faults.decide(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""),
+                                   _buffer_body(environ))
         if self.latency:
             time.sleep(self.latency)
         if fault is not None:
@@ -194,3 +196,16 @@ class Sandbox:
 
 
 __all__ = ["Sandbox", "JSONAPI"]
+
+
+def _buffer_body(environ) -> bytes:
+    """Read the request body (so faults can depend on it) and put it back for the app to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return b""
+    if length <= 0:
+        return b""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
