@@ -4,6 +4,10 @@ A message is *underperforming* when it has at least `min_recipients` and, on one
 its rate is both significantly below its peers' pooled rate (one-sided test, Holm-corrected across every
 test run) and materially below it (rate <= (1 - min_relative_gap) x peer rate). Peers are the *other*
 messages of the same channel that also have enough recipients, pooled (recipient-weighted).
+
+A message that is materially but not significantly lower on some metric is put on *watch*: over a short
+timeframe (or a small flow) the tests lack the power to confirm a real gap, and such a message must not be
+reported as clean.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = [
     "DEFAULT_APPS",
     "check_rewrite",
     "evaluate_messages",
+    "flagged_table",
     "flow_funnel",
     "message_performance",
     "parse_rewrite",
@@ -92,6 +97,8 @@ def message_performance(messages: pd.DataFrame, report: pd.DataFrame) -> pd.Data
     for metric, (num, den) in RATE_DEFINITIONS.items():
         with np.errstate(divide="ignore", invalid="ignore"):
             out[metric] = np.where(out[den] > 0, out[num] / out[den].where(out[den] > 0, 1), np.nan)
+    # SMS (and push) report no opens: their open rate is unknown, not 0 %.
+    out.loc[out["channel"] != "email", "open_rate"] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         out["click_to_open_rate"] = np.where(
             out["opens_unique"] > 0, out["clicks_unique"] / out["opens_unique"].where(out["opens_unique"] > 0, 1), np.nan
@@ -111,8 +118,9 @@ def evaluate_messages(
     `perf` is `message_performance(...)`. `tests` has one row per (message, metric) test run: `rate,
     peer_rate, ratio, z, p_value, p_holm, significant, material, flagged`. `messages` is `perf` plus
     `eligible` (enough recipients), `evaluated` (at least one test ran), `underperforming`,
-    `flagged_metrics` (tuple), `stage`, `rewrite_part`, `diagnosis`. Low-volume messages are kept and
-    shown but never flagged.
+    `flagged_metrics` (tuple), `stage`, `rewrite_part`, `diagnosis`, and `watch` / `watch_metrics`: not
+    flagged, but materially lower on those metrics without the evidence to confirm it (tests also get a
+    `watch` column). Low-volume messages are kept and shown but never flagged.
     """
     rows = []
     perf = perf.reset_index(drop=True)
@@ -150,6 +158,7 @@ def evaluate_messages(
     tests["significant"] = tests["p_holm"] <= significance
     tests["material"] = tests["ratio"] <= 1 - min_relative_gap
     tests["flagged"] = tests["significant"] & tests["material"]
+    tests["watch"] = tests["material"] & ~tests["significant"]
 
     out = perf.copy()
     out["eligible"] = eligible
@@ -159,6 +168,10 @@ def evaluate_messages(
     by_message = flagged.groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
     out["flagged_metrics"] = [by_message.get(m, ()) for m in out["message_id"]]
     out["underperforming"] = out["flagged_metrics"].map(bool)
+    watched = tests[tests["watch"]].groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
+    out["watch_metrics"] = [() if flagged_ else watched.get(m, ())
+                            for m, flagged_ in zip(out["message_id"], out["underperforming"], strict=True)]
+    out["watch"] = out["watch_metrics"].map(bool)
     first = out["flagged_metrics"].map(lambda ms: STAGES[ms[0]] if ms else None)
     out["stage"] = first.map(lambda s: s.name if s else None)
     out["rewrite_part"] = first.map(lambda s: s.part if s else None)
@@ -188,10 +201,37 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
                      f"{worst['metric'].replace('_', ' ')}.")
         stages = flagged["stage"].value_counts()
         lines.append("- Where the funnel breaks: " + ", ".join(f"{n} at {s}" for s, n in stages.items()) + ".")
+    if "watch" in evaluated and evaluated["watch"].any():
+        watch = evaluated[evaluated["watch"]]
+        lines.append(f"- {len(watch)} more on watch — materially below their peers but not confirmed over `{timeframe}`: "
+                     + ", ".join(f"'{n}'" for n in watch["message_name"]) + "; check them again over a longer timeframe.")
     low_volume = int((~evaluated["eligible"]).sum())
     lines.append(f"- {low_volume} low-volume messages were not judged; {len(rewrites)} rewrites made"
                  + (f", {int((rewrites['checks'] != 'ok').sum())} of them break a channel limit." if len(rewrites) else "."))
     return lines
+
+
+def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """The flagged and watched messages, readable: one row each, with the metrics as words and each one's ratio.
+
+    Columns `flow_name, message_name, channel, recipients (int), status ("rewrite"|"watch"), metrics` (e.g.
+    "conversion rate 61%, revenue per recipient 58%" — the message's rate as a share of its peers'),
+    `stage`, `diagnosis` (empty for watched messages).
+    """
+    picked = evaluated[evaluated["underperforming"] | evaluated["watch"]]
+    ratio = tests.set_index(["message_id", "metric"])["ratio"]
+    rows = []
+    for r in picked.itertuples(index=False):
+        metrics = r.flagged_metrics if r.underperforming else r.watch_metrics
+        rows.append({
+            "flow_name": r.flow_name, "message_name": r.message_name, "channel": r.channel,
+            "recipients": int(r.recipients), "status": "rewrite" if r.underperforming else "watch",
+            "metrics": ", ".join(f"{m.replace('_', ' ')} {ratio[(r.message_id, m)]:.0%}" for m in metrics),
+            "stage": r.stage or "", "diagnosis": r.diagnosis or "",
+        })
+    columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["status", "flow_name", "message_name"], ignore_index=True)
 
 
 # GSM 03.38 basic set (1 unit each) and extension table (2 units each); anything else forces UCS-2.

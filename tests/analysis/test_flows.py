@@ -7,6 +7,7 @@ import pytest
 from helpers.analysis.flows import (
     check_rewrite,
     evaluate_messages,
+    flagged_table,
     flow_funnel,
     message_performance,
     sms_length,
@@ -105,6 +106,33 @@ def test_large_gap_on_small_sample_is_not_significant():
     conv = tests[(tests["message_id"] == "a") & (tests["metric"] == "conversion_rate")].iloc[0]
     assert conv["material"] and not conv["significant"]
     assert not out["underperforming"].any()
+    # not confirmed, but not clean either: it is put on watch
+    assert conv["watch"] and not conv["flagged"]
+    row = out.set_index("message_id").loc["a"]
+    assert row["watch"] and row["watch_metrics"] == ("conversion_rate", "revenue_per_recipient")
+    assert out.set_index("message_id").loc[["b", "c"], "watch"].tolist() == [False, False]
+    table = flagged_table(out, tests)
+    assert table.to_dict("records") == [{
+        "flow_name": "W", "message_name": "a", "channel": "email", "recipients": 600, "status": "watch",
+        "metrics": "conversion rate 67%, revenue per recipient 67%", "stage": "", "diagnosis": "",
+    }]
+    lines = summary_lines(out, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
+    assert lines[1] == ("- 1 more on watch — materially below their peers but not confirmed over `last_30_days`: 'a'; "
+                        "check them again over a longer timeframe.")
+
+
+def test_watch_never_repeats_a_flagged_message_and_the_table_reads_as_words(perf):
+    tests, out = evaluate_messages(perf)
+    assert not (out["watch"] & out["underperforming"]).any()
+    assert not out["watch"].any()  # every material gap in this account is also significant
+    table = flagged_table(out, tests).set_index("message_name")
+    assert table.at["e_offer", "metrics"] == "conversion rate 30%, revenue per recipient 30%"
+    assert table.at["e_body", "status"] == "rewrite" and table["recipients"].dtype.kind == "i"
+
+
+def test_sms_has_no_open_rate(perf):
+    sms = perf[perf["channel"] == "sms"]
+    assert sms["open_rate"].isna().all() and perf.loc[perf["channel"] == "email", "open_rate"].notna().all()
 
 
 def test_thresholds_are_parameters(perf):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from helpers.charts import BLUE, RED, flows
+from helpers.charts import ORANGE, RED, flows
 
 
 @pytest.fixture(autouse=True)
@@ -33,33 +33,39 @@ def test_flow_funnels_one_line_per_flow_sms_without_opens():
     np.testing.assert_allclose(sms.get_ydata(), [100, 10, 1])
 
 
-def _evaluated():
-    return pd.DataFrame({
-        "message_id": ["ok1", "ok2", "small", "bad", "sms", "silent"],
-        "message_name": ["Welcome 1", "Welcome 2", "Tiny", "Weak subject", "Text", "Never sent"],
-        "channel": ["email", "email", "email", "email", "sms", "email"],
-        "recipients": [10_000, 8000, 200, 9000, 5000, 0],
-        "delivered": [10_000, 8000, 200, 9000, 5000, 0],
-        "open_rate": [0.40, 0.42, 0.10, 0.20, np.nan, np.nan],
-        "click_rate": [0.04, 0.045, 0.01, 0.02, 0.1, np.nan],
-        "eligible": [True, True, False, True, True, False],
-        "underperforming": [False, False, False, True, False, False],
-    })
+def _tests_and_evaluated():
+    # (message_id, metric, ratio, flagged, watch)
+    rows = [("ok1", "open_rate", 1.02, False, False), ("ok1", "click_rate", 0.98, False, False),
+            ("bad", "open_rate", 0.50, True, False), ("bad", "click_rate", 0.55, True, False),
+            ("offer", "conversion_rate", 0.60, True, False), ("offer", "revenue_per_recipient", 0.58, True, False),
+            ("maybe", "conversion_rate", 0.70, False, True), ("sms1", "click_rate", 1.01, False, False)]
+    tests = pd.DataFrame(rows, columns=["message_id", "metric", "ratio", "flagged", "watch"])
+    evaluated = pd.DataFrame({"message_id": ["ok1", "bad", "offer", "maybe", "sms1", "tiny"],
+                              "message_name": ["Welcome 1", "Weak subject", "Weak offer", "Borderline", "Text", "Tiny"],
+                              "recipients": [10_000, 9000, 9000, 800, 5000, 30]})
+    return tests, evaluated
 
 
-def test_open_vs_click_flags_underperformers_in_red_and_hollows_the_unjudged():
-    fig = flows.open_vs_click(_evaluated(), min_recipients=500)
+def test_peer_ratios_show_why_each_message_was_flagged():
+    tests, evaluated = _tests_and_evaluated()
+    fig = flows.peer_ratios(tests, evaluated, min_relative_gap=0.25)
     ax = fig.axes[0]
-    assert ax.get_title() == "Email flow messages: open rate vs click rate"
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("open rate (%)", "click rate (%)")
-    normal, small, bad = ax.collections  # SMS and messages that delivered nothing are left out
-    assert len(normal.get_offsets()) == 2 and to_hex(normal.get_facecolor()[0]) == BLUE
-    assert len(small.get_offsets()) == 1 and len(small.get_facecolor()) == 0  # hollow, grey edge
-    assert to_hex(small.get_edgecolor()[0]) == "#808080"
-    assert len(bad.get_offsets()) == 1 and to_hex(bad.get_facecolor()[0]) == RED
-    np.testing.assert_allclose(bad.get_offsets()[0], [20, 2])
-    assert [t.get_text() for t in ax.texts] == ["Weak subject"]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["normal", "< 500 recipients (not judged)", "underperforming"]
-    # dots grow with recipients: the largest email message gets the largest dot
-    assert normal.get_sizes()[0] == pytest.approx(220) and small.get_sizes()[0] < bad.get_sizes()[0]
+    assert ax.get_title() == "Each tested message's rate as a share of its channel peers'"
+    assert ax.get_xlabel() == "rate ÷ peers' pooled rate (%)"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["open rate", "click rate", "conversion rate",
+                                                            "revenue / recipient"]
+    by_colour = {}
+    for c in ax.collections:
+        by_colour.setdefault(to_hex(c.get_facecolor()[0]), []).extend(np.round(c.get_offsets()[:, 0], 6).tolist())
+    assert sorted(by_colour[RED]) == [50, 55, 58, 60]  # every flagged test, on the metric that flagged it
+    assert by_colour[ORANGE] == [70]  # the watched one stands apart from both
+    assert sorted(by_colour[to_hex("grey")]) == [98, 101, 102]
+    # flagged dots are numbered; the legend says which message each number is, so labels cannot overlap
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "2", "2"]
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "1 Weak subject\n2 Weak offer"
+    assert [t.get_text() for t in legend.get_texts()] == ["no flag", "flagged (rewrite)", "watch (lower, not confirmed)",
+                                                           "materiality bar (75% of peers)"]
+    # the materiality bar sits at 75 %; an untested (low-volume) message is not drawn at all
+    assert [line.get_xdata()[0] for line in ax.lines] == [100, 75]
+    assert ax.get_xlim()[0] > 40 and ax.get_xlim()[1] < 110

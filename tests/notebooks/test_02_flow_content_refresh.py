@@ -29,6 +29,14 @@ def test_flags_exactly_the_planted_underperformers(outcome):
     metrics, truth = outcome["job"].metrics, outcome["truth"]
     assert truth["underperforming_message_ids"], "the sandbox should plant at least one"
     assert metrics["underperforming_message_ids"] == truth["underperforming_message_ids"]
+    assert metrics["watch_message_ids"] == []  # over 90 days every planted gap is confirmed, nothing else is low
+
+
+def test_report_tables_read_as_words_and_numbers(outcome):
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "('revenue_per_recipient'" not in notebook and "('conversion_rate'" not in notebook  # no Python tuples
+    assert "of peers" in notebook or "revenue per recipient" in notebook
+    assert ".0</td>" not in notebook  # counts are not shown as floats
 
 
 def test_decoys_are_not_flagged_nor_evaluated(outcome):
@@ -76,13 +84,30 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, 
 
 
 def test_mavera_refusal_keeps_the_analysis_and_succeeds(sandbox, sandbox_env, tmp_path):
-    """A budget too small for one rewrite: the notebook says so, saves the analysis and still succeeds."""
-    before = sandbox.stats()["mavera"]["credits_used"]
-    outcome = run_job(sandbox, tmp_path, 2, max_credits=10)
+    """A budget that covers every rewrite but one: the whole step is refused before the first generation,
+    the notebook says so, saves the analysis and still succeeds."""
+    truth = sandbox.truth()
+    need = 2 * len(truth["underperforming_message_ids"]) * 30  # variants = 2, at most 30 credits each
+    before = sandbox.stats()["mavera"]
+    outcome = run_job(sandbox, tmp_path, 2, max_credits=need - 30)
     job, run_dir = outcome["job"], outcome["dir"]
     assert job.ok, job.error
     assert job.metrics["rewrites"] == 0 and job.metrics["mavera_credits"] == 0
-    assert job.metrics["underperforming_message_ids"] == sandbox.truth()["underperforming_message_ids"]
-    assert sandbox.stats()["mavera"]["credits_used"] == before
-    assert "Mavera step stopped" in (run_dir / f"{JOB}.ipynb").read_text()
+    assert job.metrics["underperforming_message_ids"] == truth["underperforming_message_ids"]
+    after = sandbox.stats()["mavera"]
+    assert after["credits_used"] == before["credits_used"] and after["generations"] == before["generations"]
+    notebook = (run_dir / f"{JOB}.ipynb").read_text()
+    assert "Mavera step stopped" in notebook
+    assert f"{need // 30} rewrites would cost up to {need:,} credits but only {need - 30:,}" in notebook
     assert (run_dir / JOB / "tests.csv").exists()
+
+
+def test_short_timeframe_puts_unconfirmed_underperformers_on_watch(sandbox, sandbox_env, tmp_path):
+    """Over 30 days the tests cannot confirm every planted gap; those messages are on watch, never clean."""
+    truth = sandbox.truth()
+    job = run_job(sandbox, tmp_path, 2, timeframe="last_30_days", variants=0)["job"]
+    assert job.ok, job.error
+    flagged, watch = job.metrics["underperforming_message_ids"], job.metrics["watch_message_ids"]
+    assert set(flagged) <= set(truth["underperforming_message_ids"])
+    assert sorted(flagged + watch) == truth["underperforming_message_ids"]
+    assert not set(watch) & set(truth["decoy_message_ids"])
