@@ -183,7 +183,8 @@ def suggest_simplification(
     """A deterministic plan from the numbers: merge redundant pairs, fold nested ones, retire tiny ones.
 
     For a redundant pair the larger segment is kept (ties: the smaller id). Each segment gets at most one
-    suggestion, in priority merge > retire > fold, so the plan never contradicts itself.
+    suggestion, in priority merge > retire > fold, so the plan never contradicts itself. Columns `action,
+    segment_id, name, into, reason, into_name` (empty for a retirement), `size`.
     """
     size = dict(zip(table["segment_id"], table["size"], strict=True))
     name = dict(zip(table["segment_id"], table["name"], strict=True))
@@ -204,7 +205,7 @@ def suggest_simplification(
             done.add(inner)
     plan = pd.DataFrame(rows, columns=["action", "segment_id", "into", "reason"])
     plan.insert(2, "name", plan["segment_id"].map(name))
-    plan["into_name"] = plan["into"].map(name)
+    plan["into_name"] = plan["into"].map(name).fillna("")  # a retired segment goes into nothing: blank, not NaN
     plan["size"] = plan["segment_id"].map(size).astype("Int64")
     return plan
 

@@ -101,6 +101,7 @@ def test_suggest_simplification_is_deterministic(m):
     got = list(plan[["action", "segment_id", "into"]].fillna("-").itertuples(index=False, name=None))
     # A and B both have 100 members: keep the smaller id
     assert got == [("merge", "B", "A"), ("retire", "D", "-"), ("fold", "C", "A")]
+    assert plan["into_name"].tolist() == ["A", "", "A"]  # shown blank for a retirement, never NaN
 
 
 def test_mave_brief_is_numbers_first_and_has_no_profile_ids(m):

@@ -5,6 +5,7 @@ Each seed is ONE notebook run (module-scoped fixture) that several assertions re
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from tests.notebooks.support import run_job, sandbox_session
@@ -40,6 +41,14 @@ def test_mave_answered_and_plan_saved(outcome):
     plan = (folder / "plan.csv").read_text()
     for tiny in metrics["tiny_segments"]:
         assert f"retire,{tiny}" in plan
+
+
+def test_plan_table_shows_whole_reasons_and_no_nan(outcome):
+    nb = nbformat.read(outcome["dir"] / f"{JOB}.ipynb", as_version=4)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.get("id") == "cell-12"
+                   for o in c.get("outputs", []))
+    assert "too few to target on its own" in html and "use it as a filter there" in html
+    assert "…" not in html and ">nan<" not in html.lower()
 
 
 def test_usage_is_recorded(outcome):
