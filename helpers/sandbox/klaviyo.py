@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from urllib.parse import urlencode
 
@@ -83,10 +84,16 @@ class Call:
         raw = self.query.get("page[cursor]") or self.query.get("page_cursor")
         if not raw:
             return 0
+        name = "page[cursor]" if "page[cursor]" in self.query else "page_cursor"
         try:
-            return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode().removeprefix("o:"))
+            text = base64.urlsafe_b64decode(raw.encode() + b"==").decode()
+            # Only cursors this server issued ("o:<offset>", offset >= 0); a forged negative one would
+            # otherwise slice from the end and answer 200 with the tail rows.
+            if not re.fullmatch(r"o:\d+", text):
+                raise ValueError(text)
+            return int(text[2:])
         except ValueError as exc:
-            raise bad_param("page[cursor]", "Invalid page cursor: pass the links.next URL back unchanged.") from exc
+            raise bad_param(name, "Invalid page cursor: pass the links.next URL back unchanged.") from exc
 
     def url(self, **overrides: str | None) -> str:
         params = dict(self.query.items(multi=False))
@@ -173,9 +180,10 @@ class KlaviyoEmulator:
             if decision.limit:
                 headers = {"RateLimit-Limit": str(decision.limit), "RateLimit-Remaining": str(decision.remaining),
                            "RateLimit-Reset": str(decision.reset)}
-        self.validate_query(op, request)
-        call = Call(request, op, args, request.host_url.rstrip("/"))
+        # Every counted request carries the RateLimit-* headers, whether it fails validation or in its handler.
         try:
+            self.validate_query(op, request)
+            call = Call(request, op, args, request.host_url.rstrip("/"))
             body = self.handlers[op](self.store, call)
         except ApiError as exc:
             exc.headers.update(headers)

@@ -92,3 +92,19 @@ def test_bad_event_time_filters_are_json_400s(kv, filter_, named):
     err = _error(kv.get("/api/events", {"filter": filter_, "page[size]": "1"}), 400)
     assert named in err["detail"]
     assert err["source"]["parameter"] == "filter"
+
+
+@pytest.mark.parametrize("text", ["o:-5", "o:", "x:3", "o:3x", "\udcff"])
+def test_forged_page_cursors_are_400s(kv, text):
+    """Only cursors the server issued are accepted: a negative offset must not slice from the end."""
+    import base64
+
+    cursor = base64.urlsafe_b64encode(text.encode(errors="surrogateescape")).decode().rstrip("=")
+    err = _error(kv.get("/api/profiles", {"page[cursor]": cursor, "page[size]": "2"}), 400)
+    assert err["source"]["parameter"] == "page[cursor]"
+
+
+def test_issued_cursor_still_pages(kv):
+    first = kv.get("/api/profiles", {"page[size]": "2", "fields[profile]": "created"}).json()
+    second = kv.get(first["links"]["next"]).json()
+    assert len(second["data"]) == 2 and second["data"][0]["id"] not in {p["id"] for p in first["data"]}

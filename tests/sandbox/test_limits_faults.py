@@ -195,3 +195,13 @@ def test_faults_do_not_depend_on_request_order():
     random.Random(3).shuffle(shuffled)
     concurrent = _faulted_concurrently(shuffled, 6)
     assert len(sequential) == 30 and concurrent == sequential
+
+
+def test_invalid_query_400s_carry_rate_limit_headers_like_handler_errors(limited):
+    """A 400 from parameter validation is counted like a 404 from a handler, and says so in its headers."""
+    kv, _ = limited
+    bad = kv.get("/api/metrics/NOPE00", {"colour": "blue"})
+    missing = kv.get("/api/metrics/NOPE00")
+    assert (bad.status_code, missing.status_code) == (400, 404)
+    assert bad.headers["RateLimit-Limit"] == missing.headers["RateLimit-Limit"]
+    assert int(bad.headers["RateLimit-Remaining"]) == int(missing.headers["RateLimit-Remaining"]) + 1
