@@ -157,6 +157,7 @@ class Pacer:
         *,
         scale: float = 1.0,
         guard: float = 0.02,
+        first_guard: float = 1.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -164,6 +165,7 @@ class Pacer:
         self._limit_of = limit_of
         self.scale = scale
         self._min_guard = guard
+        self._first_guard = first_guard
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -245,9 +247,14 @@ class Pacer:
 
     @property
     def guard(self) -> float:
-        """Seconds before a window ends within which a granted request may land in the next window."""
-        recent = max(self._recent, default=0.0)
-        return min(max(self._min_guard, recent), 1.0)
+        """Seconds before a window ends within which a granted request may land in the next window.
+
+        Until a first answer shows how long requests take, ``first_guard``: the first wave of a run would
+        otherwise be granted with no margin and land in the next window on top of that window's own.
+        """
+        if not self._recent:
+            return max(self._min_guard, self._first_guard)
+        return min(max(self._min_guard, max(self._recent)), 1.0)
 
     # -- internals --------------------------------------------------------------------------------
     def _windows(self, lim: Limit) -> _Windows:

@@ -190,7 +190,7 @@ class FakeClock:
 
 def test_pacer_fills_fixed_windows_and_never_exceeds_them():
     clock = FakeClock(1_000_020.5)  # 20.5 s into a minute
-    pacer = Pacer(lambda m, u: Limit("b", 10, 150), clock=clock, sleep=clock.sleep, guard=0.0)
+    pacer = Pacer(lambda m, u: Limit("b", 10, 150), clock=clock, sleep=clock.sleep, guard=0.0, first_guard=0.0)
     sent = []
     for _ in range(400):
         pacer.acquire("GET", "/x")
@@ -251,11 +251,23 @@ def test_observed_count_is_charged_to_the_minute_the_server_counted_it_in():
 
 def test_guard_is_learned_from_response_times(server):
     server.plan["/slow"] = [("slow", 0.2)]
-    pacer = Pacer(lambda m, u: Limit("b", 100, 1000))
+    pacer = Pacer(lambda m, u: Limit("b", 100, 1000), first_guard=0.0)
     s, _ = session_for(pacer=pacer)
     assert pacer.guard == 0.02
     s.get(server.base + "/slow")
     assert pacer.guard >= 0.2  # a request granted 0.2 s before a boundary may land after it
+
+
+def test_first_wave_before_any_answer_is_counted_in_the_next_second_too():
+    # Granted at 10.9 with no response time known yet, a request may well be counted by the server in
+    # second 11; second 11 must not be granted in full on top of them.
+    clock = FakeClock(10.9)
+    pacer = Pacer(lambda m, u: Limit("b", 3, 100), clock=clock, sleep=clock.sleep, guard=0.0)
+    for _ in range(3):
+        pacer.acquire("GET", "/x")
+    assert clock.t == 10.9
+    pacer.acquire("GET", "/x")
+    assert clock.t >= 12.0
 
 
 def test_shared_pacers_together_stay_within_the_whole_limit():
@@ -271,7 +283,7 @@ def test_shared_pacers_together_stay_within_the_whole_limit():
     for n in (0, 1):
         clock = FakeClock(600.0)
         pacer = Pacer(lambda m, u: Limit("c", 1, 15), scale=0.5, clock=clock, sleep=clock.sleep, guard=0.0,
-                      rng=Phase(n))
+                      first_guard=0.0, rng=Phase(n))
         assert pacer.limit("GET", "/x") == Limit("c", 1, 7, None, burst_window=2)
         for _ in range(40):
             pacer.acquire("GET", "/x")
