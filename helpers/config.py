@@ -22,11 +22,12 @@ class ConfigError(RuntimeError):
 
 
 def load_env() -> None:
-    """Read ``.env`` (searched upwards from the working directory) without overriding the environment."""
+    """Read ``.env`` without overriding the environment: searched upwards from the working directory,
+    else the project's own ``.env`` (cron jobs and schedulers often start in ``/`` or ``$HOME``)."""
     if _truthy("WORKBOOKS_IGNORE_DOTENV"):  # tests set this so a developer's .env never leaks in
         return
-    path = find_dotenv(usecwd=True)
-    if path:
+    path = find_dotenv(usecwd=True) or project_root() / ".env"
+    if Path(path).is_file():
         load_dotenv(path, override=False)
 
 

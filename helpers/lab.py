@@ -32,7 +32,7 @@ def lab_env(sandbox, base: Mapping[str, str] = os.environ) -> dict[str, str]:
     env = dict(base)
     env.update(sandbox.env())
     env["WORKBOOKS_SANDBOX"] = "1"
-    # In Lab, artifacts go to outputs/<today>/; a leftover runner setting would send them elsewhere.
+    # In Lab, artifacts go to outputs/lab/<today>/ (report.run_dir); a leftover runner setting would send them elsewhere.
     env.pop("WORKBOOKS_RUN_DIR", None)
     return env
 

@@ -71,11 +71,15 @@ class Job:
 
 
 def run_dir() -> Path:
-    """The run folder: ``WORKBOOKS_RUN_DIR`` (set by the runner) or ``outputs/<today>/`` in JupyterLab."""
+    """The run folder: ``WORKBOOKS_RUN_DIR`` (set by the runner) or ``outputs/lab/<today>/`` in JupyterLab.
+
+    Lab runs against the sandbox and writes whenever a cell runs, so it keeps out of the runner's
+    ``outputs/<date>/``: published reports and their artifacts are never overwritten from Lab.
+    """
     configured = os.environ.get("WORKBOOKS_RUN_DIR", "").strip()
     if configured:
         return Path(configured)
-    return config.project_root() / "outputs" / dt.date.today().isoformat()
+    return config.project_root() / "outputs" / "lab" / dt.date.today().isoformat()
 
 
 def headless() -> bool:
@@ -282,8 +286,8 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
             result = float(value)
         except (TypeError, ValueError):
             raise wrong from None
-        if math.isnan(result):
-            raise wrong
+        if not math.isfinite(result):  # nan/inf would reach the kernel as bare names and fail there
+            raise ParameterError(f"parameter {name}={value!r} should be a finite number")
         return result
     if kind is str:
         if isinstance(value, str):

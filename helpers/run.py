@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ DEFAULT_TIMEOUT = 3600.0
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 7
 START_TIMEOUT = 120
+STOP_GRACE = 30  # seconds stopped workers get to shut their kernels down before they are killed
 FIRST_JOB = 1  # job 01 creates the personas that 04 and 05 use
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
 _SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
@@ -58,6 +60,18 @@ os.umask(_UMASK)
 
 class RunError(RuntimeError):
     """The run cannot start (bad flag, unknown job or parameter, missing setting); nothing has executed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how schedulers stop a task), turned into an interrupt so the run cleans up as on Ctrl-C."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped part-way; the jobs published before the stop stay published."""
+
+    def __init__(self, published: int, not_run: int, terminated: bool):
+        super().__init__(f"interrupted: {published} published, {not_run} not run; earlier reports untouched")
+        self.published, self.not_run, self.terminated = published, not_run, terminated
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -346,8 +360,37 @@ def _mark_stopped(nb, error: str) -> None:
     nb.cells.insert(0, banner)
 
 
+def _worker_init() -> None:
+    """Worker processes leave Ctrl-C to the runner, and stop on SIGTERM (the runner's way to stop them)."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    _worker_signals()
+
+
+_IN_WORKER = False
+
+
+def _worker_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, _frame) -> None:
+    # While a notebook runs, nbclient's own handler replaces this one and shuts the kernel down first.
+    # SystemExit, not KeyboardInterrupt: multiprocessing exits quietly on it instead of printing a traceback.
+    raise SystemExit(128 + signum)
+
+
 def execute_one(task: dict[str, Any]) -> dict[str, Any]:
     """Run one notebook into the staging folder; never raises (a worker-process entry point)."""
+    try:
+        return _execute_one(task)
+    finally:
+        if _IN_WORKER:  # nbclient resets SIGINT/SIGTERM to their defaults after each notebook
+            _worker_signals()
+
+
+def _execute_one(task: dict[str, Any]) -> dict[str, Any]:
     import nbformat
     import papermill
 
@@ -567,11 +610,78 @@ def _retire(run_dir: Path, names: Iterable[str], stamp: str) -> None:
         os.replace(path, target / path.name)
 
 
-def publish(run_dir: Path, staging: Path, outcome: dict[str, Any], stamp: str) -> JobResult:
+def _stamp() -> str:
+    return f"{dt.datetime.now():%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _kind(sandbox: bool) -> str:
+    return "sandbox" if sandbox else "real"
+
+
+def separate_kinds(run_dir: Path, sandbox: bool) -> str | None:
+    """Keep sandbox and real reports out of one day folder (call under the day lock).
+
+    When the day's published jobs are of the other kind, everything published (reports, artifacts,
+    run.json, index.html; not ``previous/``) moves to ``previous/<stamp>/`` and the day starts afresh.
+    Returns the line to print, or None when nothing moved.
+    """
+    kinds = {bool(job.get("sandbox")) for job in read_manifest(run_dir)["jobs"]}
+    if not kinds or kinds == {sandbox}:
+        return None
+    target = run_dir / "previous" / _stamp()
+    target.mkdir(parents=True)
+    for path in run_dir.iterdir():
+        if path.name != "previous" and not path.name.startswith("."):  # .lock, live staging, temp files
+            os.replace(path, target / path.name)
+    held = "mixed" if len(kinds) > 1 else _kind(not sandbox)
+    return (
+        f"{run_dir} held {held} reports; moved them to {target.relative_to(run_dir)}/ "
+        f"so this {_kind(sandbox)} run does not mix with them"
+    )
+
+
+def remove_stale_staging(run_dir: Path) -> None:
+    """Remove staging folders left by runs that were killed (call under the day lock); live ones are locked."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: cannot tell live from stale, so leave them
+        return
+    for folder in run_dir.glob(".staging-*"):
+        marker = folder / ".active"
+        try:
+            with open(marker, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # another run is using it
+        except OSError:
+            pass  # not a folder or no marker could be made: stale either way
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _staging_in_use(staging: Path) -> Iterator[None]:
+    """Hold a lock inside the staging folder for the run's lifetime, so other runs see it is live."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(staging / ".active", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def publish(
+    run_dir: Path, staging: Path, outcome: dict[str, Any], stamp: str, echo: Callable[[str], None] | None = None
+) -> JobResult:
     """Move one job from staging into the day's folder and update run.json/index.html (under the lock)."""
     job = JobResult(**outcome)
     stem = job.notebook
     with _day_lock(run_dir):
+        # A run of the other kind may have started since this one did.
+        moved = separate_kinds(run_dir, job.sandbox)
+        if moved and echo:
+            echo(moved)
         manifest = read_manifest(run_dir)
         previous = next((j for j in manifest["jobs"] if j.get("notebook") == stem), None)
         good = None
@@ -611,12 +721,17 @@ def publish(run_dir: Path, staging: Path, outcome: dict[str, Any], stamp: str) -
     return job
 
 
-def _seed_staging(run_dir: Path, staging: Path, selected: list[Notebook]) -> None:
-    """Give this run the published artifacts of jobs it does not rerun (e.g. 01's personas for 04)."""
+def _seed_staging(run_dir: Path, staging: Path, selected: list[Notebook], sandbox: bool = False) -> None:
+    """Give this run the published artifacts of jobs it does not rerun (e.g. 01's personas for 04).
+
+    Only from jobs of the same kind: sandbox persona ids mean nothing to the real Mavera, and back.
+    """
     chosen = {nb.stem for nb in selected}
     for job in read_manifest(run_dir)["jobs"]:
         stem = job.get("notebook", "")
         source = run_dir / stem
+        if bool(job.get("sandbox")) != sandbox:
+            continue
         if stem and stem not in chosen and source.is_dir():
             shutil.copytree(source, staging / stem)
 
@@ -743,13 +858,14 @@ def run_jobs(
     selected = select(discover(nb_dir), jobs)
     plan = plan_parameters(selected, dict(parameters or {}))
     run_date = _parse_date(date)
-    if timeout <= 0:
+    if not math.isfinite(timeout) or timeout <= 0:
         raise RunError(f"--timeout {timeout:g}: give a positive number of seconds")
     if workers < 1:
         raise RunError(f"--workers {workers}: give at least 1")
     argv0 = kernel_command()
     _check_kernel_imports_helpers(argv0)
-    run_dir = (Path(out) if out else config.project_root() / "outputs") / run_date
+    # Absolute: kernels run in the notebooks' folder, so a relative path would mean another place to them.
+    run_dir = (Path(out).expanduser().resolve() if out else config.project_root() / "outputs") / run_date
 
     with contextlib.ExitStack() as stack:
         env: dict[str, str] = {}
@@ -764,11 +880,17 @@ def run_jobs(
         is_sandbox = sandbox or env.get("WORKBOOKS_SANDBOX") == "1" or config.is_sandbox()
 
         run_dir.mkdir(parents=True, exist_ok=True)
-        stamp = f"{dt.datetime.now():%H%M%S}-{uuid.uuid4().hex[:6]}"
+        stamp = _stamp()
         staging = run_dir / f".staging-{stamp}"
-        staging.mkdir()
-        stack.callback(shutil.rmtree, staging, ignore_errors=True)
-        _seed_staging(run_dir, staging, selected)
+        with _day_lock(run_dir):
+            remove_stale_staging(run_dir)
+            staging.mkdir()
+            stack.callback(shutil.rmtree, staging, ignore_errors=True)
+            stack.enter_context(_staging_in_use(staging))
+            moved = separate_kinds(run_dir, is_sandbox)
+            if moved:
+                echo(moved)
+            _seed_staging(run_dir, staging, selected, is_sandbox)
         env["WORKBOOKS_RUN_DIR"] = str(staging)
         stack.enter_context(_environment(env))
         echo(f"kernel {KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
@@ -788,8 +910,9 @@ def run_jobs(
         results: list[JobResult] = []
 
         def finished(outcome: dict[str, Any]) -> None:
-            job = publish(run_dir, staging, outcome, stamp)
-            results.append(job)
+            with _interrupts.deferred():  # a half-published job would be worse than either outcome
+                job = publish(run_dir, staging, outcome, stamp, echo)
+                results.append(job)
             if job.ok:
                 echo(f"[{job.notebook}] succeeded in {job.seconds:.1f} s -> {run_dir / (job.html or job.ipynb)}")
             else:
@@ -798,22 +921,88 @@ def run_jobs(
 
         first = [task for nb, task in zip(selected, tasks, strict=True) if nb.number == FIRST_JOB]
         rest = [task for nb, task in zip(selected, tasks, strict=True) if nb.number != FIRST_JOB]
-        if workers == 1 or len(tasks) == 1:
-            for task in first + rest:
-                finished(execute_one(task))
-        else:
-            # spawn, not fork: this process may be running the sandbox's server threads
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, max(len(rest), 1)), mp_context=context) as pool:
-                for task in first:
-                    finished(pool.submit(execute_one, task).result())
-                share = 1.0 / min(workers, len(rest)) if rest else 1.0
-                for future in as_completed([pool.submit(execute_one, {**task, "rate_share": share}) for task in rest]):
-                    finished(future.result())
+        # Always in worker processes, even one at a time: nbclient takes over SIGINT/SIGTERM in the process
+        # that runs a notebook, and this one must stay able to stop everything and clean up.
+        # spawn, not fork: this process may be running the sandbox's server threads.
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, max(len(rest), 1)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+        )
+        try:
+            for task in first:
+                finished(pool.submit(execute_one, task).result())
+            share = 1.0 / min(workers, len(rest)) if rest else 1.0
+            for future in as_completed([pool.submit(execute_one, {**task, "rate_share": share}) for task in rest]):
+                finished(future.result())
+        except KeyboardInterrupt as exc:
+            _stop_pool(pool)
+            raise RunInterrupted(len(results), len(tasks) - len(results), isinstance(exc, Terminated)) from None
+        except BaseException:
+            _stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
 
     order = {nb.stem: i for i, nb in enumerate(selected)}
     results.sort(key=lambda job: order[job.notebook])
     return RunResult(date=run_date, sandbox=is_sandbox, run_dir=run_dir, jobs=results)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and stop the workers; each shuts its kernel down, or is killed."""
+    # No public handle on the workers before Python 3.14 (terminate_workers); shutdown() forgets them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():  # its kernel's parent poller ends the kernel once the worker is gone
+            process.kill()
+            process.join(5)
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM as interrupts in :func:`main`, held back while a job is being published."""
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.deferring = 0
+        self.pending: int | None = None
+
+    def handle(self, signum: int, _frame) -> None:
+        if self.deferring:
+            self.pending = signum
+            return
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    @contextlib.contextmanager
+    def installed_for_main(self) -> Iterator[None]:
+        saved = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.installed = True
+        try:
+            yield
+        finally:
+            self.installed = False
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.deferring += 1
+        try:
+            yield
+        finally:
+            self.deferring -= 1
+            pending, self.pending = self.pending, None
+            if pending is not None and not self.deferring and self.installed:
+                self.handle(pending, None)
+
+
+_interrupts = _Interrupts()
 
 
 def _parse_date(value: str | dt.date | None) -> str:
@@ -863,21 +1052,28 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in args.parameter:
         overrides[name] = value
     try:
-        result = run_jobs(
-            jobs=parse_jobs(args.jobs) if args.jobs else None,
-            notebooks_dir=args.notebooks,
-            out=args.out,
-            date=args.date,
-            parameters=overrides,
-            sandbox=args.sandbox,
-            seed=args.seed,
-            timeout=args.timeout,
-            workers=args.workers,
-            html=not args.no_html,
-        )
+        with _interrupts.installed_for_main():
+            result = run_jobs(
+                jobs=parse_jobs(args.jobs) if args.jobs else None,
+                notebooks_dir=args.notebooks,
+                out=args.out,
+                date=args.date,
+                parameters=overrides,
+                sandbox=args.sandbox,
+                seed=args.seed,
+                timeout=args.timeout,
+                workers=args.workers,
+                html=not args.no_html,
+            )
     except (RunError, config.ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(exc, flush=True)
+        return 143 if exc.terminated else 130
+    except KeyboardInterrupt as exc:  # before any job started
+        print("interrupted before any job ran; earlier reports untouched", flush=True)
+        return 143 if isinstance(exc, Terminated) else 130
     failed = [job.notebook for job in result.jobs if not job.ok]
     summary = f"{len(result.jobs) - len(failed)} of {len(result.jobs)} job(s) succeeded"
     print(f"{summary}{'; failed: ' + ', '.join(failed) if failed else ''}")

@@ -1,5 +1,9 @@
+import os
+from unittest import mock
+
 import pytest
 
+from helpers import config
 from helpers.config import ConfigError, KlaviyoSettings, MaveraSettings, is_sandbox, redact
 
 
@@ -38,5 +42,20 @@ def test_dotenv_does_not_override_environment(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WORKBOOKS_IGNORE_DOTENV")
     monkeypatch.setenv("KLAVIYO_API_KEY", "pk_fromenv")
-    assert KlaviyoSettings.from_env().api_key == "pk_fromenv"
-    assert is_sandbox()
+    # load_dotenv writes os.environ directly, behind monkeypatch's back: restore it wholesale.
+    with mock.patch.dict(os.environ):
+        assert KlaviyoSettings.from_env().api_key == "pk_fromenv"
+        assert is_sandbox()
+    assert "WORKBOOKS_SANDBOX" not in os.environ  # later tests in this worker must not run "in the sandbox"
+
+
+def test_project_dotenv_is_found_from_any_working_directory(monkeypatch, tmp_path):
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / ".env").write_text("KLAVIYO_API_KEY=pk_fromprojectfile\n")
+    monkeypatch.setattr(config, "project_root", lambda: project)
+    monkeypatch.chdir(elsewhere)  # no .env here or above it (tmp_path is outside any checkout)
+    monkeypatch.delenv("WORKBOOKS_IGNORE_DOTENV")
+    with mock.patch.dict(os.environ):
+        assert KlaviyoSettings.from_env().api_key == "pk_fromprojectfile"

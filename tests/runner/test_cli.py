@@ -22,6 +22,9 @@ from tests.runner.support import FIXTURES
         (["--jobs", "one"], "--jobs 'one': give job numbers"),
         (["--date", "2026-13-01"], "--date '2026-13-01': use YYYY-MM-DD"),
         (["--timeout", "0"], "--timeout 0: give a positive number"),
+        (["--timeout", "nan"], "--timeout nan: give a positive number"),
+        (["--timeout", "inf"], "--timeout inf: give a positive number"),
+        (["--jobs", "1", "-p", "ratio", "inf"], "-p ratio: parameter ratio='inf' should be a finite number"),
     ],
 )
 def test_bad_arguments_are_one_line_errors_before_anything_runs(argv, message, tmp_path, capsys):
@@ -68,9 +71,9 @@ def test_coercion_follows_the_declared_type(spec, value, expected):
     assert coerced == expected and type(coerced) is type(expected)
 
 
-def test_exit_codes_and_one_line_per_job(tmp_path, capsys):
+def test_exit_codes_and_one_line_per_job(tmp_path, capfd):
     failing = run.main(["--notebooks", str(FIXTURES), "--out", str(tmp_path), "--jobs", "3", "--no-html"])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out  # "started" comes from the worker process
     assert failing == 1
     assert "[03_raises] started" in out
     assert "[03_raises] FAILED in" in out and "planted failure" in out
@@ -82,10 +85,16 @@ def test_exit_codes_and_one_line_per_job(tmp_path, capsys):
     assert (run_dir / "index.html").is_file()
 
     passing = run.main(["--notebooks", str(FIXTURES), "--out", str(tmp_path), "--jobs", "1", "--workers", "1"])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert passing == 0
     assert "[01_succeeds] succeeded in" in out
     assert "1 of 1 job(s) succeeded" in out
+
+
+def task(tmp_path, stem):
+    """What run_jobs hands a worker, for calling execute_one in this process (so papermill can be patched)."""
+    return {"stem": stem, "path": str(FIXTURES / f"{stem}.ipynb"), "staging": str(tmp_path), "parameters": {},
+            "timeout": 60, "html": False, "sandbox": False}
 
 
 def test_a_kernel_that_dies_before_the_first_cell_gets_one_retry(tmp_path, monkeypatch, capsys):
@@ -101,8 +110,8 @@ def test_a_kernel_that_dies_before_the_first_cell_gets_one_retry(tmp_path, monke
         return real(*args, **kwargs)
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[1], out=tmp_path, workers=1, html=False)
-    assert len(calls) == 2 and result.ok, result.jobs
+    outcome = run.execute_one(task(tmp_path, "01_succeeds"))
+    assert len(calls) == 2 and outcome["status"] == "succeeded", outcome
     assert "[01_succeeds] the kernel did not start (RuntimeError); retrying once" in capsys.readouterr().out
 
 
@@ -112,5 +121,5 @@ def test_a_failure_inside_a_cell_is_not_retried(tmp_path, monkeypatch):
     real = papermill.execute_notebook
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(1) or real(*a, **k))
-    result = run.run_jobs(notebooks_dir=FIXTURES, jobs=[3], out=tmp_path, workers=1, html=False, echo=print)
-    assert len(calls) == 1 and not result.ok
+    outcome = run.execute_one(task(tmp_path, "03_raises"))
+    assert len(calls) == 1 and outcome["status"] == "failed"

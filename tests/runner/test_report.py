@@ -42,6 +42,9 @@ def test_validate_accepts_and_coerces(args, kwargs, expected):
         (("tf", "yesterday", str), {"choices": ["last_30_days"]}, "parameter tf='yesterday' is not one of"),
         (("d", "15/07/2026", dt.date), {}, "parameter d='15/07/2026' should be a date like 2026-07-15"),
         (("ids", [], list), {"minimum": 1}, "parameter ids=[] must be at least 1"),
+        (("ratio", "inf", float), {}, "parameter ratio='inf' should be a finite number"),
+        (("ratio", float("-inf"), float), {}, "parameter ratio=-inf should be a finite number"),
+        (("ratio", "nan", float), {}, "parameter ratio='nan' should be a finite number"),
         (("cap", None, int), {}, "parameter cap is required"),
     ],
 )
@@ -68,10 +71,11 @@ def test_setup_creates_the_job_folder_under_the_run_dir(tmp_path, monkeypatch):
     matplotlib.rcdefaults()
 
 
-def test_without_run_dir_artifacts_go_to_todays_outputs(monkeypatch):
+def test_without_run_dir_artifacts_go_to_the_lab_folder_not_the_published_day(monkeypatch):
     from helpers import config
 
-    assert report.run_dir() == config.project_root() / "outputs" / dt.date.today().isoformat()
+    # JupyterLab (no WORKBOOKS_RUN_DIR) must not write over the runner's published outputs/<date>/.
+    assert report.run_dir() == config.project_root() / "outputs" / "lab" / dt.date.today().isoformat()
     assert report.headless() is False
 
 

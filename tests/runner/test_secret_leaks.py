@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 
-import pytest
-
+import helpers.sandbox as sandbox_module
 from helpers import run
 from tests.runner.support import FIXTURES, files_containing
 
@@ -49,9 +48,6 @@ def test_no_key_in_any_output_of_a_run_with_keys_set(tmp_path, capfd, monkeypatc
 
 
 def test_no_key_in_any_output_of_a_sandbox_run(tmp_path, capfd, monkeypatch):
-    sandbox_module = pytest.importorskip("helpers.sandbox", reason="the sandbox is not there yet")
-    if not hasattr(sandbox_module, "Sandbox"):
-        pytest.skip("helpers.sandbox.Sandbox is not there yet")
     started = []
 
     class Recorded(sandbox_module.Sandbox):
