@@ -268,7 +268,7 @@ def frame_benchmark(rows: int) -> dict[str, Any]:
     tracemalloc.stop()
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {"rows": rows, "seconds": round(seconds, 2), "generate_records_seconds": round(generate, 2),
-              "frame_mb": round(frame_mb, 1), "build_peak_mb_tracemalloc": round(peak / 2**20, 1),
+              "frame_mb": round(float(frame_mb), 1), "build_peak_mb_tracemalloc": round(peak / 2**20, 1),
               "process_peak_rss_mb": round(rss_kb / 1024, 1)}
     print(f"  1M-profile frame: {result}", flush=True)
     return result
