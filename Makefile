@@ -24,7 +24,8 @@ demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.htm
 
 test: $(STAMP)  ## lint, then the whole test suite
 	$(PY) -m ruff check helpers tests scripts
-	$(PY) -m pytest -n auto --dist loadgroup -q
+	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"
+	$(PY) -m pytest -q -m serial
 
 lab: $(STAMP)  ## JupyterLab on notebooks/, a sandbox running and its variables exported (WORKBOOKS_SEED, default 7)
 	$(PY) -m helpers.lab

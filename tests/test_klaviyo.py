@@ -72,6 +72,7 @@ def test_same_records_with_faults(reference):
     assert kc.stats.retries > 0
 
 
+@pytest.mark.serial
 def test_paced_run_gets_no_429():
     # Burst windows bind (predictive profiles 3/s, members 7/s) while concurrent chains compete for them,
     # and with 150 ms of latency a request granted late in a second lands in the next one unless the

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import uuid
 from urllib.parse import urlencode
 
@@ -129,10 +130,15 @@ class KlaviyoEmulator:
         self.api_key = api_key
         self.limiter = limiter
         self.requests: dict[str, int] = {}
+        self._count_lock = threading.Lock()  # handler threads count concurrently; += is not atomic
         handlers = {**klaviyo_routes.HANDLERS, **klaviyo_reports.HANDLERS}
         self.handlers = handlers
         self.url_map = Map([Rule(key.split(" ", 1)[1].replace("{id}", "<id>"), methods=[key.split(" ", 1)[0]],
                                  endpoint=key) for key in handlers])
+
+    def request_counts(self) -> dict[str, int]:
+        with self._count_lock:
+            return dict(self.requests)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -170,7 +176,8 @@ class KlaviyoEmulator:
         limit = limit_for(request.method, request.path, params)
         headers = {}
         if limit is not None:
-            self.requests[limit.bucket] = self.requests.get(limit.bucket, 0) + 1
+            with self._count_lock:
+                self.requests[limit.bucket] = self.requests.get(limit.bucket, 0) + 1
             decision = self.limiter.check(limit)
             if not decision.allowed:
                 s = "" if decision.retry_after == 1 else "s"

@@ -120,7 +120,7 @@ class Sandbox:
         return self._truth
 
     def stats(self) -> dict:
-        return {"klaviyo": {"requests": dict(self.klaviyo.requests), "throttled": self.limiter.throttled,
+        return {"klaviyo": {"requests": self.klaviyo.request_counts(), "throttled": self.limiter.throttled,
                             "faults": self.faults.injected},
                 "mavera": self.mavera.stats() if self.mavera is not None else {}}
 

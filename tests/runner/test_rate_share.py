@@ -29,6 +29,7 @@ def test_two_kernels_together_stay_within_a_one_per_second_bucket(monkeypatch):
 
 
 @pytest.mark.notebook
+@pytest.mark.serial
 def test_parallel_jobs_at_real_limits_draw_no_429(monkeypatch, tmp_path):
     # Jobs 03 and 05 both page through profiles at once, after 01 (which 05 needs for its personas).
     with Sandbox(seed=7, rate_scale=1) as sb:
