@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from helpers import ratelimits
+from helpers import ratelimits, report
 from helpers.config import ConfigError, KlaviyoSettings, cache_dir
 from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
 
@@ -138,31 +137,10 @@ def stream_for(path: str) -> Stream | None:
     for regex, stream in _TEMPLATES:
         if regex.match(path):
             return stream
-    for report in REPORTS.values():
-        if path == report.path:
-            return Stream(report.path, report.resource, ttl=report.ttl)
+    for spec in REPORTS.values():
+        if path == spec.path:
+            return Stream(spec.path, spec.resource, ttl=spec.ttl)
     return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Progress: a tqdm bar when a person is watching, nothing in papermill runs or pipes.
-# --------------------------------------------------------------------------------------------------
-
-def _interactive() -> bool:
-    if os.environ.get("WORKBOOKS_RUN_DIR"):
-        return False
-    if "ipykernel" in sys.modules:
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
-def progress(total: int | None, desc: str, enabled: bool | None = None):
-    """A tqdm.auto bar, or a no-op with the same update/close methods when not interactive."""
-    if enabled is None:
-        enabled = _interactive()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -454,7 +432,8 @@ class KlaviyoClient:
         """fn over items on the client's thread pool (same pacer, same session), results in order."""
         if len(items) <= 1:
             return [fn(i) for i in items]
-        bar = progress(len(items), desc, self.show_progress) if desc else None
+        disable = None if self.show_progress is None else not self.show_progress
+        bar = report.progress(total=len(items), desc=desc, leave=False, disable=disable) if desc else None
         out: list[Any] = [None] * len(items)
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
             futures = {pool.submit(fn, item): k for k, item in enumerate(items)}

@@ -83,8 +83,13 @@ def run_dir() -> Path:
 
 
 def headless() -> bool:
-    """True under the batch runner, where progress bars would only add noise to the saved notebook."""
-    return bool(os.environ.get("WORKBOOKS_RUN_DIR", "").strip())
+    """True when nobody watches: under the batch runner (bars would only add noise to the saved notebook),
+    or in a script whose stderr is not a terminal."""
+    if os.environ.get("WORKBOOKS_RUN_DIR", "").strip():
+        return True
+    if "ipykernel" in sys.modules:
+        return False
+    return not getattr(sys.stderr, "isatty", lambda: False)()
 
 
 def setup(notebook_stem: str) -> Job:
@@ -148,11 +153,13 @@ def show_sandbox_banner() -> None:
     )
 
 
-def progress(iterable: Iterable, **kw):
-    """tqdm over ``iterable``: a widget in JupyterLab, disabled under the runner (no per-refresh outputs)."""
+def progress(iterable: Iterable | None = None, **kw):
+    """tqdm over ``iterable`` (or a manual bar: ``total=``, then ``update``): a widget in JupyterLab,
+    disabled when :func:`headless` (no per-refresh outputs). ``disable=None`` means that default."""
     from tqdm.auto import tqdm
 
-    kw.setdefault("disable", headless())
+    if kw.get("disable") is None:
+        kw["disable"] = headless()
     return tqdm(iterable, **kw)
 
 

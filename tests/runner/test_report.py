@@ -76,7 +76,10 @@ def test_without_run_dir_artifacts_go_to_the_lab_folder_not_the_published_day(mo
 
     # JupyterLab (no WORKBOOKS_RUN_DIR) must not write over the runner's published outputs/<date>/.
     assert report.run_dir() == config.project_root() / "outputs" / "lab" / dt.date.today().isoformat()
+    monkeypatch.setitem(sys.modules, "ipykernel", sys.modules.get("ipykernel") or object())  # as in Lab
     assert report.headless() is False
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", "/tmp/somewhere")  # under the runner: bars stay quiet
+    assert report.headless() is True
 
 
 def test_job_saves_csv_json_png(tmp_path):
@@ -133,7 +136,11 @@ def test_record_usage_outside_a_kernel_logs(caplog, monkeypatch):
 
 
 def test_progress_is_silent_under_the_runner_and_visible_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipykernel", sys.modules.get("ipykernel") or object())  # as in Lab
     assert report.progress(range(3)).disable is False
+    assert report.progress(total=3, disable=None).disable is False  # a manual bar, as the client uses
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    assert report.progress(range(3)).disable is True  # a script writing to a pipe: no bar
     monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
     bar = report.progress(range(3))
     assert bar.disable is True and list(bar) == [0, 1, 2]
