@@ -48,6 +48,21 @@ def _truthy(name: str) -> bool:
     return (_env(name) or "").lower() in {"1", "true", "yes", "on"}
 
 
+def _api_key(name: str, prefix: str, what: str, where: str) -> str:
+    """The key in ``name``, or a ConfigError saying how to set it (checked before any request is sent)."""
+    load_env()
+    key = _env(name)
+    if not key:
+        raise ConfigError(
+            f"{name} is not set: put your {what} ({prefix}...) in .env or the environment, or run with --sandbox."
+        )
+    if not key.startswith(prefix):
+        raise ConfigError(
+            f"{name} does not look like a {what} (it should start with {prefix}); create one under {where}."
+        )
+    return key
+
+
 @dataclass(frozen=True)
 class KlaviyoSettings:
     api_key: str = field(repr=False)
@@ -59,18 +74,7 @@ class KlaviyoSettings:
 
     @classmethod
     def from_env(cls) -> KlaviyoSettings:
-        load_env()
-        key = _env("KLAVIYO_API_KEY")
-        if not key:
-            raise ConfigError(
-                "KLAVIYO_API_KEY is not set: put your private API key (pk_...) in .env or the environment, "
-                "or run with --sandbox."
-            )
-        if not key.startswith("pk_"):
-            raise ConfigError(
-                "KLAVIYO_API_KEY does not look like a private API key (it should start with pk_); "
-                "create one under Settings > API keys in Klaviyo."
-            )
+        key = _api_key("KLAVIYO_API_KEY", "pk_", "private API key", "Settings > API keys in Klaviyo")
         return cls(
             api_key=key,
             base_url=(_env("KLAVIYO_BASE_URL", KLAVIYO_DEFAULT_BASE_URL) or "").rstrip("/"),
@@ -89,18 +93,7 @@ class MaveraSettings:
 
     @classmethod
     def from_env(cls) -> MaveraSettings:
-        load_env()
-        key = _env("MAVERA_API_KEY")
-        if not key:
-            raise ConfigError(
-                "MAVERA_API_KEY is not set: put your Mavera API key (mvra_live_...) in .env or the environment, "
-                "or run with --sandbox."
-            )
-        if not key.startswith("mvra_"):
-            raise ConfigError(
-                "MAVERA_API_KEY does not look like a Mavera API key (it should start with mvra_); "
-                "create one under Settings > Developer > API Keys in Mavera."
-            )
+        key = _api_key("MAVERA_API_KEY", "mvra_", "Mavera API key", "Settings > Developer > API Keys in Mavera")
         return cls(
             api_key=key,
             base_url=(_env("MAVERA_BASE_URL", MAVERA_DEFAULT_BASE_URL) or "").rstrip("/"),
