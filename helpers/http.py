@@ -156,7 +156,9 @@ class Pacer:
         limit_of: LimitOf,
         *,
         scale: float = 1.0,
-        guard: float = 0.02,
+        # At least 0.1 s: a request can wait that long between being granted and reaching the server
+        # (a busy client process, a slow network hop) without any recent response having shown it.
+        guard: float = 0.1,
         first_guard: float = 1.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,

@@ -35,6 +35,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}  # (bucket, window) -> (window no, count)
         self.throttled = 0
+        self.throttled_by_bucket: dict[str, int] = {}
 
     def check(self, limit: Limit) -> Decision:
         if self.scale <= 0:
@@ -59,6 +60,7 @@ class RateLimiter:
             reset = max(1, math.ceil((current["steady"][0] + 1) * 60 - now))
             if blocked_until:
                 self.throttled += 1
+                self.throttled_by_bucket[lim.bucket] = self.throttled_by_bucket.get(lim.bucket, 0) + 1
                 return Decision(False, max(1, math.ceil(blocked_until - now)), lim.steady, 0, reset)
             for name, (window, count) in current.items():
                 self._counts[(lim.bucket, name)] = (window, count + 1)

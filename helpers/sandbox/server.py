@@ -121,6 +121,7 @@ class Sandbox:
 
     def stats(self) -> dict:
         return {"klaviyo": {"requests": self.klaviyo.request_counts(), "throttled": self.limiter.throttled,
+                            "throttled_by_bucket": dict(self.limiter.throttled_by_bucket),
                             "faults": self.faults.injected},
                 "mavera": self.mavera.stats() if self.mavera is not None else {}}
 
