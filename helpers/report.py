@@ -82,6 +82,12 @@ def run_dir() -> Path:
     return config.project_root() / "outputs" / "lab" / dt.date.today().isoformat()
 
 
+def read_json(stem: str, name: str) -> Any | None:
+    """A JSON artifact another job saved in this run folder (e.g. 01's personas.json), or None."""
+    path = run_dir() / stem / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def headless() -> bool:
     """True when nobody watches: under the batch runner (bars would only add noise to the saved notebook),
     or in a script whose stderr is not a terminal."""

@@ -8,7 +8,7 @@ through `tag_questions`, so every summary here is a plain group-by.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -183,6 +183,21 @@ def resolve_personas(
     if not chosen:
         raise ValueError(NO_PERSONAS)
     return list(dict.fromkeys(chosen))
+
+
+def choose_personas(
+    persona_ids: Sequence[str], saved: dict | None, list_personas: Callable[[], Iterable[dict]]
+) -> tuple[list[str], str]:
+    """:func:`resolve_personas`, plus where the ids came from, for the report.
+
+    ``list_personas`` (GET /personas: free, but a request) is called only when neither the parameter nor
+    job 01's personas.json names any persona.
+    """
+    if any(str(p).strip() for p in persona_ids):
+        return resolve_personas(persona_ids, saved), "the `persona_ids` parameter"
+    if saved and any(saved.values()):
+        return resolve_personas([], saved), "job 01's personas.json"
+    return resolve_personas([], None, list_personas()), f"found by the '{PERSONA_PREFIX.strip()}' name"
 
 
 def question_plan(

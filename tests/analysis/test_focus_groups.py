@@ -193,3 +193,17 @@ def test_verdict_lines_without_verdicts_repeat_the_mavera_note():
     assert verdict_lines(pd.DataFrame(), {}, {}, note) == ["- " + note]
     assert verdict_lines(pd.DataFrame(), {}, {}, "**Failed:** 402.") == ["- Failed: 402."]
     assert verdict_lines(pd.DataFrame(), {}, {}) == []
+
+
+def test_choose_personas_names_its_source_and_lists_only_when_needed():
+    from helpers.analysis.focus_groups import choose_personas
+
+    def must_not_list():
+        raise AssertionError("GET /personas should not be needed")
+
+    assert choose_personas(["p1"], {"VIP": "s"}, must_not_list) == (["p1"], "the `persona_ids` parameter")
+    assert choose_personas([], {"VIP": "s"}, must_not_list) == (["s"], "job 01's personas.json")
+    listed = [{"id": "b", "name": "CLV tier: VIP"}, {"id": "x", "name": "Other"}]
+    assert choose_personas([], None, lambda: listed) == (["b"], "found by the 'CLV tier:' name")
+    with pytest.raises(ValueError, match="run job 01 first"):
+        choose_personas([], {}, lambda: [])

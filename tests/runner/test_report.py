@@ -155,3 +155,10 @@ def test_lab_env_puts_the_sandbox_on_top_and_drops_the_run_dir():
     assert base["KLAVIYO_API_KEY"] == "pk_real"  # the caller's mapping is not modified
     assert lab.lab_seed({}) == 7 and lab.lab_seed({"WORKBOOKS_SEED": "11"}) == 11
     assert lab.lab_command()[-1].endswith("notebooks")
+
+
+def test_read_json_reads_another_jobs_artifact_in_this_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
+    assert report.read_json("01_persona_enrichment", "personas.json") is None
+    report.setup("01_persona_enrichment").save_json({"VIP": "p1"}, "personas.json")
+    assert report.read_json("01_persona_enrichment", "personas.json") == {"VIP": "p1"}
