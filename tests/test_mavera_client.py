@@ -49,17 +49,23 @@ class Faulty:
     def add(self, method, prefix, status, count=1):
         self.rules.append([method, prefix, status, count])
 
-    def __call__(self, environ, start_response):
+    def _match(self, environ):
+        """The status of the first rule this request uses up, or None."""
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         self.seen.append((method, path))
         for rule in self.rules:
             if rule[0] == method and path.startswith(rule[1]) and rule[3] > 0:
                 rule[3] -= 1
-                resp = Response('{"error": {"message": "Service unavailable", "type": "api_error", '
-                                '"code": "service_unavailable", "param": null}}', status=rule[2],
-                                mimetype="application/json")
-                return resp(environ, start_response)
-        return self.app(environ, start_response)
+                return rule[2]
+        return None
+
+    def __call__(self, environ, start_response):
+        status = self._match(environ)
+        if status is None:
+            return self.app(environ, start_response)
+        resp = Response('{"error": {"message": "Service unavailable", "type": "api_error", '
+                        '"code": "service_unavailable", "param": null}}', status=status, mimetype="application/json")
+        return resp(environ, start_response)
 
 
 @contextmanager
@@ -467,16 +473,13 @@ class AppliedThenLost(Faulty):
     """Lets the emulator apply the next `count` matching requests, then answers `status` instead of its reply."""
 
     def __call__(self, environ, start_response):
-        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
-        self.seen.append((method, path))
-        for rule in self.rules:
-            if rule[0] == method and path.startswith(rule[1]) and rule[3] > 0:
-                rule[3] -= 1
-                b"".join(self.app(environ, lambda *a, **k: None))  # applied (and charged) on Mavera's side
-                resp = Response('{"error": {"message": "Bad gateway", "type": "api_error", "code": "bad_gateway"}}',
-                                status=rule[2], mimetype="application/json")
-                return resp(environ, start_response)
-        return self.app(environ, start_response)
+        status = self._match(environ)
+        if status is None:
+            return self.app(environ, start_response)
+        b"".join(self.app(environ, lambda *a, **k: None))  # applied (and charged) on Mavera's side
+        resp = Response('{"error": {"message": "Bad gateway", "type": "api_error", "code": "bad_gateway"}}',
+                        status=status, mimetype="application/json")
+        return resp(environ, start_response)
 
 
 @pytest.fixture

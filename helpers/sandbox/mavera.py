@@ -48,55 +48,25 @@ BASE_PERSONAS = [
     ("E-commerce Marketing Manager", "IndustrySpecific", "Owns email/SMS programs and revenue targets."),
 ]
 
-_FIELD = {"name": "context", "label": "Context", "type": "textarea", "required": False}
-_VARIANT = {"name": "variant", "label": "Variant number", "type": "number", "required": False}
+def _app(app_id: str, name: str, category: str, description: str, *specific: tuple[str, str, str]) -> dict:
+    """A generation app: the brief fields every app shares, its own (name, label, type) fields, then context."""
+    def field(name, label, kind="text", required=False):
+        return {"name": name, "label": label, "type": kind, "required": required}
+
+    fields = [field("product", "Product or topic", required=True), field("offer", "Offer"),
+              field("audience", "Audience"), field("tone", "Tone"), *(field(*f) for f in specific),
+              field("context", "Context", "textarea"), field("variant", "Variant number", "number")]
+    return {"id": app_id, "name": name, "category": category, "description": description, "input_fields": fields}
+
+
 GENERATION_APPS = [
-    {
-        "id": "email-subject-line",
-        "name": "Email Subject Line",
-        "category": "Email",
-        "description": "A subject line (and preview text) for a marketing email.",
-        "input_fields": [
-            {"name": "product", "label": "Product or topic", "type": "text", "required": True},
-            {"name": "offer", "label": "Offer", "type": "text", "required": False},
-            {"name": "audience", "label": "Audience", "type": "text", "required": False},
-            {"name": "tone", "label": "Tone", "type": "text", "required": False},
-            {"name": "original", "label": "Current subject line", "type": "text", "required": False},
-            _FIELD,
-            _VARIANT,
-        ],
-    },
-    {
-        "id": "email-body",
-        "name": "Email Body",
-        "category": "Email",
-        "description": "Body copy with a call to action for a marketing email.",
-        "input_fields": [
-            {"name": "product", "label": "Product or topic", "type": "text", "required": True},
-            {"name": "offer", "label": "Offer", "type": "text", "required": False},
-            {"name": "audience", "label": "Audience", "type": "text", "required": False},
-            {"name": "tone", "label": "Tone", "type": "text", "required": False},
-            {"name": "goal", "label": "Goal of the email", "type": "text", "required": False},
-            {"name": "original", "label": "Current body", "type": "textarea", "required": False},
-            _FIELD,
-            _VARIANT,
-        ],
-    },
-    {
-        "id": "sms-message",
-        "name": "SMS Message",
-        "category": "SMS",
-        "description": "A marketing text message within 160 characters, opt-out language included.",
-        "input_fields": [
-            {"name": "product", "label": "Product or topic", "type": "text", "required": True},
-            {"name": "offer", "label": "Offer", "type": "text", "required": False},
-            {"name": "audience", "label": "Audience", "type": "text", "required": False},
-            {"name": "tone", "label": "Tone", "type": "text", "required": False},
-            {"name": "original", "label": "Current message", "type": "text", "required": False},
-            _FIELD,
-            _VARIANT,
-        ],
-    },
+    _app("email-subject-line", "Email Subject Line", "Email", "A subject line (and preview text) for a marketing email.",
+         ("original", "Current subject line", "text")),
+    _app("email-body", "Email Body", "Email", "Body copy with a call to action for a marketing email.",
+         ("goal", "Goal of the email", "text"), ("original", "Current body", "textarea")),
+    _app("sms-message", "SMS Message", "SMS",
+         "A marketing text message within 160 characters, opt-out language included.",
+         ("original", "Current message", "text")),
 ]
 _APPS = {app["id"]: app for app in GENERATION_APPS}
 
