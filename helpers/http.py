@@ -156,8 +156,8 @@ class Pacer:
         limit_of: LimitOf,
         *,
         scale: float = 1.0,
-        # At least 0.1 s: a request can wait that long between being granted and reaching the server
-        # (a busy client process, a slow network hop) without any recent response having shown it.
+        # Margin over the slowest recent answer: a request can wait that much longer between being
+        # granted and reaching the server (a busy process, a slow hop) than any recent response showed.
         guard: float = 0.1,
         first_guard: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -251,12 +251,14 @@ class Pacer:
     def guard(self) -> float:
         """Seconds before a window ends within which a granted request may land in the next window.
 
-        Until a first answer shows how long requests take, ``first_guard``: the first wave of a run would
-        otherwise be granted with no margin and land in the next window on top of that window's own.
+        The slowest recent answer plus the ``guard`` margin: a request can take longer than any of the
+        last few (a busy client or server, network jitter). Until a first answer shows how long requests
+        take, ``first_guard``: the first wave of a run would otherwise be granted with no margin and land
+        in the next window on top of that window's own.
         """
         if not self._recent:
             return max(self._min_guard, self._first_guard)
-        return min(max(self._min_guard, max(self._recent)), 1.0)
+        return min(self._min_guard + max(self._recent), 1.0)
 
     # -- internals --------------------------------------------------------------------------------
     def _windows(self, lim: Limit) -> _Windows:
