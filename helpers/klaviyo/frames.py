@@ -4,11 +4,11 @@ A :class:`Column` names where its value sits in a record (dotted keys: ``attribu
 a relationship: ``relationships.profile.data.id``), an optional per-value ``convert`` and the dtype.
 A missing level or a null anywhere on the path is a missing value. Records are JSON:API resource
 objects, or small dicts that join several (``{"flow": ..., "action": ..., "message": ...}``). The
-paths follow revision 2026-07-15 of the API (``/work/shared/specs``); column names are the contract
-in docs/internals.md ("Klaviyo client frames").
+paths follow the pinned revision 2026-07-15 (its OpenAPI document is in shared/specs), so older shapes
+need no fallback chains; column names are the contract in docs/internals.md ("Klaviyo client frames").
 
-The builder walks each shared path prefix once per record as a list comprehension, so a frame of a
-million profiles is built column by column without per-record Python calls (``make bench``).
+The builder reads each shared path prefix once, as one list comprehension over all records (a trie of
+the paths), so a million-profile frame builds as fast as the hand-written loop it replaced (``make bench``).
 """
 
 from __future__ import annotations
