@@ -39,7 +39,6 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +103,6 @@ class RequestStats:
     def count_throttled(self) -> None:
         with self._lock:
             self.throttled += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {"sent": self.sent, "throttled": self.throttled, "retries": self.retries,
-                    "by_bucket": dict(self.by_bucket)}
 
 
 class _Windows:
@@ -506,8 +500,3 @@ def make_session(
     session.headers.update(dict(headers or {}))
     session.stats = policy.stats  # type: ignore[attr-defined]
     return session
-
-
-def lifetime(hours: float) -> timedelta:
-    """A cache lifetime, for stream declarations."""
-    return timedelta(hours=hours)

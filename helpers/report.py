@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config
+from helpers.progress import headless, progress  # noqa: F401  (re-exported: report.progress, report.headless)
 
 RECORD_MIME = "application/vnd.workbooks.record+json"
 SANDBOX_BANNER = "Sandbox data — synthetic shop, not your Klaviyo account"
@@ -88,16 +89,6 @@ def read_json(stem: str, name: str) -> Any | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def headless() -> bool:
-    """True when nobody watches: under the batch runner (bars would only add noise to the saved notebook),
-    or in a script whose stderr is not a terminal."""
-    if os.environ.get("WORKBOOKS_RUN_DIR", "").strip():
-        return True
-    if "ipykernel" in sys.modules:
-        return False
-    return not getattr(sys.stderr, "isatty", lambda: False)()
-
-
 def setup(notebook_stem: str) -> Job:
     """Prepare a notebook: display options, plot style, logging, banner; returns its :class:`Job`."""
     _display_options()
@@ -157,16 +148,6 @@ def show_sandbox_banner() -> None:
             "</div>"
         )
     )
-
-
-def progress(iterable: Iterable | None = None, **kw):
-    """tqdm over ``iterable`` (or a manual bar: ``total=``, then ``update``): a widget in JupyterLab,
-    disabled when :func:`headless` (no per-refresh outputs). ``disable=None`` means that default."""
-    from tqdm.auto import tqdm
-
-    if kw.get("disable") is None:
-        kw["disable"] = headless()
-    return tqdm(iterable, **kw)
 
 
 # ---------------------------------------------------------------------------------------------- records

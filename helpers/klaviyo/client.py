@@ -1,0 +1,285 @@
+"""``KlaviyoClient``: JSON:API pagination and the typed methods that return the notebooks' frames.
+
+What to ask for is declared in :mod:`~helpers.klaviyo.streams`, how each frame reads the answer in
+:mod:`~helpers.klaviyo.frames`; large listings are fetched concurrently by :mod:`~helpers.klaviyo.split`
+and every request goes through :mod:`~helpers.klaviyo.transport`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import ConfigError, KlaviyoSettings
+from helpers.klaviyo import frames
+from helpers.klaviyo.errors import KlaviyoError
+from helpers.klaviyo.jsonapi import as_dt, dig, included_index
+from helpers.klaviyo.split import _Split, concurrent_map, equal_ranges, fetch_chains, split_fetch
+from helpers.klaviyo.streams import DEFAULT_STATISTICS, PREDICTIVE_FIELDS, REPORTS, STREAMS
+from helpers.klaviyo.transport import Transport
+
+
+def _sends_message(action: Mapping) -> bool:
+    kind = dig(action, "attributes", "definition", "type")  # send-email, send-sms, time-delay, ...
+    if kind is None:
+        return True  # unknown shape: ask, rather than miss messages
+    return str(kind).lower().replace("_", "-").startswith("send-")
+
+
+class KlaviyoClient(Transport):
+    """Read-only Klaviyo client. Frames follow docs/internals.md ("Klaviyo client frames")."""
+
+    def __init__(
+        self,
+        settings: KlaviyoSettings,
+        *,
+        refresh: bool = False,
+        progress: bool | None = None,
+        rate_scale: float = 1.0,
+        concurrency: int = 16,
+        cache: bool = True,
+        attempts: int = 6,
+        backoff: float = 0.5,
+        max_retry_after: float = 90.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
+    ) -> None:
+        self.show_progress = progress
+        self.concurrency = max(1, concurrency)
+        super().__init__(settings, refresh=refresh, rate_scale=rate_scale, cache=cache, attempts=attempts,
+                         backoff=backoff, max_retry_after=max_retry_after, timeout=timeout,
+                         pool_size=max(32, self.concurrency * 2))
+
+    def __repr__(self) -> str:
+        return f"KlaviyoClient({self.settings!r}, requests_sent={self.requests_sent})"
+
+    @classmethod
+    def from_env(cls, refresh: bool = False, progress: bool | None = None, **kw: Any) -> KlaviyoClient:
+        """Settings from the environment/.env. ``KLAVIYO_RATE_SCALE`` (sandbox/bench only) scales the limits
+        the client paces against, to match a sandbox started with ``--rate-scale``."""
+        settings = KlaviyoSettings.from_env()
+        if "rate_scale" not in kw and os.environ.get("KLAVIYO_RATE_SCALE", "").strip():
+            try:
+                kw["rate_scale"] = float(os.environ["KLAVIYO_RATE_SCALE"])
+            except ValueError:
+                raise ConfigError("KLAVIYO_RATE_SCALE must be a number (e.g. 1 or 0.5).") from None
+        return cls(settings, refresh=refresh, progress=progress, **kw)
+
+    def __enter__(self) -> KlaviyoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- pagination -------------------------------------------------------------------------------
+    def pages(self, path: str, params: Mapping[str, Any] | None = None,
+              ttl: timedelta | None = None) -> Iterator[dict[str, Any]]:
+        """Every page document of a collection, following ``links.next`` verbatim until it is absent."""
+        url: str | None = self._url(path)
+        query: Mapping[str, Any] | None = params
+        seen: set[str] = set()
+        while url:
+            doc = self.request("GET", url, query, ttl=ttl)
+            yield doc
+            nxt = dig(doc, "links", "next")
+            if nxt:
+                nxt = self._url(nxt)
+                if nxt in seen:
+                    raise KlaviyoError(f"Klaviyo returned a pagination cycle on {path}; rerun with refresh=True.")
+                seen.add(nxt)
+            url, query = nxt, None  # the next link already carries every parameter
+
+    def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every resource object of a collection exactly once, following ``links.next``."""
+        seen: set[tuple[str, str]] = set()
+        for doc in self.pages(path, params):
+            for obj in doc.get("data") or []:
+                key = (obj.get("type", ""), obj.get("id", ""))
+                if key not in seen:
+                    seen.add(key)
+                    yield obj
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str | None = None) -> list[Any]:
+        """fn over items on the client's thread pool (same pacer, same session), results in order."""
+        return concurrent_map(fn, items, workers=self.concurrency, desc=desc, show=self.show_progress)
+
+    def _listing(self, name: str, columns: Sequence[frames.Column], **overrides: Any) -> pd.DataFrame:
+        stream = STREAMS[name]
+        return frames.build_frame(columns, list(self.paginate(stream.path, stream.query(**overrides))))
+
+    # -- profiles and segments --------------------------------------------------------------------
+    def profiles(
+        self,
+        *,
+        predictive: bool = True,
+        consent: bool = True,
+        location: bool = True,
+        email: bool = False,
+        phone: bool = False,
+        extra_fields: Iterable[str] = (),
+    ) -> pd.DataFrame:
+        """All profiles with predictive analytics and consent: only the fields asked for (no email or
+        phone unless ``email=True``/``phone=True``)."""
+        stream = STREAMS["profiles"]
+        fields = ["created", "updated"]
+        if location:
+            fields += ["location.country", "location.region", "location.city"]
+        if predictive:
+            fields += [f"predictive_analytics.{f}" for f in PREDICTIVE_FIELDS]
+        if consent:
+            fields += ["subscriptions.email.marketing.can_receive_email_marketing",
+                       "subscriptions.sms.marketing.can_receive_sms_marketing"]
+        fields += (["email"] if email else []) + (["phone_number"] if phone else []) + list(extra_fields)
+        additional = [a for a, on in (("predictive_analytics", predictive), ("subscriptions", consent)) if on]
+        job = _Split.of("profiles", stream, stream.query(fields=fields, additional=additional))
+        records = split_fetch(self, [job], "profiles")["profiles"]
+        return frames.profiles_frame(records, email=email, phone=phone)
+
+    def profile_count(self) -> int:
+        """How many profiles the account holds (ids only, in the cheaper plain-profiles bucket)."""
+        stream = STREAMS["profiles"]
+        job = _Split.of("count", stream, stream.query(fields=["created"], additional=[]))
+        return len(split_fetch(self, [job], "profiles")["count"])
+
+    def segments(self, *, counts: bool = False) -> pd.DataFrame:
+        """All segments; ``counts=True`` adds ``profile_count`` (Klaviyo allows 1/s, 15/min for that)."""
+        frame = self._listing("segments", frames.SEGMENT)
+        if counts:
+            one = STREAMS["segment"]
+
+            def count(seg_id: str) -> int | None:
+                doc = self.request("GET", one.path.format(id=seg_id), one.query())
+                return dig(doc, "data", "attributes", "profile_count")
+
+            frame["profile_count"] = pd.array(self._map(count, list(frame["segment_id"]), "segment counts"),
+                                              dtype="Int64")
+        return frame
+
+    def segment_members(self, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Profile ids of every member of each segment (all segments when ``ids`` is None)."""
+        ids = list(self.segments()["segment_id"]) if ids is None else list(ids)
+        stream = STREAMS["segment_members"]
+        jobs = [_Split.of(seg_id, stream, stream.query(), stream.path.format(id=seg_id)) for seg_id in ids]
+        found = split_fetch(self, jobs, "segment members")
+        return {seg_id: np.array([r["id"] for r in found[seg_id]], dtype=object) for seg_id in ids}
+
+    # -- flows and campaigns ----------------------------------------------------------------------
+    def flows(self) -> pd.DataFrame:
+        # Same query as flow_messages (actions included), so one serves the other from the cache.
+        return self._listing("flows", frames.FLOW)
+
+    def flow_messages(self) -> pd.DataFrame:
+        """Flows -> actions -> messages, with content (subject, preview text, SMS body)."""
+        stream = STREAMS["flows"]
+        flows: list[dict] = []
+        actions: dict[str, list[dict]] = {}
+        for doc in self.pages(stream.path, stream.query()):
+            included = included_index(doc)
+            for flow in doc.get("data") or []:
+                flows.append(flow)
+                refs = dig(flow, "relationships", "flow-actions", "data")
+                if isinstance(refs, list) and all(("flow-action", r.get("id")) in included for r in refs):
+                    actions[flow["id"]] = [included[("flow-action", r["id"])] for r in refs]
+        missing = [f["id"] for f in flows if f["id"] not in actions]
+        if missing:  # no compound document: list each flow's actions
+            fa = STREAMS["flow_actions"]
+            for fid, acts in zip(missing, self._map(
+                    lambda fid: list(self.paginate(fa.path.format(id=fid), fa.query())), missing), strict=True):
+                actions[fid] = acts
+        pairs = [(f, act) for f in flows for act in actions.get(f["id"], []) if _sends_message(act)]
+        fm = STREAMS["flow_messages"]
+        messages = self._map(lambda p: list(self.paginate(fm.path.format(id=p[1]["id"]), fm.query())), pairs,
+                             desc="flow messages")
+        records = [{"flow": flow, "action": act, "message": msg}
+                   for (flow, act), msgs in zip(pairs, messages, strict=True) for msg in msgs]
+        return frames.build_frame(frames.FLOW_MESSAGE, records)
+
+    def campaigns(self, channel: str = "email") -> pd.DataFrame:
+        """Campaigns of one channel (email, sms, mobile_push), one row per message."""
+        stream = STREAMS["campaigns"]
+        records = []
+        for doc in self.pages(stream.path, stream.query(filter=f"equals(messages.channel,'{channel}')")):
+            included = included_index(doc)
+            for camp in doc.get("data") or []:
+                refs = dig(camp, "relationships", "campaign-messages", "data") or []
+                msgs = [included.get(("campaign-message", r.get("id"))) for r in refs] or [None]
+                records += [{"campaign": camp, "message": msg} for msg in msgs]
+        frame = frames.build_frame(frames.CAMPAIGN, records)
+        if frame["channel"].isna().any():  # a campaign without its message: the channel listed
+            frame["channel"] = frame["channel"].fillna(channel)
+        return frame
+
+    # -- metrics, events, catalog -----------------------------------------------------------------
+    def metrics(self) -> pd.DataFrame:
+        return self._listing("metrics", frames.METRIC)
+
+    def metric_id(self, name: str = "Placed Order") -> str:
+        """The id of the metric called ``name``; among duplicates, prefer an eCommerce integration, then
+        the most recently updated."""
+        return frames.choose_metric(self.metrics(), name)
+
+    def events(self, metric_id: str, start: datetime | str, end: datetime | str, parts: int = 8) -> pd.DataFrame:
+        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges."""
+        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', as_dt(start),
+                              as_dt(end), parts)
+        frame = frames.build_frame(frames.EVENT, fetch_chains(self, chains, desc="events"))
+        return frame.sort_values("datetime", kind="stable").reset_index(drop=True)
+
+    def catalog_categories(self) -> pd.DataFrame:
+        return self._listing("catalog_categories", frames.CATALOG_CATEGORY)
+
+    def catalog_items(self) -> pd.DataFrame:
+        """Catalog items with the ids of their categories (one filtered listing per category)."""
+        stream = STREAMS["catalog_items"]
+        items = list(self.paginate(stream.path, stream.query()))
+        categories = list(self.catalog_categories()["category_id"])
+        members = self._map(lambda cid: [o["id"] for o in self.paginate(
+            stream.path, stream.query(fields=["external_id"], filter=f'equals(category.id,"{cid}")'))], categories)
+        by_item: dict[str, list[str]] = {}
+        for cid, item_ids in zip(categories, members, strict=True):
+            for iid in item_ids:
+                by_item.setdefault(iid, []).append(cid)
+        return frames.build_frame(frames.CATALOG_ITEM,
+                                  [{"item": o, "category_ids": by_item.get(o["id"], [])} for o in items])
+
+    # -- reporting API ----------------------------------------------------------------------------
+    def _values_report(self, kind: str, timeframe: str | Mapping[str, Any], conversion_metric_id: str | None,
+                       statistics: Sequence[str], filter: str | None) -> pd.DataFrame:
+        report = REPORTS[kind]
+        if conversion_metric_id is None:
+            conversion_metric_id = self.metric_id("Placed Order")
+        tf = {"key": timeframe} if isinstance(timeframe, str) else dict(timeframe)
+        attributes: dict[str, Any] = {"statistics": list(statistics), "timeframe": tf,
+                                      "conversion_metric_id": conversion_metric_id,
+                                      "group_by": list(report.group_by)}
+        if filter:
+            attributes["filter"] = filter
+        body = {"data": {"type": report.resource, "attributes": attributes}}
+        results: list[dict] = []
+        url: str | None = report.path
+        seen: set[str] = set()
+        while url:  # one POST for everything; follow page_cursor from links.next if the answer is paged
+            doc = self.request("POST", url, body=body, ttl=report.ttl)
+            results += dig(doc, "data", "attributes", "results") or []
+            nxt = dig(doc, "links", "next")
+            url = self._url(nxt) if nxt and nxt not in seen else None
+            if nxt:
+                seen.add(nxt)
+        return frames.build_frame(frames.report_columns(report.group_by, statistics), results)
+
+    def flow_values_report(self, timeframe: str | Mapping[str, Any] = "last_90_days",
+                           conversion_metric_id: str | None = None,
+                           statistics: Sequence[str] = DEFAULT_STATISTICS, filter: str | None = None) -> pd.DataFrame:
+        """One row per (flow_id, flow_message_id, send_channel) with one column per statistic: one POST."""
+        return self._values_report("flow", timeframe, conversion_metric_id, statistics, filter)
+
+    def campaign_values_report(self, timeframe: str | Mapping[str, Any] = "last_365_days",
+                               conversion_metric_id: str | None = None,
+                               statistics: Sequence[str] = DEFAULT_STATISTICS,
+                               filter: str | None = None) -> pd.DataFrame:
+        """One row per (campaign_id, campaign_message_id, send_channel), one column per statistic: one POST."""
+        return self._values_report("campaign", timeframe, conversion_metric_id, statistics, filter)

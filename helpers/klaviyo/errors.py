@@ -1,0 +1,82 @@
+"""Failed Klaviyo requests as :class:`KlaviyoError`: one line that says what happened and what to do."""
+
+from __future__ import annotations
+
+import requests
+
+from helpers import ratelimits
+
+
+class KlaviyoError(RuntimeError):
+    """A Klaviyo request failed in a way a person can act on; the message says what to do."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def unreachable(method: str, path: str, attempts: int, reason: str, base_url: str) -> KlaviyoError:
+    """No answer after every attempt (``reason`` from :func:`helpers.http.transport_failure`)."""
+    return KlaviyoError(
+        f"could not reach Klaviyo for {method} {path} after {attempts} attempts ({reason}); "
+        f"check KLAVIYO_BASE_URL={base_url} and the network, then rerun.")
+
+
+def _detail(response: requests.Response) -> str:
+    """The first JSON:API error's detail (or title), if the body is a JSON:API error document."""
+    if "json" not in response.headers.get("content-type", ""):
+        return ""
+    try:
+        first = (response.json().get("errors") or [{}])[0]
+        return str(first.get("detail") or first.get("title") or "").strip()
+    except (ValueError, AttributeError, IndexError):
+        return ""
+
+
+def http_error(method: str, path: str, response: requests.Response, *, revision: str,
+               attempts: int) -> KlaviyoError:
+    """The error for an answer with status >= 400 (retries, where they apply, are already spent)."""
+    status = response.status_code
+    ctype = response.headers.get("content-type", "")
+    detail = _detail(response)
+    what = f"{method} {path}"
+    if status == 401:
+        return KlaviyoError(
+            f"Klaviyo rejected the API key (401) on {what}: set KLAVIYO_API_KEY to a current private key "
+            "(pk_...) of this account.", status)
+    if status == 403:
+        if "html" in ctype or response.headers.get("cf-mitigated"):
+            return KlaviyoError(
+                f"Klaviyo's bot protection blocked {what} (403 challenge page, not a missing scope); "
+                "rerun later or from another network.", status)
+        scopes = ratelimits.scopes_for(method, path)
+        need = ", ".join(scopes) if scopes else "the read scope for this endpoint"
+        return KlaviyoError(
+            f"the API key lacks a scope for {what} (403): grant {need} to the key under "
+            "Settings > API keys in Klaviyo.", status)
+    if status in (400, 404, 410) and "revision" in detail.lower():
+        return KlaviyoError(
+            f"Klaviyo does not accept revision {revision} ({status}: {detail}); set "
+            f"KLAVIYO_REVISION to a supported revision or unset it to use {ratelimits.revision()}.", status)
+    if status == 410:
+        return KlaviyoError(
+            f"revision {revision} is retired (410 on {what}); set KLAVIYO_REVISION to a "
+            f"supported revision such as {ratelimits.revision()}.", status)
+    if status == 404:
+        return KlaviyoError(f"Klaviyo has no {path} (404): check the id, it may have been deleted.", status)
+    if status == 429:
+        wait = response.headers.get("Retry-After")
+        lim = ratelimits.limit_for(method, path)
+        if lim is not None and lim.daily is not None:
+            return KlaviyoError(
+                f"Klaviyo's daily limit for {lim.bucket} ({lim.daily}/day, shared by every app on the account) "
+                f"is used up; retry in {wait or 'some'} s (after midnight UTC) - cached reports are reused.",
+                status)
+        return KlaviyoError(
+            f"Klaviyo kept throttling {what} (429, Retry-After {wait}) after {attempts} attempts; another "
+            "integration may be using this account's limit - rerun later.", status)
+    if status >= 500:
+        return KlaviyoError(
+            f"Klaviyo failed on {what} ({status}) after {attempts} attempts; rerun later "
+            "(results fetched so far are cached).", status)
+    return KlaviyoError(f"Klaviyo refused {what} ({status}): {detail or response.reason}", status)

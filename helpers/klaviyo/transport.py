@@ -1,0 +1,132 @@
+"""Sending one Klaviyo request: the session with every policy of :mod:`helpers.http`, answers as JSON.
+
+Pacing against Klaviyo's per-bucket fixed windows (one pacer per account and process), urllib3
+retries (429 with Retry-After, 5xx, timeouts, dropped connections), and an on-disk requests-cache
+with the per-stream lifetimes declared in :mod:`helpers.klaviyo.streams`. Failures become
+:class:`~helpers.klaviyo.errors.KlaviyoError` (see :mod:`helpers.klaviyo.errors`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from helpers import ratelimits
+from helpers.config import ConfigError, KlaviyoSettings, cache_dir
+from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
+from helpers.klaviyo.errors import KlaviyoError, http_error, unreachable
+from helpers.klaviyo.streams import stream_for
+
+JSONAPI = "application/vnd.api+json"
+
+_PACERS: dict[tuple[str, str, float], Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(base_url: str, api_key: str, scale: float) -> Pacer:
+    """One pacer per account and process: every client of one key draws on the same buckets."""
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest(), scale)
+    with _PACERS_LOCK:
+        if key not in _PACERS:
+            _PACERS[key] = Pacer(ratelimits.limit_for, scale=scale)
+        return _PACERS[key]
+
+
+class Transport:
+    """One Klaviyo account over HTTP: ``request`` returns a JSON document or raises KlaviyoError."""
+
+    def __init__(
+        self,
+        settings: KlaviyoSettings,
+        *,
+        refresh: bool = False,
+        rate_scale: float = 1.0,
+        cache: bool = True,
+        attempts: int = 6,
+        backoff: float = 0.5,
+        max_retry_after: float = 90.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        pool_size: int = 32,
+    ) -> None:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.pre)?", settings.revision):
+            raise ConfigError(
+                f"KLAVIYO_REVISION={settings.revision!r} is not a revision date (YYYY-MM-DD); "
+                f"unset it to use {ratelimits.revision()}."
+            )
+        self.settings = settings
+        self.refresh = refresh
+        self.stats = RequestStats()
+        self.pacer = shared_pacer(settings.base_url, settings.api_key, rate_scale)
+        # Responses differ by revision (and an unsupported one is refused), so each revision has its own cache.
+        fingerprint = hashlib.sha256(
+            f"{settings.base_url}\n{settings.api_key}\n{settings.revision}".encode()).hexdigest()[:16]
+        self.session = make_session(
+            headers={
+                "Authorization": f"Klaviyo-API-Key {settings.api_key}",
+                "revision": settings.revision,
+                "accept": JSONAPI,
+            },
+            pacer=self.pacer,
+            stats=self.stats,
+            retry=make_retry(attempts, backoff=backoff, max_retry_after=max_retry_after),
+            timeout=timeout,
+            cache_path=cache_dir() / f"klaviyo-{fingerprint}.sqlite" if cache else None,
+            pool_size=pool_size,
+        )
+        self.attempts = attempts
+        self.timeout = timeout  # (connect, read) seconds
+
+    @property
+    def requests_sent(self) -> int:
+        return self.stats.sent
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.settings.base_url + "/", path_or_url.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        ttl: timedelta | None = None,
+    ) -> dict[str, Any]:
+        """One request through every policy; returns the JSON document or raises :class:`KlaviyoError`."""
+        url = self._url(path_or_url)
+        path = urlsplit(url).path
+        if ttl is None:
+            stream = stream_for(path)
+            ttl = stream.ttl if stream else None
+        kwargs: dict[str, Any] = {"params": dict(params or {}) or None}
+        if body is not None:
+            kwargs["data"] = json.dumps(body, sort_keys=True)
+            kwargs["headers"] = {"content-type": JSONAPI}
+        if ttl is not None and hasattr(self.session, "cache"):
+            kwargs["expire_after"] = ttl
+            kwargs["force_refresh"] = self.refresh
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except DailyLimitReached as exc:
+            raise KlaviyoError(f"Klaviyo {exc}", 429) from None
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
+            reason = transport_failure(exc, self.timeout)
+            raise unreachable(method, path, self.attempts, reason, self.settings.base_url) from None
+        if response.status_code >= 400:
+            raise http_error(method, path, response, revision=self.settings.revision, attempts=self.attempts)
+        try:
+            return response.json()
+        except ValueError:
+            raise KlaviyoError(f"Klaviyo answered {method} {path} with a body that is not JSON.") from None
