@@ -7,6 +7,7 @@ import json
 import pytest
 
 from helpers import run
+from helpers.runner import execute, plan
 from tests.runner.support import FIXTURES
 
 
@@ -46,7 +47,7 @@ def test_real_notebooks_need_keys_unless_sandbox(tmp_path, capsys, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / "01_x.ipynb").write_text((FIXTURES / "01_succeeds.ipynb").read_text())
-    monkeypatch.setattr(run, "default_notebooks_dir", lambda: notebooks)
+    monkeypatch.setattr(plan, "default_notebooks_dir", lambda: notebooks)
     assert run.main(["--out", str(tmp_path / "out")]) == 2
     assert "KLAVIYO_API_KEY is not set" in capsys.readouterr().err
 
@@ -67,7 +68,7 @@ def test_real_notebooks_need_keys_unless_sandbox(tmp_path, capsys, monkeypatch):
     ],
 )
 def test_coercion_follows_the_declared_type(spec, value, expected):
-    coerced = run.coerce_parameter("x", value, spec)
+    coerced = plan.coerce_parameter("x", value, spec)
     assert coerced == expected and type(coerced) is type(expected)
 
 
@@ -110,7 +111,7 @@ def test_a_kernel_that_dies_before_the_first_cell_gets_one_retry(tmp_path, monke
         return real(*args, **kwargs)
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    outcome = run.execute_one(task(tmp_path, "01_succeeds"))
+    outcome = execute.execute_one(task(tmp_path, "01_succeeds"))
     assert len(calls) == 2 and outcome["status"] == "succeeded", outcome
     assert "[01_succeeds] the kernel did not start (RuntimeError); retrying once" in capsys.readouterr().out
 
@@ -121,5 +122,5 @@ def test_a_failure_inside_a_cell_is_not_retried(tmp_path, monkeypatch):
     real = papermill.execute_notebook
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(1) or real(*a, **k))
-    outcome = run.execute_one(task(tmp_path, "03_raises"))
+    outcome = execute.execute_one(task(tmp_path, "03_raises"))
     assert len(calls) == 1 and outcome["status"] == "failed"

@@ -6,6 +6,7 @@ import fcntl
 import json
 
 from helpers import run
+from helpers.runner import plan, publish
 from tests.runner.support import FIXTURES, quiet
 
 
@@ -71,7 +72,7 @@ def test_staging_is_seeded_only_from_jobs_of_the_same_kind(tmp_path):
     jobs = [{"notebook": "01_a", "status": "succeeded", "sandbox": True},
             {"notebook": "02_b", "status": "succeeded", "sandbox": False}]
     (day / "run.json").write_text(json.dumps({"date": "day", "sandbox": True, "jobs": jobs}))
-    run._seed_staging(day, staging, [run.Notebook(4, "04_c", day / "04_c.ipynb")], sandbox=False)
+    publish.seed_staging(day, staging, [plan.Notebook(4, "04_c", day / "04_c.ipynb")], sandbox=False)
     assert [p.name for p in staging.iterdir()] == ["02_b"]
 
 

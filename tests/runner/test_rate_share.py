@@ -6,24 +6,25 @@ import pytest
 
 from helpers import ratelimits, run
 from helpers.http import Pacer
+from helpers.runner import workers
 from helpers.sandbox import Sandbox
 from tests.runner.support import quiet
 
 
 def test_share_scales_the_pacing_of_parallel_kernels(monkeypatch):
     monkeypatch.delenv("KLAVIYO_RATE_SCALE", raising=False)
-    assert run._klaviyo_share(1.0) == {}
-    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.5"}
+    assert workers.klaviyo_share(1.0) == {}
+    assert workers.klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.5"}
     monkeypatch.setenv("KLAVIYO_RATE_SCALE", "4")
-    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "2.0"}
+    assert workers.klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "2.0"}
     monkeypatch.setenv("KLAVIYO_RATE_SCALE", "0")  # pacing switched off stays off
-    assert run._klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.0"}
+    assert workers.klaviyo_share(0.5) == {"KLAVIYO_RATE_SCALE": "0.0"}
 
 
 def test_two_kernels_together_stay_within_a_one_per_second_bucket(monkeypatch):
     # profile_count is 1/s and 15/min: rounding each kernel's half up gave 2/s and 16/min together.
     monkeypatch.delenv("KLAVIYO_RATE_SCALE", raising=False)
-    scale = float(run._klaviyo_share(0.5)["KLAVIYO_RATE_SCALE"])
+    scale = float(workers.klaviyo_share(0.5)["KLAVIYO_RATE_SCALE"])
     lim = Pacer(ratelimits.limit_for, scale=scale).limit("GET", "/api/segments/s1?additional-fields[segment]=profile_count")
     assert 2 * lim.burst / lim.burst_window <= 1 and 2 * lim.steady / lim.steady_window <= 15 / 60
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from helpers import run
+from helpers.runner import plan, publish
 from tests.runner.support import FIXTURES, hrefs, quiet
 
 
@@ -85,6 +86,6 @@ def test_staging_gets_the_published_artifacts_of_jobs_not_rerun(tmp_path):
     (day / "02_b").mkdir()
     jobs = [{"notebook": "01_a", "status": "succeeded"}, {"notebook": "02_b", "status": "succeeded"}]
     (day / "run.json").write_text(json.dumps({"date": "day", "sandbox": False, "jobs": jobs}))
-    run._seed_staging(day, staging, [run.Notebook(2, "02_b", day / "02_b.ipynb")])
+    publish.seed_staging(day, staging, [plan.Notebook(2, "02_b", day / "02_b.ipynb")])
     assert (staging / "01_a" / "personas.json").read_text() == '{"VIP": "p1"}'
     assert not (staging / "02_b").exists()

@@ -1,0 +1,264 @@
+"""One job: execute a notebook with papermill into the staging folder, within its time budget.
+
+This is the only module that calls papermill's executor. :func:`execute_one` never raises: a failed
+cell, a timeout, a dead kernel or a kernel that will not start all become a failed job whose notebook
+shows where it stopped. It runs in a worker process (see ``workers``) but knows nothing of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from helpers import report
+from helpers.runner.export import export_html
+from helpers.runner.files import write_atomic
+from helpers.runner.results import FAILED, SUCCEEDED, JobResult, RunError
+
+KERNEL_NAME = "python3"
+START_TIMEOUT = 120
+
+
+class _NotebookBudget:
+    """nbclient ``timeout_func``: every cell gets what is left of the notebook's total time budget."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.deadline: float | None = None
+
+    def __call__(self, cell) -> int:
+        now = time.monotonic()
+        if self.deadline is None:  # starts with the first cell, so kernel start-up is not charged
+            self.deadline = now + self.seconds
+        return max(1, math.ceil(self.deadline - now))
+
+
+# ---------------------------------------------------------------------------------------------- the kernel
+
+
+def kernel_command() -> str:
+    """The interpreter the ``python3`` kernel will run (jupyter_client maps a bare ``python`` to ours)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv0 = KernelSpecManager().get_kernel_spec(KERNEL_NAME).argv[0]
+    except NoSuchKernel:
+        raise RunError(
+            f"no Jupyter kernel named {KERNEL_NAME!r}: install ipykernel here (pip install -r requirements.txt)"
+        ) from None
+    major, minor = sys.version_info[:2]
+    if argv0 in {"python", f"python{major}", f"python{major}.{minor}"}:
+        return sys.executable
+    return argv0
+
+
+def check_kernel_imports_helpers(argv0: str) -> None:
+    if Path(argv0).resolve() == Path(sys.executable).resolve():
+        return
+    import subprocess
+
+    probe = subprocess.run([argv0, "-c", "import helpers"], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        raise RunError(
+            f"the {KERNEL_NAME} kernel ({argv0}) cannot import helpers: a user-level kernelspec shadows this "
+            f"environment's; remove it (jupyter kernelspec remove {KERNEL_NAME}) or pip install -e . there"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- one job
+
+
+def execute_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one notebook into the staging folder and export its report; never raises.
+
+    ``task`` holds ``stem``, ``path`` (the source notebook), ``staging``, ``parameters``, ``timeout``
+    (seconds for the whole notebook), ``html`` and ``sandbox``; the result is a :class:`JobResult` as a dict.
+    """
+    import nbformat
+
+    # The runner prints its own one-line verdict; nbclient's and the kernel's log lines are noise here.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    stem, staging = task["stem"], Path(task["staging"])
+    source = Path(task["path"])
+    out = staging / f"{stem}.ipynb"
+    started_at = _now()
+    print(f"[{stem}] started", flush=True)
+    begin = time.monotonic()
+    budget = float(task["timeout"])
+    exc = _execute_with_retry(source, out, task, budget)
+    seconds = round(time.monotonic() - begin, 2)
+
+    nb = nbformat.read(out, as_version=4) if out.exists() else None
+    error = _describe_error(exc, budget, nb) if exc is not None else None
+    if nb is None:  # papermill never got to save it (e.g. the kernel would not start)
+        nb = nbformat.read(source, as_version=4)
+    if error and not isinstance(exc, _papermill_execution_error()):
+        _mark_stopped(nb, error)
+    _scrub(nb, stem)
+    metrics = report.read_records(nb)
+    write_atomic(out, nbformat.writes(nb))
+
+    html_name, export_error = _export(nb, staging, stem) if task["html"] else (None, None)
+    error = error or export_error  # a missing report is a failed job, but the notebook is kept
+    return asdict(
+        JobResult(
+            notebook=stem,
+            status=FAILED if error else SUCCEEDED,
+            ipynb=f"{stem}.ipynb",
+            html=html_name,
+            seconds=seconds,
+            error=error,
+            metrics=metrics,
+            sandbox=bool(task["sandbox"]),
+            started_at=started_at,
+            finished_at=_now(),
+        )
+    )
+
+
+def _execute_with_retry(source: Path, out: Path, task: dict[str, Any], budget: float) -> BaseException | None:
+    """Execute the notebook; the exception that failed it, or None."""
+    import papermill
+
+    exc: BaseException | None = None
+    for attempt in (1, 2):
+        exc = None
+        try:
+            _execute(papermill, source, out, task, budget)
+        except Exception as caught:  # every failure (execution, timeout, dead kernel, no kernel) fails the job
+            exc = caught
+        # Parallel kernel start-ups can race for ZMQ ports (papermill #511); a kernel that died before
+        # running a single cell gets one more try. Nothing has executed, so nothing is repeated.
+        if exc is None or attempt == 2 or not _died_before_any_cell(exc, out):
+            break
+        print(f"[{task['stem']}] the kernel did not start ({type(exc).__name__}); retrying once", flush=True)
+    return exc
+
+
+def _execute(papermill, source: Path, out: Path, task: dict[str, Any], budget: float) -> None:
+    papermill.execute_notebook(
+        str(source),
+        str(out),
+        parameters=task["parameters"],
+        kernel_name=KERNEL_NAME,
+        language="python",
+        progress_bar=False,
+        log_output=False,
+        start_timeout=START_TIMEOUT,
+        execution_timeout=budget,
+        timeout_func=_NotebookBudget(budget),
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        # The kernel's working folder, like in JupyterLab; set here rather than papermill's cwd=,
+        # which chdirs the whole process.
+        resources={"metadata": {"path": str(source.parent)}},
+    )
+
+
+def _export(nb, staging: Path, stem: str) -> tuple[str | None, str | None]:
+    """(the report's file name, None), or (None, why the export failed)."""
+    try:
+        write_atomic(staging / f"{stem}.html", export_html(nb, title=stem))
+    except Exception as exc:
+        return None, f"HTML export failed: {type(exc).__name__}: {exc}"
+    return f"{stem}.html", None
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------- failures
+
+
+def _describe_error(exc: BaseException, budget: float, nb) -> str:
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    where = _stopped_at(nb)
+    if isinstance(exc, PapermillExecutionError):
+        evalue = (exc.evalue or "").strip().splitlines()
+        return f"{exc.ename}: {evalue[0] if evalue else ''} (In [{exc.exec_count}])".replace(":  (", " (")
+    if isinstance(exc, CellTimeoutError):
+        return f"timed out: the notebook ran past its {budget:g} s budget (--timeout){where}"
+    if isinstance(exc, DeadKernelError):
+        return f"the kernel died (out of memory or killed){where}"
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0] if first else ''}{where}".rstrip(": ")
+
+
+def _stopped_at(nb) -> str:
+    index = _running_cell_index(nb)
+    if index is None:
+        return ""
+    count = nb.cells[index].get("execution_count")
+    return f" (In [{count}])" if count else f" (cell {index + 1})"
+
+
+def _running_cell_index(nb) -> int | None:
+    """The cell that was executing when the run stopped: the last one papermill started."""
+    if nb is None:
+        return None
+    last = None
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
+            last = index
+    return last
+
+
+def _mark_stopped(nb, error: str) -> None:
+    """Timeouts and dead kernels get no papermill banner; add one so the analyst sees where it stopped."""
+    import nbformat
+
+    if any("papermill-error-cell-tag" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        return
+    index = _running_cell_index(nb)
+    style = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:1.5em;"'
+    banner = nbformat.v4.new_markdown_cell(
+        f'<span {style}>The run stopped: {html.escape(error)}.'
+        + (' <a href="#workbooks-stopped-here">Go to the cell.</a>' if index is not None else "")
+        + "</span>"
+    )
+    banner.metadata["tags"] = ["papermill-error-cell-tag"]
+    if index is not None:
+        anchor = nbformat.v4.new_markdown_cell(
+            f'<span id="workbooks-stopped-here" {style}>The run stopped in the cell below.</span>'
+        )
+        anchor.metadata["tags"] = ["papermill-error-cell-tag"]
+        nb.cells.insert(index, anchor)
+    nb.cells.insert(0, banner)
+
+
+def _died_before_any_cell(exc: BaseException, out: Path) -> bool:
+    import nbformat
+
+    if isinstance(exc, _papermill_execution_error()):
+        return False
+    if not out.exists():
+        return True
+    try:
+        return _running_cell_index(nbformat.read(out, as_version=4)) is None
+    except Exception:  # a half-written file: treat like no file
+        return True
+
+
+def _papermill_execution_error() -> type:
+    from papermill.exceptions import PapermillExecutionError
+
+    return PapermillExecutionError
+
+
+def _scrub(nb, stem: str) -> None:
+    """Parameters live in the injected cell already; papermill's metadata copy is one place too many."""
+    meta = nb.metadata.get("papermill")
+    if meta is not None:
+        meta["parameters"] = {}
+        meta["environment_variables"] = {}
+        meta["input_path"] = f"{stem}.ipynb"
+        meta["output_path"] = f"{stem}.ipynb"

@@ -1,0 +1,175 @@
+"""What a run will do, decided before any kernel starts: which notebooks, in what order, with which parameters.
+
+Job order (:data:`FIRST_JOB`, :func:`run_order`) and the parameter rules (declared types read from each
+notebook's ``parameters`` cell, coercion of ``-p`` text, secret-like names refused) live here alone, so a
+job registry or declarative parameter specs can replace them without touching execution or publishing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers import config, report
+from helpers.runner.results import RunError
+
+FIRST_JOB = 1  # job 01 creates the personas that 04 and 05 use
+NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
+_SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
+                 "credentials", "auth", "bearer"}
+_KINDS = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+@dataclass(frozen=True)
+class Notebook:
+    number: int
+    stem: str
+    path: Path
+
+
+# ---------------------------------------------------------------------------------------------- selection
+
+
+def default_notebooks_dir() -> Path:
+    return config.project_root() / "notebooks"
+
+
+def discover(notebooks_dir: Path) -> list[Notebook]:
+    """Every ``NN_name.ipynb`` in the folder, by number."""
+    if not notebooks_dir.is_dir():
+        raise RunError(f"notebook folder {notebooks_dir} does not exist; pass --notebooks DIR")
+    found = [
+        Notebook(int(m.group(1)), path.stem, path)
+        for path in sorted(notebooks_dir.glob("*.ipynb"))
+        if (m := NOTEBOOK_PATTERN.match(path.name))
+    ]
+    if not found:
+        raise RunError(f"no NN_name.ipynb notebooks in {notebooks_dir}; pass --notebooks DIR")
+    return found
+
+
+def select(notebooks: list[Notebook], jobs: Iterable[int] | None) -> list[Notebook]:
+    if jobs is None:
+        return notebooks
+    wanted = list(dict.fromkeys(int(j) for j in jobs))
+    by_number = {nb.number: nb for nb in notebooks}
+    missing = [j for j in wanted if j not in by_number]
+    if missing:
+        have = ",".join(str(nb.number) for nb in notebooks)
+        raise RunError(f"--jobs {','.join(map(str, missing))}: no such notebook (available: {have})")
+    return [by_number[j] for j in sorted(wanted)]
+
+
+def parse_jobs(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise RunError(f"--jobs {text!r}: give job numbers separated by commas, e.g. --jobs 1,3") from None
+
+
+def run_order(selected: list[Notebook]) -> tuple[list[Notebook], list[Notebook]]:
+    """(jobs that run alone first, jobs that may then run in parallel); each list keeps the selection's order."""
+    first = [nb for nb in selected if nb.number == FIRST_JOB]
+    rest = [nb for nb in selected if nb.number != FIRST_JOB]
+    return first, rest
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+
+
+def declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """Name → {inferred_type_name, default, help} from the notebook's ``parameters`` cell."""
+    import papermill
+
+    try:
+        return papermill.inspect_notebook(str(path))
+    except Exception as exc:  # papermill raises bare ValueErrors for missing kernelspecs and the like
+        raise RunError(f"cannot read the parameters of {path.name}: {exc}") from None
+
+
+def secret_like(name: str) -> bool:
+    """True for names such as ``api_key``, ``mavera_token`` or ``apiKey``: such values belong in the environment."""
+    words = re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name)
+    return any(word.lower() in _SECRET_WORDS for word in words if word)
+
+
+def _declared_type(spec: dict[str, Any]) -> tuple[type | None, bool]:
+    """(base type, optional) from an annotation such as ``int``, ``list[str]``, ``float | None``."""
+    name = (spec.get("inferred_type_name") or "None").replace(" ", "")
+    optional = False
+    if name.startswith("Optional[") and name.endswith("]"):
+        name, optional = name[len("Optional[") : -1], True
+    parts = [p for p in name.split("|") if p]
+    if "None" in parts and len(parts) > 1:
+        optional = True
+        parts = [p for p in parts if p != "None"]
+    base = parts[0].split("[", 1)[0].lower() if parts else "none"
+    if base in _KINDS:
+        return _KINDS[base], optional
+    kind, untyped_optional = _type_of_default(spec)
+    return kind, optional or untyped_optional
+
+
+def _type_of_default(spec: dict[str, Any]) -> tuple[type | None, bool]:
+    """No annotation: (the type of the literal default, whether the default is None)."""
+    try:
+        default = ast.literal_eval(spec.get("default") or "None")
+    except (ValueError, SyntaxError):
+        return None, False
+    if default is None:
+        return None, True
+    return (type(default) if type(default) in _KINDS.values() else None), False
+
+
+def coerce_parameter(name: str, value: Any, spec: dict[str, Any]) -> Any:
+    """Coerce one ``-p`` value to the declared type (papermill itself would guess from the text)."""
+    kind, optional = _declared_type(spec)
+    if optional and isinstance(value, str) and value.strip().lower() in {"none", "null"}:
+        return None
+    if kind is None:
+        return value
+    if kind in (list, dict) and isinstance(value, str):
+        value = _parse_container(name, value, kind)
+    try:
+        return report.validate(name, value, kind, optional=optional)
+    except report.ParameterError as exc:
+        raise RunError(f"-p {name}: {exc}") from None
+
+
+def _parse_container(name: str, value: str, kind: type) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise RunError(f"-p {name}: {value!r} is not a valid {kind.__name__} (use JSON)") from None
+
+
+def plan_parameters(selected: list[Notebook], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per notebook, the overrides it declares, coerced; an override no notebook declares is an error."""
+    declared = {nb.stem: declared_parameters(nb.path) for nb in selected}
+    for name in overrides:
+        if secret_like(name):
+            raise RunError(
+                f"-p {name}: secrets are never parameters; put it in .env or the environment instead"
+            )
+        if not any(name in params for params in declared.values()):
+            stems = ", ".join(declared)
+            raise RunError(
+                f"-p {name}: none of the selected notebooks ({stems}) has a parameter named {name!r}; "
+                f"list them with: papermill --help-notebook notebooks/NN_name.ipynb"
+            )
+    return {
+        stem: {
+            name: coerce_parameter(name, value, params[name])
+            for name, value in overrides.items()
+            if name in params
+        }
+        for stem, params in declared.items()
+    }

@@ -1,0 +1,248 @@
+"""The day folder ``<out>/<date>/``: staging, the day lock, publishing one job, ``run.json``.
+
+Same-day reruns: a succeeded job replaces the day's report for that notebook, and the report it
+replaces moves to ``<date>/previous/<HHMMSS-id>/``. A failed job never replaces a succeeded one: it is
+kept beside it as ``NN_name.failed.ipynb`` / ``.failed.html`` / ``NN_name.failed/``, and its run.json
+entry (status ``failed``) carries ``previous_success`` pointing at the report that is still published.
+Sandbox and real reports never share a day folder (:func:`separate_kinds`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from helpers.runner.files import write_atomic
+from helpers.runner.index import render_index
+from helpers.runner.plan import Notebook
+from helpers.runner.results import FAILED, SUCCEEDED, JobResult
+
+_KEPT_FIELDS = ("ipynb", "html", "seconds", "metrics", "finished_at")
+
+
+def open_staging(
+    stack: contextlib.ExitStack, run_dir: Path, selected: list[Notebook], sandbox: bool, echo: Callable[[str], None]
+) -> tuple[Path, str]:
+    """Make this run's staging folder ``.staging-<stamp>`` (removed when ``stack`` closes); (folder, stamp).
+
+    Under the day lock: staging left by killed runs is removed, a day of the other kind is moved aside,
+    and the day's artifacts of jobs this run does not rerun are copied in.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_stamp = stamp()
+    staging = run_dir / f".staging-{run_stamp}"
+    with day_lock(run_dir):
+        remove_stale_staging(run_dir)
+        staging.mkdir()
+        stack.callback(shutil.rmtree, staging, ignore_errors=True)
+        stack.enter_context(staging_in_use(staging))
+        moved = separate_kinds(run_dir, sandbox)
+        if moved:
+            echo(moved)
+        seed_staging(run_dir, staging, selected, sandbox)
+    return staging, run_stamp
+
+
+def stamp() -> str:
+    """A name for this run's staging and previous/ folders: the time, and a random part for same-second runs."""
+    return f"{dt.datetime.now():%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+# ---------------------------------------------------------------------------------------------- locks
+
+
+@contextlib.contextmanager
+def day_lock(run_dir: Path) -> Iterator[None]:
+    """Two runs on the same day publish one at a time (a no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: single-run use only
+        yield
+        return
+    with open(run_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def staging_in_use(staging: Path) -> Iterator[None]:
+    """Hold a lock inside the staging folder for the run's lifetime, so other runs see it is live."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(staging / ".active", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def remove_stale_staging(run_dir: Path) -> None:
+    """Remove staging folders left by runs that were killed (call under the day lock); live ones are locked."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: cannot tell live from stale, so leave them
+        return
+    for folder in run_dir.glob(".staging-*"):
+        marker = folder / ".active"
+        try:
+            with open(marker, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # another run is using it
+        except OSError:
+            pass  # not a folder or no marker could be made: stale either way
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------- run.json
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    try:
+        data = json.loads(path.read_text())
+        if isinstance(data, dict) and isinstance(data.get("jobs"), list):
+            return data
+    except (OSError, ValueError):
+        pass
+    return {"date": run_dir.name, "sandbox": False, "jobs": []}
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """run.json and the index.html made from it, each replaced whole."""
+    write_atomic(run_dir / "run.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(run_dir / "index.html", render_index(manifest))
+
+
+# ---------------------------------------------------------------------------------------------- the day folder
+
+
+def _kind(sandbox: bool) -> str:
+    return "sandbox" if sandbox else "real"
+
+
+def separate_kinds(run_dir: Path, sandbox: bool) -> str | None:
+    """Keep sandbox and real reports out of one day folder (call under the day lock).
+
+    When the day's published jobs are of the other kind, everything published (reports, artifacts,
+    run.json, index.html; not ``previous/``) moves to ``previous/<stamp>/`` and the day starts afresh.
+    Returns the line to print, or None when nothing moved.
+    """
+    kinds = {bool(job.get("sandbox")) for job in read_manifest(run_dir)["jobs"]}
+    if not kinds or kinds == {sandbox}:
+        return None
+    target = run_dir / "previous" / stamp()
+    target.mkdir(parents=True)
+    for path in run_dir.iterdir():
+        if path.name != "previous" and not path.name.startswith("."):  # .lock, live staging, temp files
+            os.replace(path, target / path.name)
+    held = "mixed" if len(kinds) > 1 else _kind(not sandbox)
+    return (
+        f"{run_dir} held {held} reports; moved them to {target.relative_to(run_dir)}/ "
+        f"so this {_kind(sandbox)} run does not mix with them"
+    )
+
+
+def seed_staging(run_dir: Path, staging: Path, selected: list[Notebook], sandbox: bool = False) -> None:
+    """Give this run the published artifacts of jobs it does not rerun (e.g. 01's personas for 04).
+
+    Only from jobs of the same kind: sandbox persona ids mean nothing to the real Mavera, and back.
+    """
+    chosen = {nb.stem for nb in selected}
+    for job in read_manifest(run_dir)["jobs"]:
+        stem = job.get("notebook", "")
+        source = run_dir / stem
+        if bool(job.get("sandbox")) != sandbox:
+            continue
+        if stem and stem not in chosen and source.is_dir():
+            shutil.copytree(source, staging / stem)
+
+
+# ---------------------------------------------------------------------------------------------- one job
+
+
+def _names(stem: str, failed: bool) -> tuple[str, str, str]:
+    base = f"{stem}.failed" if failed else stem
+    return f"{base}.ipynb", f"{base}.html", base
+
+
+def _retire(run_dir: Path, names: Iterable[str], stamp: str) -> None:
+    """Move a report's files out of the way into previous/<stamp>/ (never deleted)."""
+    present = [run_dir / n for n in names if (run_dir / n).exists()]
+    if not present:
+        return
+    target = run_dir / "previous" / stamp
+    target.mkdir(parents=True, exist_ok=True)
+    for path in present:
+        os.replace(path, target / path.name)
+
+
+def _published_success(run_dir: Path, manifest: dict[str, Any], stem: str) -> dict[str, Any] | None:
+    """The day's succeeded report of ``stem`` that is still on disk, as its run.json fields; or None."""
+    previous = next((j for j in manifest["jobs"] if j.get("notebook") == stem), None)
+    good = None
+    if previous and previous.get("status") == SUCCEEDED:
+        good = {k: previous.get(k) for k in _KEPT_FIELDS}
+    elif previous and previous.get("previous_success"):
+        good = previous["previous_success"]
+    if good and not (run_dir / str(good.get("ipynb"))).exists():
+        return None  # the report it names is gone; nothing to protect
+    return good
+
+
+def _move_in(run_dir: Path, staging: Path, job: JobResult, failed_beside: bool) -> None:
+    """Move the job's notebook and report from staging to their published names; copy its artifacts."""
+    stem = job.notebook
+    ipynb, html_name, artifacts = _names(stem, failed=failed_beside)
+    os.replace(staging / f"{stem}.ipynb", run_dir / ipynb)
+    job.ipynb = ipynb
+    if job.html:
+        os.replace(staging / job.html, run_dir / html_name)
+        job.html = html_name
+    if (staging / stem).is_dir():
+        # Copied, not moved: jobs still running in this run read it from staging (04/05 need 01's
+        # personas.json). The staging folder is removed when the run ends.
+        shutil.copytree(staging / stem, run_dir / artifacts)
+
+
+def publish(
+    run_dir: Path, staging: Path, outcome: dict[str, Any], stamp: str, echo: Callable[[str], None] | None = None
+) -> JobResult:
+    """Move one job from staging into the day's folder and update run.json/index.html (under the lock)."""
+    job = JobResult(**outcome)
+    stem = job.notebook
+    with day_lock(run_dir):
+        # A run of the other kind may have started since this one did.
+        moved = separate_kinds(run_dir, job.sandbox)
+        if moved and echo:
+            echo(moved)
+        manifest = read_manifest(run_dir)
+        good = _published_success(run_dir, manifest, stem)
+        keep_beside = job.status == FAILED and good is not None
+        if keep_beside:
+            _retire(run_dir, _names(stem, failed=True), stamp)
+            job.previous_success = good
+        else:
+            _retire(run_dir, (*_names(stem, failed=False), *_names(stem, failed=True)), stamp)
+        _move_in(run_dir, staging, job, keep_beside)
+
+        manifest["jobs"] = sorted(
+            [j for j in manifest["jobs"] if j.get("notebook") != stem] + [asdict(job)],
+            key=lambda j: j.get("notebook", ""),
+        )
+        manifest["date"] = run_dir.name
+        manifest["sandbox"] = job.sandbox
+        write_manifest(run_dir, manifest)
+    return job

@@ -1,0 +1,70 @@
+"""What a run returns (:class:`RunResult` of :class:`JobResult`) and the errors that end it early."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUCCEEDED, FAILED = "succeeded", "failed"
+
+
+class RunError(RuntimeError):
+    """The run cannot start (bad flag, unknown job or parameter, missing setting); nothing has executed."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how schedulers stop a task), turned into an interrupt so the run cleans up as on Ctrl-C."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped part-way; the jobs published before the stop stay published."""
+
+    def __init__(self, published: int, not_run: int, terminated: bool):
+        super().__init__(f"interrupted: {published} published, {not_run} not run; earlier reports untouched")
+        self.published, self.not_run, self.terminated = published, not_run, terminated
+
+
+@dataclass
+class JobResult:
+    notebook: str
+    status: str
+    ipynb: str | None
+    html: str | None
+    seconds: float
+    error: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    sandbox: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+    previous_success: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCEEDED
+
+
+@dataclass
+class RunResult:
+    date: str
+    sandbox: bool
+    run_dir: Path
+    jobs: list[JobResult]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.jobs) and all(job.ok for job in self.jobs)
+
+    @property
+    def manifest(self) -> Path:
+        return self.run_dir / "run.json"
+
+    @property
+    def index(self) -> Path:
+        return self.run_dir / "index.html"
+
+    def job(self, notebook: str) -> JobResult:
+        for job in self.jobs:
+            if job.notebook == notebook or job.notebook.startswith(f"{notebook}_"):
+                return job
+        raise KeyError(notebook)
