@@ -32,7 +32,9 @@ def _campaign_rows(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
         if "send_time" in frame else pd.NaT
     )
     rows = rows.sort_values("send_time").drop_duplicates("campaign_id")[["campaign_id", "name", "send_time"]]
-    rows = rows.assign(channel=channel, key=rows["name"].map(pairing_key))
+    # A missing name matches nothing (pairing_key would turn NaN into the word "nan").
+    keys = [pairing_key(n) if isinstance(n, str) else "" for n in rows["name"]]
+    rows = rows.assign(channel=channel, key=keys)
     return rows.sort_values(["send_time", "campaign_id"], na_position="last").reset_index(drop=True)
 
 
@@ -97,7 +99,9 @@ def _unpaired(row, other: pd.DataFrame, window: pd.Timedelta, window_days: float
     base = {"campaign_id": row.campaign_id, "channel": row.channel, "name": row.name, "send_time": row.send_time}
     same = other[other["key"] == row.key] if row.key else other.iloc[0:0]
     if not row.key:
-        return {**base, "reason": "its name is only channel words, nothing to match on"}
+        named = isinstance(row.name, str) and row.name.strip()
+        return {**base, "reason": "its name is only channel words, nothing to match on" if named
+                else "it has no name to match on"}
     if same.empty:
         return {**base, "reason": f"no {other_channel} campaign has the same name"}
     if pd.isna(row.send_time):

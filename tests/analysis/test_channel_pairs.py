@@ -74,6 +74,13 @@ def test_ties_in_the_gap_pair_the_earlier_email_first():
     assert paired_ids(paired) == [["e1", "s1"]] and list(unpaired["campaign_id"]) == ["e2"]
 
 
+def test_missing_names_never_pair():
+    email = _campaigns([("e1", None, "2026-01-01T00:00:00Z")])
+    sms = _campaigns([("s1", float("nan"), "2026-01-01T00:00:00Z")])
+    paired, unpaired = pair_campaigns(email, sms)
+    assert paired.empty and set(unpaired["reason"]) == {"it has no name to match on"}
+
+
 def test_empty_inputs():
     empty = _campaigns([])
     paired, unpaired = pair_campaigns(empty, empty)
