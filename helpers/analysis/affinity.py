@@ -149,27 +149,22 @@ def item_categories(items: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFra
     )
 
 
-def category_affinity(
-    baskets: pd.DataFrame, product_categories: pd.DataFrame, min_co_orders: int = 1
-) -> pd.DataFrame:
-    """Square category × category lift matrix over orders, counting cross-buying only.
+def category_counts(
+    baskets: pd.DataFrame, product_categories: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Cross-buying counts behind `category_affinity`: `(co, per_category, labels, n_orders)`.
 
-    An order holds category A when any of its products is in A (P(A) = those orders / N, N = orders in
-    `baskets`). It holds the *pair* A, B only when two **distinct** products supply it: a product listed in
-    both categories ("Kitchen" and "Sale") would otherwise make every order of it count for the pair, a
-    lift from catalog tagging rather than from customers buying across categories. With Y = X·C (products
-    per category per order), an order counts for A, B when Y_A·Y_B − Σ_p X_p·C_pA·C_pB > 0, i.e. unless
-    its only A product and its only B product are the same product.
-
-    lift(A, B) = co_orders(A, B) · N / (orders(A) · orders(B)); the diagonal and cells with fewer than
-    `min_co_orders` cross-buying orders are NaN. Index and columns are sorted category names.
+    `co[i, j]` is the number of orders holding categories i and j through two **distinct** products (see
+    `category_affinity`), `per_category[i]` the orders holding category i, `labels` the sorted category
+    names and `n_orders` the orders in `baskets`. Empty arrays when no basket product has a category.
+    Shared with the significance test so both read the very same counts.
     """
     n_orders = count_orders(baskets)
     lines = baskets[["order_id", "product_id"]].dropna().drop_duplicates()
     links = product_categories[["product_id", "category"]].dropna().drop_duplicates()
     links = links[links["product_id"].isin(lines["product_id"])]
     if links.empty:
-        return pd.DataFrame(dtype=float)
+        return np.zeros((0, 0)), np.zeros(0), np.array([], dtype=object), n_orders
     order_codes, order_labels = pd.factorize(lines["order_id"])
     product_codes, product_labels = pd.factorize(lines["product_id"])
     category_codes, labels = pd.factorize(links["category"], sort=True)
@@ -192,10 +187,30 @@ def category_affinity(
     w = c[product_codes].multiply(single[order_codes])
     co = (held.T @ held - w.T @ w).toarray().astype(float)
     per_category = np.asarray(held.sum(axis=0)).ravel().astype(float)
+    return co, per_category, np.asarray(labels, dtype=object), n_orders
+
+
+def category_affinity(
+    baskets: pd.DataFrame, product_categories: pd.DataFrame, min_co_orders: int = 1
+) -> pd.DataFrame:
+    """Square category × category lift matrix over orders, counting cross-buying only.
+
+    An order holds category A when any of its products is in A (P(A) = those orders / N, N = orders in
+    `baskets`). It holds the *pair* A, B only when two **distinct** products supply it: a product listed in
+    both categories ("Kitchen" and "Sale") would otherwise make every order of it count for the pair, a
+    lift from catalog tagging rather than from customers buying across categories. With Y = X·C (products
+    per category per order), an order counts for A, B when Y_A·Y_B − Σ_p X_p·C_pA·C_pB > 0, i.e. unless
+    its only A product and its only B product are the same product.
+
+    lift(A, B) = co_orders(A, B) · N / (orders(A) · orders(B)); the diagonal and cells with fewer than
+    `min_co_orders` cross-buying orders are NaN. Index and columns are sorted category names.
+    """
+    co, per_category, labels, n_orders = category_counts(baskets, product_categories)
+    if not len(labels):
+        return pd.DataFrame(dtype=float)
     lift = co * n_orders / np.outer(per_category, per_category)
     lift[co < min_co_orders] = np.nan
     np.fill_diagonal(lift, np.nan)
-    labels = np.asarray(labels, dtype=object)
     return pd.DataFrame(
         lift, index=pd.Index(labels, name="category"), columns=pd.Index(labels, name="category")
     )

@@ -186,7 +186,7 @@ def tier_summary(
     df = df[df["_tier"].notna()]
     total_customers, total_value = len(df), pd.to_numeric(df[field], errors="coerce").sum()
     expected = pd.to_datetime(df.get("expected_date_of_next_order"), utc=True, errors="coerce") \
-        if "expected_date_of_next_order" in df else pd.Series(pd.NaT, index=df.index)
+        if "expected_date_of_next_order" in df else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
     df = df.assign(
         _at_risk=pd.to_numeric(df.get("predicted_clv"), errors="coerce") * pd.to_numeric(df.get("churn_probability"), errors="coerce"),
         _next30=(expected >= as_of) & (expected <= as_of + pd.Timedelta(days=30)),

@@ -102,6 +102,28 @@ def choice_shares(answers: pd.DataFrame, by: Sequence[str] = ("persona_id",)) ->
     return pd.crosstab([rows[c] for c in by], rows["answer"], normalize="index")
 
 
+def persona_supports(
+    persona_scores: pd.DataFrame,
+    *,
+    intent: str = "intent",
+    nps_measure: str = "nps",
+    likert_threshold: float = 3.5,
+    nps_threshold: float = 0.0,
+    min_n: int = MIN_ANSWERS,
+) -> pd.Series:
+    """Per row of `scores_by(...)`: does this persona back this subject? (the rule of `verdict_table`)
+
+    At least `min_n` respondents (`n`), mean `intent` ≥ `likert_threshold` and NPS ≥ `nps_threshold`.
+    One rule in one place, so the per-persona count and the customer-weighted share never disagree.
+    """
+    counts = persona_scores["n"] if "n" in persona_scores else pd.Series(0, index=persona_scores.index)
+    return (
+        (counts.fillna(0).astype(int) >= min_n)
+        & (persona_scores[intent] >= likert_threshold)
+        & (persona_scores[nps_measure] >= nps_threshold)
+    )
+
+
 def verdict_table(
     data_support: pd.Series,
     persona_scores: pd.DataFrame,
@@ -125,11 +147,10 @@ def verdict_table(
     scores = persona_scores.copy()
     counts = scores["n"] if "n" in scores else pd.Series(0, index=scores.index)
     scores["_n"] = counts.fillna(0).astype(int)
-    scores["supports"] = (
-        (scores["_n"] >= min_n)
-        & (scores[intent] >= likert_threshold)
-        & (scores[nps_measure] >= nps_threshold)
-    )
+    scores["supports"] = persona_supports(
+        scores, intent=intent, nps_measure=nps_measure, likert_threshold=likert_threshold,
+        nps_threshold=nps_threshold, min_n=min_n,
+    )  # fmt: skip
     per_subject = scores.groupby("subject", sort=False).agg(
         personas_supporting=("supports", "sum"),
         personas=("supports", "size"),
@@ -276,4 +297,84 @@ def verdict_lines(
         + ", ".join(f"{names.get(p, p)} {v:+.0f}" for p, v in nps_by_persona.items())
         + "."
     )
+    return lines
+
+
+OPEN_TYPES = frozenset({"open_ended", "open", "text"})
+QUOTE_COLUMNS = ["respondent", "score", "group_median", "quote"]
+
+
+def representative_quotes(
+    answers: pd.DataFrame,
+    per_group: int = 2,
+    by: Sequence[str] = ("persona_id", "subject"),
+    score: str | None = "intent",
+) -> pd.DataFrame:
+    """A few open-ended answers per group (persona × bundle by default), the ones that speak for the group.
+
+    Why: the "why" answers explain the scores but were saved and never shown; printing all of them buries
+    the report, and cherry-picking the most quotable would misrepresent the group. So each group's quotes
+    are the answers of the respondents whose `score` (their answer to the group's `score` measure, e.g.
+    intent) is closest to the group's median score — typical, not extreme — ties broken by respondent id,
+    then text, so the choice is deterministic. Texts are distinct (case and spacing ignored) and empty
+    answers skipped. Without a `score` (None, or no numeric answer in the group) the order is by respondent.
+
+    `answers` is tagged (`tag_questions`); open answers are rows of an open type. Returns `[*by,
+    respondent, score, group_median, quote]`, groups in first-seen order, at most `per_group` rows each,
+    quotes in full.
+    """
+    if per_group < 1:
+        raise ValueError(f"per_group must be ≥ 1, got {per_group}.")
+    by = list(by)
+    columns = [*by, *QUOTE_COLUMNS]
+    if answers.empty:
+        return pd.DataFrame(columns=columns)
+    kind = answers["type"].astype(str).str.lower()
+    texts = answers[kind.isin(OPEN_TYPES)].copy()
+    texts["quote"] = texts["answer"].map(lambda a: "" if a is None or (isinstance(a, float) and np.isnan(a)) else str(a).strip())
+    texts = texts[texts["quote"] != ""]
+    if texts.empty:
+        return pd.DataFrame(columns=columns)
+    if score is not None and "measure" in answers:
+        scored = answers[(answers["measure"] == score) & ~kind.isin(OPEN_TYPES)].copy()
+        scored["score"] = pd.to_numeric(scored["answer"], errors="coerce")
+        scored = scored.dropna(subset=["score"]).drop_duplicates([*by, "respondent"])
+        texts = texts.merge(scored[[*by, "respondent", "score"]], on=[*by, "respondent"], how="left")
+        medians = scored.groupby(by, sort=False)["score"].median().rename("group_median").reset_index()
+        texts = texts.merge(medians, on=by, how="left")
+    else:
+        texts["score"], texts["group_median"] = np.nan, np.nan
+    texts["_distance"] = (texts["score"] - texts["group_median"]).abs()
+    texts["_unscored"] = texts["_distance"].isna()
+    texts["_key"] = texts["quote"].str.casefold().str.split().str.join(" ")
+    texts["_respondent"] = texts["respondent"].astype(str)
+    rows = []
+    for _, group in texts.groupby(by, sort=False):
+        ranked = group.sort_values(["_unscored", "_distance", "_respondent", "quote"], kind="stable")
+        rows.append(ranked.drop_duplicates("_key").head(per_group))
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def quote_lines(
+    quotes: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    score_label: str = "intent",
+) -> list[str]:
+    """Markdown bullets, one per quote of `representative_quotes`: persona, subject, the quote in full.
+
+    `names` maps persona id → name, `labels` subject → label (e.g. "Bundle 1 (A + B)"). The respondent's
+    score and the group median are shown when known, so a reader sees the quote is typical. Quote text is
+    escaped (`markdown.escape`), so "$" or "*" in an answer shows as typed.
+    """
+    from helpers.analysis.markdown import escape
+
+    lines = []
+    for row in quotes.itertuples(index=False):
+        persona = (names or {}).get(row.persona_id, row.persona_id) if hasattr(row, "persona_id") else ""
+        subject = (labels or {}).get(row.subject, row.subject) if hasattr(row, "subject") else ""
+        where = " on ".join(escape(str(x)) for x in (persona, subject) if str(x))
+        known = pd.notna(row.score) and pd.notna(row.group_median)
+        note = f" ({score_label} {row.score:g}; group median {row.group_median:g})" if known else ""
+        lines.append(f"- **{where}**{note}: “{escape(row.quote).replace(chr(10), ' ')}”")
     return lines

@@ -1,0 +1,96 @@
+"""Persona support weighted by how many customers each persona stands for (notebooks 04 and 05).
+
+"Both support" used to count personas: two of three tier personas backing a bundle read as a majority even
+when the third, the Occasional tier, is 60 % of all customers and scores it 2.4 with NPS −70. Each CLV-tier
+persona of job 01 stands for its tier, whose size job 01 records (`tier_counts`), so a subject's support
+is also shown as the share of customers whose persona backs it, beside the persona count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.focus_groups import MIN_ANSWERS, persona_supports
+
+__all__ = ["persona_customer_shares", "verdicts_by_customers", "weighted_support"]
+
+
+def persona_customer_shares(personas: Mapping[str, str], tier_sizes: Mapping[str, int]) -> dict[str, float]:
+    """`{persona id: share of all tiered customers}` from job 01's personas.json and tier counts.
+
+    Why: the weight of a persona is the size of the tier it was written from. `personas` is {tier: persona
+    id}, `tier_sizes` {tier: customers} (the recorded `tier_counts`, or `tiers.csv`'s `size`); shares are
+    over all tiers in `tier_sizes`, so a tier without a persona still counts in the denominator. A persona
+    whose tier has no size is left out. No customers at all → ValueError naming the fix.
+    """
+    sizes = {str(t): float(n) for t, n in tier_sizes.items() if n is not None and np.isfinite(float(n))}
+    total = sum(v for v in sizes.values() if v > 0)
+    if total <= 0:
+        raise ValueError("No tier sizes to weight personas by: run job 01 first (it records tier_counts) or pass "
+                         "tier_sizes as {tier: customers}.")
+    return {str(pid): sizes[str(tier)] / total for tier, pid in personas.items() if pid and str(tier) in sizes}
+
+
+def weighted_support(
+    persona_scores: pd.DataFrame,
+    shares: Mapping[str, float],
+    *,
+    intent: str = "intent",
+    nps_measure: str = "nps",
+    likert_threshold: float = 3.5,
+    nps_threshold: float = 0.0,
+    min_n: int = MIN_ANSWERS,
+) -> pd.DataFrame:
+    """Per subject: personas backing it (unweighted) and the share of customers whose persona backs it.
+
+    Why: see the module note. `persona_scores` is `focus_groups.scores_by(..., by=["persona_id",
+    "subject"])`; a persona backs a subject by `focus_groups.persona_supports` (the rule of `verdict_table`,
+    same thresholds). `shares` is `persona_customer_shares(...)`. Columns (one row per subject, first-seen
+    order): `personas_supporting`, `personas`, `weighted_support` (share of all customers whose persona backs
+    it), `customers_asked` (share of customers the answering personas stand for; personas without a share
+    count in the unweighted columns only), `customer_support` (weighted_support is more than half of
+    customers_asked: most of the customers represented are behind it). The recorded `weighted_support` is
+    `dict(zip(subject, weighted_support))`.
+    """
+    columns = ["subject", "personas_supporting", "personas", "weighted_support", "customers_asked",
+               "customer_support"]
+    if persona_scores.empty:
+        return pd.DataFrame(columns=columns)
+    scores = persona_scores.assign(
+        _supports=persona_supports(persona_scores, intent=intent, nps_measure=nps_measure,
+                                   likert_threshold=likert_threshold, nps_threshold=nps_threshold, min_n=min_n),
+        _share=persona_scores["persona_id"].map(lambda p: shares.get(p, np.nan)).astype(float),
+    )
+    rows = []
+    for subject, group in scores.groupby("subject", sort=False):
+        weighted = float(group.loc[group["_supports"], "_share"].sum())
+        asked = float(group["_share"].sum())
+        rows.append({
+            "subject": subject, "personas_supporting": int(group["_supports"].sum()),
+            "personas": int(group["persona_id"].nunique()), "weighted_support": weighted,
+            "customers_asked": asked, "customer_support": bool(asked > 0 and weighted * 2 > asked),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def verdicts_by_customers(verdicts: pd.DataFrame, weighted: pd.DataFrame) -> pd.DataFrame:
+    """`verdict_table` / `bundle_verdicts` rows plus the customer-weighted columns and `customer_verdict`.
+
+    Why: the verdict a reader acts on should weigh personas by customers. `customer_verdict` uses the same
+    labels as `verdict` ("both support", "data only", "personas only", "neither") with the persona side
+    decided by `customer_support` instead of a majority of personas; `verdict` itself is kept unchanged.
+    """
+    labels = {(True, True): "both support", (True, False): "data only", (False, True): "personas only",
+              (False, False): "neither"}
+    extra = weighted[["subject", "weighted_support", "customers_asked", "customer_support"]]
+    out = verdicts.merge(extra, on="subject", how="left")
+    out["weighted_support"] = out["weighted_support"].fillna(0.0)
+    out["customers_asked"] = out["customers_asked"].fillna(0.0)
+    out["customer_support"] = out["customer_support"].astype("boolean").fillna(False).astype(bool)
+    out["customer_verdict"] = [
+        labels[(bool(d), bool(c))] for d, c in zip(out["data_support"], out["customer_support"], strict=True)
+    ]
+    return out

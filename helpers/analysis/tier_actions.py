@@ -1,0 +1,220 @@
+"""What to do with each CLV tier, and tier tables that say which statistic is which (notebook 01).
+
+The tier table mixed means and medians under bare names ("orders 1.0" beside "historic CLV 0"), which
+reads as a contradiction: in a tier where most customers have not ordered yet, the median CLV is 0 while
+the mean order count is 1.0. Here every column says whether it is a mean, a median, a share or a sum, the
+oddities get a sentence, and each tier gets one recommended action derived from its value and churn risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.customers import tier_summary
+
+__all__ = ["LABELLED_FORMATS", "labelled_tier_summary", "tier_actions", "tier_notes", "tier_statistics"]
+
+
+def tier_statistics(
+    profiles: pd.DataFrame, tiers: pd.Series, bands: pd.Series, field: str = "predicted_clv",
+    as_of: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """`customers.tier_summary` plus `share_with_orders` (share of the tier with ≥ 1 historic order) and
+    `orders_median` (median historic orders).
+
+    Why: a median CLV of 0 beside a mean of 1.0 orders is explained by how many customers have ordered at
+    all; without that share the reader cannot tell. NaN when the profiles carry no order counts.
+    """
+    summary = tier_summary(profiles, tiers, bands, field=field, as_of=as_of)
+    orders = pd.to_numeric(profiles.get("historic_number_of_orders"), errors="coerce") \
+        if "historic_number_of_orders" in profiles else pd.Series(np.nan, index=profiles.index)
+    frame = pd.DataFrame({"tier": tiers.to_numpy(), "orders": orders.to_numpy()})
+    share, median = {}, {}
+    for tier in summary.index:
+        mine = frame.loc[frame["tier"] == tier, "orders"].dropna()
+        share[tier] = float((mine >= 1).mean()) if len(mine) else np.nan
+        median[tier] = float(mine.median()) if len(mine) else np.nan
+    return summary.assign(share_with_orders=pd.Series(share), orders_median=pd.Series(median))
+
+
+_LABELS = {
+    "size": "customers",
+    "share_customers": "share of customers",
+    "historic_clv_median": "median historic CLV",
+    "historic_clv_mean": "mean historic CLV",
+    "predicted_clv_median": "median predicted CLV",
+    "predicted_clv_mean": "mean predicted CLV",
+    "aov": "median AOV",
+    "orders": "mean orders",
+    "orders_median": "median orders",
+    "share_with_orders": "share with ≥1 order",
+    "days_between_orders": "median days between orders",
+    "churn_low": "share low churn risk",
+    "churn_medium": "share medium churn risk",
+    "churn_high": "share high churn risk",
+    "clv_at_risk": "CLV at risk (sum of predicted CLV × churn probability)",
+    "next_order_30d": "share expected to order within 30 days",
+    "preferred_channel": "most common preferred channel",
+    "email_consent": "share with email consent",
+    "sms_consent": "share with SMS consent",
+    "top_regions": "top regions (share of tier)",
+}
+_SHARE, _MONEY = "{:.0%}", "{:,.0f}"
+LABELLED_FORMATS: dict[str, str] = {
+    **{_LABELS[k]: _SHARE for k in ("share_customers", "share_with_orders", "churn_low", "churn_medium",
+                                    "churn_high", "next_order_30d", "email_consent", "sms_consent")},
+    **{_LABELS[k]: _MONEY for k in ("historic_clv_median", "historic_clv_mean", "predicted_clv_median",
+                                    "predicted_clv_mean", "aov", "clv_at_risk")},
+    _LABELS["orders"]: "{:.1f}", _LABELS["orders_median"]: "{:.0f}", _LABELS["days_between_orders"]: "{:.0f}",
+    _LABELS["size"]: "{:,.0f}",
+}
+
+
+def labelled_tier_summary(summary: pd.DataFrame, field: str = "predicted_clv") -> pd.DataFrame:
+    """The tier table with column names that say what each number is: "median predicted CLV", "mean
+    orders", "share with ≥1 order", "CLV at risk (sum …)".
+
+    Why: a reader compares columns; "orders 1.0" beside "historic CLV 0" only makes sense once one is a
+    mean and the other a median. `summary` is `tier_statistics` / `tier_summary`; `share_clv` becomes
+    "share of <field>" (e.g. "share of predicted CLV"); unknown columns keep their names. Format with
+    `LABELLED_FORMATS` (plus the share-of-field column, a percentage: see the returned frame's
+    `attrs["formats"]`).
+    """
+    share_label = "share of " + field.replace("_clv", " CLV").replace("_", " ")
+    out = summary.rename(columns={**_LABELS, "share_clv": share_label})
+    out.attrs["formats"] = {**LABELLED_FORMATS, share_label: _SHARE}
+    return out
+
+
+def _level(value: float, low: float, high: float, names: Sequence[str] = ("low", "mid", "high")) -> str:
+    if value is None or not np.isfinite(value):
+        return "unknown"
+    return names[2] if value >= high else names[0] if value < low else names[1]
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency}{x:,.0f}"
+
+
+def tier_actions(
+    summary: pd.DataFrame,
+    *,
+    high_value_ratio: float = 1.5,
+    low_value_ratio: float = 0.75,
+    high_churn_share: float = 0.3,
+    low_churn_share: float = 0.1,
+    first_order_share: float = 0.5,
+    label: str = "predicted CLV",
+    currency: str = "$",
+) -> pd.DataFrame:
+    """One recommended action per tier, derived from its numbers, with one sentence saying why.
+
+    Why: a tier table is not a plan; the reader needs "what do we do with these people, and by when".
+    `summary` is `tier_statistics(...)`. A tier's *value* is its share of `label` over its share of
+    customers: high at ≥ `high_value_ratio` (it holds 1.5× its head count in value), low below
+    `low_value_ratio`. Its *churn* is the share at high churn risk: high at ≥ `high_churn_share`, low below
+    `low_churn_share`, unknown without churn scores. Rules, first match wins:
+    fewer than `first_order_share` have ever ordered → "first order" (a welcome series towards it);
+    high value + high churn → "win back" (before the expected next order date);
+    high + medium → "retain"; high + low → "reward loyalty";
+    mid + high → "re-engage"; mid + low/medium → "grow basket";
+    low + high → "low-cost reactivation"; low + low/medium → "nurture";
+    unknown churn: high → "protect", mid → "grow basket", low → "nurture".
+    Returns `action, reason, value, churn` indexed by tier.
+    """
+    rows = []
+    for tier, row in summary.iterrows():
+        share_c, share_v = float(row.get("share_customers", np.nan)), float(row.get("share_clv", np.nan))
+        # Rounded so that 0.3 / 0.2 is 1.5, not 1.4999999999999998, at an inclusive threshold.
+        ratio = round(share_v / share_c, 9) if np.isfinite(share_c) and share_c > 0 else np.nan
+        value = _level(ratio, low_value_ratio, high_value_ratio)
+        churn = _level(float(row.get("churn_high", np.nan)), low_churn_share, high_churn_share,
+                       ("low", "medium", "high"))
+        rows.append({"tier": tier, **_action(tier, row, value, churn, ratio, first_order_share, label, currency),
+                     "value": value, "churn": churn})
+    return pd.DataFrame(rows, columns=["tier", "action", "reason", "value", "churn"]).set_index("tier")
+
+
+def _action(tier, row, value, churn, ratio, first_order_share, label, currency) -> dict:
+    worth = (f"{row['share_clv']:.0%} of {label} from {row['share_customers']:.0%} of customers"
+             if np.isfinite(ratio) else "unknown value")
+    high = row.get("churn_high")
+    risk = f"{high:.0%} at high churn risk" if churn != "unknown" else "no churn scores"
+    at_risk = row.get("clv_at_risk")
+    at_risk_text = f", {_money(at_risk, currency)} of predicted CLV at risk" if pd.notna(at_risk) and at_risk > 0 else ""
+    days = row.get("days_between_orders")
+    due = row.get("next_order_30d")
+    timing = []
+    if pd.notna(due):
+        timing.append(f"{due:.0%} are expected to order within 30 days")
+    if pd.notna(days):
+        timing.append(f"median {days:.0f} days between orders")
+    when = f" ({'; '.join(timing)})" if timing else ""
+    ordered = row.get("share_with_orders")
+    if pd.notna(ordered) and ordered < first_order_share:
+        return {"action": "first order", "reason": (
+            f"Only {ordered:.0%} of {tier} customers have ever ordered ({worth}): a welcome series towards a first "
+            "order comes before any retention spend.")}
+    aov = row.get("aov")
+    basket = f" (median AOV {_money(aov, currency)})" if pd.notna(aov) else ""
+    table = {
+        ("high", "high"): ("win back", f"{tier} holds {worth} and has {risk}{at_risk_text}: win them back before "
+                                       f"their expected next order date{when}."),
+        ("high", "medium"): ("retain", f"{tier} holds {worth} with {risk}: keep them close with loyalty perks and "
+                                       f"early access before the risk grows{when}."),
+        ("high", "low"): ("reward loyalty", f"{tier} holds {worth} and only {risk}: reward loyalty (early access, "
+                                            "perks) rather than discounting people who buy anyway."),
+        ("mid", "high"): ("re-engage", f"{tier} holds {worth} and has {risk}: re-engage them with a targeted offer "
+                                       f"before they lapse{when}."),
+        ("mid", "medium"): ("grow basket", f"{tier} holds {worth} with {risk}: cross-sell to raise order value{basket}."),
+        ("mid", "low"): ("grow basket", f"{tier} holds {worth} and only {risk}: cross-sell to raise order value{basket}."),
+        ("low", "high"): ("low-cost reactivation", f"{tier} holds {worth} and has {risk}: automated, low-cost "
+                                                   "reactivation only; discounts would cost more than they keep."),
+        ("low", "medium"): ("nurture", f"{tier} holds {worth} with {risk}: nurture with content and a next-order "
+                                       "incentive rather than retention spend."),
+        ("low", "low"): ("nurture", f"{tier} holds {worth} and only {risk}: nurture with content and a next-order "
+                                    "incentive; they are not leaving, they buy little."),
+        ("high", "unknown"): ("protect", f"{tier} holds {worth} ({risk}): protect it with loyalty perks and watch "
+                                         f"the order cadence{when}."),
+        ("mid", "unknown"): ("grow basket", f"{tier} holds {worth} ({risk}): cross-sell to raise order value{basket}."),
+        ("low", "unknown"): ("nurture", f"{tier} holds {worth} ({risk}): nurture with content and a next-order "
+                                        "incentive."),
+    }
+    action, reason = table.get((value, churn), ("review", f"{tier}: {worth}, {risk}; not enough numbers to derive "
+                                                          "an action."))
+    return {"action": action, "reason": reason}
+
+
+def tier_notes(summary: pd.DataFrame, currency: str = "$", skew_ratio: float = 3.0) -> list[str]:
+    """Sentences explaining numbers in the tier table that look contradictory, one per case found.
+
+    Why: "Occasional: historic CLV median 0, orders 1.0, AOV 65" reads as an error unless someone says most
+    of the tier has not ordered yet. Cases: a median historic CLV of 0 while the mean order count or the
+    median AOV is above 0 (states the share with ≥ 1 order and that the AOV median is over customers with
+    an order value); a mean CLV at least `skew_ratio` × its median (a few big spenders lift the mean).
+    `summary` is `tier_statistics(...)`. Empty list when nothing needs explaining.
+    """
+    notes = []
+    for tier, row in summary.iterrows():
+        median = row.get("historic_clv_median")
+        orders, aov = row.get("orders"), row.get("aov")
+        if pd.notna(median) and median == 0 and ((pd.notna(orders) and orders > 0) or (pd.notna(aov) and aov > 0)):
+            ordered = row.get("share_with_orders")
+            who = (f"only {ordered:.0%} of {tier} customers have at least one order"
+                   if pd.notna(ordered) else f"most {tier} customers have not ordered yet")
+            extra = []
+            if pd.notna(orders) and orders > 0:
+                extra.append(f"the mean of {orders:.1f} orders comes from those who have")
+            if pd.notna(aov) and aov > 0:
+                extra.append(f"the median AOV of {_money(aov, currency)} is over customers with an order value")
+            notes.append(f"{tier}: the median historic CLV is 0 because {who}; " + " and ".join(extra) + ".")
+        for kind in ("historic", "predicted"):
+            mean, med = row.get(f"{kind}_clv_mean"), row.get(f"{kind}_clv_median")
+            if pd.notna(mean) and pd.notna(med) and med > 0 and mean >= skew_ratio * med:
+                notes.append(f"{tier}: the mean {kind} CLV ({_money(mean, currency)}) is {mean / med:.1f}× the median "
+                             f"({_money(med, currency)}): a few big spenders lift the mean; the median is the typical "
+                             "customer.")
+    return notes
