@@ -67,7 +67,7 @@ def least_requests(case: str, sizes: list[int]) -> dict[str, int]:
 
 def bound_seconds(by_bucket: dict[str, int], scale: float, t0: float, latency: float) -> float:
     """Least time the sandbox's windows allow for these requests: buckets run in parallel, plus one round trip."""
-    from helpers.sandbox.limits import min_seconds
+    from sandbox.klaviyo.limits import min_seconds
 
     worst = 0.0
     for bucket, n in by_bucket.items():

@@ -870,7 +870,7 @@ def run_jobs(
     with contextlib.ExitStack() as stack:
         env: dict[str, str] = {}
         if sandbox:
-            from helpers.sandbox import Sandbox
+            from sandbox import Sandbox
 
             sb = stack.enter_context(Sandbox(seed=seed))
             env.update(sb.env())

@@ -1,6 +1,6 @@
 """Extract the query parameters the sandbox accepts from Klaviyo's official OpenAPI document.
 
-Writes helpers/sandbox/klaviyo_params.py: for each operation the sandbox serves, its query parameters
+Writes sandbox/klaviyo/params.py: for each operation the sandbox serves, its query parameters
 with their enums (sparse fieldsets, includes, sort), page-size default and maximum, whether the
 parameter is required, and the field/operator pairs its ``filter`` description allows. The sandbox
 validates requests against that table, so it rejects what the real API rejects without loading the 3 MB
@@ -17,9 +17,9 @@ import re
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "helpers" / "sandbox" / "klaviyo_params.py"
+OUT = Path(__file__).resolve().parents[1] / "sandbox" / "klaviyo" / "params.py"
 
-# The operations the sandbox emulates (helpers/sandbox/klaviyo.py routes them).
+# The operations the sandbox emulates (sandbox/klaviyo/app.py routes them).
 OPERATIONS = [
     "GET /api/campaigns",
     "GET /api/campaigns/{id}",

@@ -38,7 +38,7 @@ def isolated_env(monkeypatch, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox per test worker: default seed, limits switched off (tests that need them start their own)."""
-    from helpers.sandbox import Sandbox
+    from sandbox import Sandbox
 
     with Sandbox(seed=7, rate_scale=0) as sb:
         yield sb

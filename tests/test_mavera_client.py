@@ -34,7 +34,7 @@ from helpers.mavera import (
     nps,
     open_ended,
 )
-from helpers.sandbox.mavera import MaveraEmulator
+from sandbox.mavera import MaveraEmulator
 
 KEY = "mvra_test_client"
 WS = "ws_sandbox"

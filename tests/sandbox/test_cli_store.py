@@ -1,4 +1,4 @@
-"""`python -m helpers.sandbox` as a process, and store properties that need no HTTP."""
+"""`python -m sandbox` (and its alias `python -m helpers.sandbox`) as a process, and store properties that need no HTTP."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import requests
 
-from helpers.sandbox.store import Store
-from helpers.sandbox.store_ids import decode_event_id, event_id
+from sandbox.store import Store
+from sandbox.store.ids import decode_event_id, event_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_prints_urls_and_keys_then_serves_until_sigterm():
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "--port", "0", "--seed", "3",
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--seed", "3",
                              "--profiles", "1000", "--rate-scale", "0"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -40,6 +40,13 @@ def test_cli_prints_urls_and_keys_then_serves_until_sigterm():
 
 
 def test_cli_rejects_bad_flags_with_a_clear_message():
+    done = subprocess.run([sys.executable, "-m", "sandbox", "--fault-rate", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "fault rate must be between 0 and 1" in done.stderr
+
+
+def test_old_module_name_still_runs_the_same_command():
+    """`python -m helpers.sandbox` is an alias for one release: same parser, same message."""
     done = subprocess.run([sys.executable, "-m", "helpers.sandbox", "--fault-rate", "2"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "fault rate must be between 0 and 1" in done.stderr

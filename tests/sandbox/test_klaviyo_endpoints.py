@@ -50,7 +50,7 @@ def test_profiles_without_predictions_match_truth(kv, sandbox):
 def test_profiles_created_filter_and_sort(kv, sandbox):
     created = sandbox.store.profiles.created
     cut = created[len(created) // 2]
-    from helpers.sandbox.klaviyo_render import iso
+    from sandbox.klaviyo.render import iso
 
     newer = kv.walk("/api/profiles", {"page[size]": "100", "fields[profile]": "created",
                                       "filter": f"greater-than(created,{iso(cut).replace('+00:00', 'Z')})"})
@@ -139,7 +139,7 @@ def test_metrics_and_placed_order_events(kv, sandbox):
 
 
 def test_events_datetime_range_and_include(kv, sandbox):
-    from helpers.sandbox.klaviyo_render import iso
+    from sandbox.klaviyo.render import iso
 
     metric = sandbox.store.placed_order.id
     t = sandbox.store.t_end

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from helpers.ratelimits import Limit, limit_for
-from helpers.sandbox import Sandbox
-from helpers.sandbox.limits import RateLimiter, min_seconds
+from sandbox import Sandbox
+from sandbox.klaviyo.limits import RateLimiter, min_seconds
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ import requests
 from werkzeug.serving import make_server
 
 from helpers.mavera import focus_group_credits
-from helpers.sandbox.mavera import MaveraEmulator, persona_traits
+from sandbox.mavera import MaveraEmulator, persona_traits
 
 KEY = "mvra_test_emulator"
 WS = "ws_sandbox"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers.sandbox import klaviyo_params
+from sandbox.klaviyo import params as klaviyo_params
 from scripts.extract_sandbox_params import extract, render
 
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def test_request_counts_are_exact_under_concurrency():

@@ -10,10 +10,9 @@ import pytest
 import requests
 from scipy.stats import norm
 
-from helpers.sandbox import Sandbox
-from helpers.sandbox.store import Store
-from helpers.sandbox.store_messaging import S
-from helpers.sandbox.truth import compute_truth
+from sandbox import Sandbox
+from sandbox.store import Store, compute_truth
+from sandbox.store.messaging import S
 
 SEEDS = [11, 23, 42]
 RATES = ["open_rate", "click_rate", "conversion_rate", "revenue_per_recipient"]
@@ -200,7 +199,7 @@ def test_null_channel_effect_is_not_significant():
 
 def test_reports_sum_consistently_over_custom_ranges(served):
     kv, _ = served
-    from helpers.sandbox.klaviyo_render import iso
+    from sandbox.klaviyo.render import iso
 
     t = kv.sb.store.t_end
     whole = _report(kv, "flow-values-report", {"start": iso(t - 60 * 86400), "end": iso(t - 1)}, ["recipients"])

@@ -19,9 +19,9 @@ from werkzeug.wrappers import Request, Response
 
 from helpers.ratelimits import limit_for
 
-from .klaviyo_filters import Condition, FilterError, parse_filter
-from .klaviyo_params import OPERATIONS, REVISION
+from .filters import Condition, FilterError, parse_filter
 from .limits import RateLimiter
+from .params import OPERATIONS, REVISION
 
 JSONAPI = "application/vnd.api+json"
 REQUIRED_HINTS = {("GET /api/campaigns", "filter"): " A channel filter is required: "
@@ -124,14 +124,14 @@ def encode_cursor(offset: int) -> str:
 
 class KlaviyoEmulator:
     def __init__(self, store, api_key: str, limiter: RateLimiter):
-        from . import klaviyo_reports, klaviyo_routes
+        from . import reports, routes
 
         self.store = store
         self.api_key = api_key
         self.limiter = limiter
         self.requests: dict[str, int] = {}
         self._count_lock = threading.Lock()  # handler threads count concurrently; += is not atomic
-        handlers = {**klaviyo_routes.HANDLERS, **klaviyo_reports.HANDLERS}
+        handlers = {**routes.HANDLERS, **reports.HANDLERS}
         self.handlers = handlers
         self.url_map = Map([Rule(key.split(" ", 1)[1].replace("{id}", "<id>"), methods=[key.split(" ", 1)[0]],
                                  endpoint=key) for key in handlers])

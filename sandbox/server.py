@@ -16,10 +16,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .faults import FaultInjector
-from .klaviyo import JSONAPI, ApiError, KlaviyoEmulator
-from .limits import RateLimiter
-from .store import Store
-from .truth import compute_truth
+from .klaviyo.app import JSONAPI, ApiError, KlaviyoEmulator
+from .klaviyo.limits import RateLimiter
+from .store.shop import Store
+from .store.truth import compute_truth
 
 MAVERA_PREFIX = "/mavera/api/v1"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .store_ids import short_id, ulid_like
+from .ids import short_id, ulid_like
 
 DAY = 86400
 DAYS = 365

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .store_ids import profile_ids
+from .ids import profile_ids
 
 DAY = 86400
 

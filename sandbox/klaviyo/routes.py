@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import klaviyo_render as R
-from .klaviyo import Call, bad_param, not_found
-from .klaviyo_filters import Condition
+from . import render as R
+from .app import Call, bad_param, not_found
+from .filters import Condition
 
 _CMP = {"greater-than": np.greater, "greater-or-equal": np.greater_equal, "less-than": np.less,
         "less-or-equal": np.less_equal, "equals": np.equal}

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from .klaviyo import Call, bad_param
-from .klaviyo_filters import FilterError, parse_datetime, parse_filter
-from .store_messaging import DAYS, S
+from ..store.messaging import DAYS, S
+from .app import Call, bad_param
+from .filters import FilterError, parse_datetime, parse_filter
 
 DAY = 86400
 PAGE = 500
@@ -177,7 +177,7 @@ def _report(store, call: Call, kind: str, objects: list[dict], daily: np.ndarray
     page = results[offset:offset + PAGE]
     links = {"self": call.url()}
     if offset + PAGE < len(results):
-        from .klaviyo import encode_cursor
+        from .app import encode_cursor
 
         links["next"] = call.url(page_cursor=encode_cursor(offset + PAGE))
     return {"data": {"type": kind, "attributes": {"results": page}}, "links": links}

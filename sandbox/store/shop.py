@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .store_commerce import Catalog, Orders
-from .store_ids import short_id
-from .store_messaging import Messaging
-from .store_profiles import Profiles
-from .store_segments import build_segments
+from .commerce import Catalog, Orders
+from .ids import short_id
+from .messaging import Messaging
+from .profiles import Profiles
+from .segments import build_segments
 
 DAY = 86400
 SHOPIFY = {"object": "integration", "id": "0eMvjm", "key": "shopify", "name": "Shopify", "category": "eCommerce"}
@@ -75,7 +75,7 @@ class Store:
                 for k, (name, integ, created, updated, kind) in enumerate(spec)]
 
     def profile_index(self, profile_id: str) -> int | None:
-        from .store_ids import decode_profile_index
+        from .ids import decode_profile_index
 
         i = decode_profile_index(profile_id)
         if i is None or i >= self.profiles.n or self.profiles.ids[i].decode() != profile_id:

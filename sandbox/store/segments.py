@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .store_ids import short_id
-from .store_profiles import COUNTRIES, LOYALTY, SOURCES, Profiles
+from .ids import short_id
+from .profiles import COUNTRIES, LOYALTY, SOURCES, Profiles
 
 DAY = 86400
 

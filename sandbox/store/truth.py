@@ -11,8 +11,8 @@ from itertools import combinations
 import numpy as np
 from scipy.stats import norm
 
-from .store import Store
-from .store_messaging import DAYS, S
+from .messaging import DAYS, S
+from .shop import Store
 
 REDUNDANT_JACCARD = 0.9
 NESTED_CONTAINMENT = 0.95
