@@ -16,8 +16,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .faults import FaultInjector
-from .klaviyo.app import JSONAPI, ApiError, KlaviyoEmulator
-from .klaviyo.limits import RateLimiter
+from .klaviyo import JSONAPI, ApiError, KlaviyoEmulator, RateLimiter
+from .mavera import MaveraEmulator
 from .store.shop import Store
 from .store.truth import compute_truth
 
@@ -30,24 +30,6 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, *args, **kwargs) -> None:
         pass
-
-
-def _unavailable_mavera(environ, start_response):
-    body = json.dumps({"error": {"message": "The Mavera emulator (helpers/sandbox/mavera.py) is not available.",
-                                 "type": "server_error", "code": "unavailable"}}).encode()
-    start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _mavera_app(seed: int, api_key: str, workspace_id: str, credits: int, rate_scale: float):
-    try:
-        from .mavera import MaveraEmulator
-    except ImportError:
-        return None, _unavailable_mavera
-    emulator = MaveraEmulator(seed=seed, api_key=api_key, workspace_id=workspace_id, credits=credits,
-                              rate_scale=rate_scale)
-    app = getattr(emulator, "wsgi_app", emulator)
-    return emulator, app
 
 
 class Sandbox:
@@ -70,9 +52,9 @@ class Sandbox:
         self.limiter = RateLimiter(rate_scale, clock)
         self.faults = FaultInjector(seed, fault_rate)
         self.klaviyo = KlaviyoEmulator(self.store, self.klaviyo_api_key, self.limiter)
-        self.mavera, mavera_app = _mavera_app(seed, self.mavera_api_key, self.mavera_workspace_id, mavera_credits,
-                                              rate_scale)
-        self._apis = DispatcherMiddleware(self.klaviyo, {MAVERA_PREFIX: mavera_app})
+        self.mavera = MaveraEmulator(seed=seed, api_key=self.mavera_api_key, workspace_id=self.mavera_workspace_id,
+                                     credits=mavera_credits, rate_scale=rate_scale)
+        self._apis = DispatcherMiddleware(self.klaviyo, {MAVERA_PREFIX: self.mavera.wsgi_app})
         self._truth: dict | None = None
         self._server = None
         self._thread: threading.Thread | None = None
@@ -123,7 +105,7 @@ class Sandbox:
         return {"klaviyo": {"requests": self.klaviyo.request_counts(), "throttled": self.limiter.throttled,
                             "throttled_by_bucket": dict(self.limiter.throttled_by_bucket),
                             "faults": self.faults.injected},
-                "mavera": self.mavera.stats() if self.mavera is not None else {}}
+                "mavera": self.mavera.stats()}
 
     def schedule_fault(self, method: str, path_prefix: str, status: int, count: int = 1) -> None:
         self.faults.schedule(method, path_prefix, status, count)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ..store.ids import event_id
 from ..store.profiles import COUNTRIES, FIRST_NAMES, LAST_NAMES, LOYALTY, PLACES, SOURCES
 
 CHANNEL_ORDERS = [["email", "sms", "push"], ["sms", "email", "push"], ["email", "push", "sms"]]
@@ -219,8 +220,6 @@ def metric(store, m, base: str, fields) -> dict:
 
 def event(store, kind: str, k: int, base: str, fields) -> tuple[dict, int, str]:
     """(event resource, profile row, metric id) for placed order k ("P") or order line k ("L")."""
-    from ..store.ids import event_id
-
     o, cat = store.orders, store.catalog
     if kind == "P":
         t, row, metric_id = int(o.time[k]), int(o.profile[k]), store.placed_order.id

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from ..store.messaging import DAYS, S
-from .app import Call, bad_param
+from .call import Call, bad_param, encode_cursor
 from .filters import FilterError, parse_datetime, parse_filter
 
 DAY = 86400
@@ -177,8 +177,6 @@ def _report(store, call: Call, kind: str, objects: list[dict], daily: np.ndarray
     page = results[offset:offset + PAGE]
     links = {"self": call.url()}
     if offset + PAGE < len(results):
-        from .app import encode_cursor
-
         links["next"] = call.url(page_cursor=encode_cursor(offset + PAGE))
     return {"data": {"type": kind, "attributes": {"results": page}}, "links": links}
 

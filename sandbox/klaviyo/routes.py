@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import render as R
-from .app import Call, bad_param, not_found
+from .call import Call, bad_param, not_found
 from .filters import Condition
 
 _CMP = {"greater-than": np.greater, "greater-or-equal": np.greater_equal, "less-than": np.less,

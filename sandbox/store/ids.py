@@ -80,15 +80,3 @@ def event_id(kind: str, index: int) -> str:
         digits.append(CROCKFORD.decode()[index & 31])
         index >>= 5
     return "4" + kind + "".join(reversed(digits))
-
-
-def decode_event_id(value: str) -> tuple[str, int] | None:
-    if len(value) != 11 or value[0] != "4":
-        return None
-    try:
-        index = 0
-        for ch in value[2:]:
-            index = index * 32 + _DECODE[ch]
-    except KeyError:
-        return None
-    return value[1], index

@@ -9,10 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from .commerce import Catalog, Orders
-from .ids import short_id
+from .ids import decode_profile_index, short_id
 from .messaging import Messaging
 from .profiles import Profiles
 from .segments import build_segments
@@ -75,15 +73,7 @@ class Store:
                 for k, (name, integ, created, updated, kind) in enumerate(spec)]
 
     def profile_index(self, profile_id: str) -> int | None:
-        from .ids import decode_profile_index
-
         i = decode_profile_index(profile_id)
         if i is None or i >= self.profiles.n or self.profiles.ids[i].decode() != profile_id:
             return None
         return i
-
-    def memory_bytes(self) -> int:
-        total = 0
-        for obj in (self.profiles, self.orders):
-            total += sum(v.nbytes for v in vars(obj).values() if isinstance(v, np.ndarray))
-        return total + sum(s.members.nbytes for s in self.segments)

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from sandbox.store import Store
-from sandbox.store.ids import decode_event_id, event_id
+from sandbox.store.ids import event_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,9 @@ def test_ids_round_trip():
         assert s.profile_index(s.profiles.id_of(i)) == i
     assert s.profile_index("01ZZZZZZZZZZZZZZZZZZZZZZZZ") is None
     assert len(s.profiles.id_of(0)) == 26
-    assert decode_event_id(event_id("P", 123456)) == ("P", 123456)
+    # Event ids carry their kind and row index: 11 characters like Klaviyo's, distinct per row and kind.
+    ids = {event_id(kind, k) for kind in "PL" for k in (0, 1, 31, 32, 123456)}
+    assert len(ids) == 10 and all(len(i) == 11 and i[0] == "4" for i in ids)
 
 
 def test_shop_is_realistic():
