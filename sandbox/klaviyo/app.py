@@ -13,11 +13,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from helpers.ratelimits import limit_for
-
 from . import reports, routes
 from .call import JSONAPI, ApiError, Call, bad_param
-from .limits import RateLimiter
+from .limits import RateLimiter, limit_of
 from .params import OPERATIONS, REVISION
 
 REQUIRED_HINTS = {("GET /api/campaigns", "filter"): " A channel filter is required: "
@@ -73,7 +71,7 @@ class KlaviyoEmulator:
             raise ApiError(404, "not_found", "Not found.", f"No endpoint at {request.path}.") from exc
 
         params = {k: request.args.getlist(k) for k in request.args}
-        limit = limit_for(request.method, request.path, params)
+        limit = limit_of(op, params)
         headers = {}
         if limit is not None:
             with self._count_lock:

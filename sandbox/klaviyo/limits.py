@@ -1,9 +1,11 @@
 """Klaviyo's fixed-window rate limits, enforced per bucket for the sandbox's one account.
 
-Windows are aligned to the clock: the burst window is the current whole second, the steady window the
-current whole minute (floor(t / 60)), the daily cap the UTC day. A request blocked by any window is not
-counted. ``min_seconds`` gives the theoretical best time for n requests under the same rules, for
-benchmarks that want to show how close a client gets.
+The limits are read from ``apifacts/klaviyo_ratelimits.json`` (extracted from Klaviyo's OpenAPI document),
+the same file the client paces against; this module reads it itself, by operation key, so the emulator
+needs no client code. Windows are aligned to the clock: the burst window is the current whole second, the
+steady window the current whole minute (floor(t / 60)), the daily cap the UTC day. A request blocked by
+any window is not counted. ``min_seconds`` gives the theoretical best time for n requests under the same
+rules, for benchmarks that want to show how close a client gets.
 """
 
 from __future__ import annotations
@@ -11,12 +13,45 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from helpers.ratelimits import Limit
+import apifacts
 
 WINDOWS = (("burst", 1), ("steady", 60), ("daily", 86400))
+
+
+@dataclass(frozen=True)
+class Limit:
+    bucket: str  # the operation key, plus "#<value>" when a parameter moves it to a lower limit
+    burst: int  # per second
+    steady: int  # per minute
+    daily: int | None = None
+
+    def scaled(self, factor: float) -> Limit:
+        """The limit times ``factor`` (--rate-scale), rounded, never below one request per window."""
+        daily = None if self.daily is None else max(1, round(self.daily * factor))
+        return Limit(self.bucket, max(1, round(self.burst * factor)), max(1, round(self.steady * factor)), daily)
+
+
+@lru_cache(maxsize=1)
+def _operations() -> dict[str, dict]:
+    return apifacts.load("klaviyo_ratelimits")["operations"]
+
+
+def limit_of(op: str, params: Mapping[str, Sequence[str]]) -> Limit | None:
+    """The limit a request to operation ``op`` ("GET /api/segments/{id}") falls under, given its query
+    parameters (each a list of raw values); None for an operation the spec gives no limit."""
+    spec = _operations().get(op)
+    if spec is None:
+        return None
+    for cond in spec["conditional"]:
+        given = {v.strip() for raw in params.get(cond["param"], ()) for v in raw.split(",")}
+        # The spec's prose says "include=list" where the parameter value is "lists": accept either.
+        if cond["value"] in given or cond["value"] + "s" in given:
+            return Limit(f"{op}#{cond['value']}", cond["burst"], cond["steady"], spec["daily"])
+    return Limit(op, spec["burst"], spec["steady"], spec["daily"])
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from helpers.ratelimits import Limit, limit_for
+from helpers import ratelimits
 from sandbox import Sandbox
-from sandbox.klaviyo.limits import RateLimiter, min_seconds
+from sandbox.klaviyo.limits import Limit, RateLimiter, limit_of, min_seconds
+from sandbox.klaviyo.params import OPERATIONS
 
 
 class FakeClock:
@@ -80,12 +81,28 @@ def test_reporting_limit_two_per_minute(limited):
 
 
 def test_predictive_analytics_bucket_is_separate_and_lower():
-    limit = limit_for("GET", "/api/profiles", {"additional-fields[profile]": "subscriptions,predictive_analytics"})
+    limit = limit_of("GET /api/profiles", {"additional-fields[profile]": ["subscriptions,predictive_analytics"]})
     assert (limit.burst, limit.steady) == (10, 150)
     clock = FakeClock(100.0)
     limiter = RateLimiter(1.0, clock)
     assert sum(limiter.check(limit).allowed for _ in range(12)) == 10
-    assert limiter.check(limit_for("GET", "/api/profiles")).allowed
+    assert limiter.check(limit_of("GET /api/profiles", {})).allowed
+
+
+@pytest.mark.parametrize("param, value", [(None, None), ("additional-fields[profile]", "predictive_analytics"),
+                                          ("additional-fields[segment]", "profile_count"), ("include", "lists")])
+def test_emulator_and_client_read_the_same_limits(param, value):
+    """Each side reads apifacts/klaviyo_ratelimits.json itself (the emulator imports no client code);
+    for every operation the emulator serves they must name the same bucket and numbers."""
+    for op in OPERATIONS:
+        params = {param: [value]} if param else {}
+        ours = limit_of(op, params)
+        method, path = op.split(" ", 1)
+        theirs = ratelimits.limit_for(method, path.replace("{id}", "abc123"), {param: value} if param else {})
+        assert ours is not None and theirs is not None, op
+        assert (ours.bucket, ours.burst, ours.steady, ours.daily) == (
+            theirs.bucket, theirs.burst, theirs.steady, theirs.daily), op
+        assert ours.scaled(0.5) == Limit(*[getattr(theirs.scaled(0.5), k) for k in ("bucket", "burst", "steady", "daily")])
 
 
 def test_rate_scale_multiplies_and_zero_switches_off():
