@@ -29,14 +29,19 @@ from typing import Any
 import pandas as pd
 import requests
 
+import apifacts
 from helpers import http
 from helpers.config import ConfigError, MaveraSettings, cache_dir, is_sandbox
 
-# ---------------------------------------------------------------- documented credit costs (guides/credits)
-PERSONA_CREDITS = 300  # POST /personas, one-time
-GENERATION_CREDITS = (10, 30)  # POST /generations
-# POST /mave/chat by complexity (features/mave-agent): simple 10-15, moderate 20-30, complex 30-50, strategic 40-75.
-MAVE_BANDS = (("SIMPLE", 40, 10, 15), ("MODERATE", 150, 20, 30), ("COMPLEX", 400, 30, 50), ("STRATEGIC", None, 40, 75))
+# ---------------------------------------------------------------- documented credit costs
+# From apifacts/mavera_prices.json (guides/credits, features/mave-agent; its "source" says where each figure
+# comes from). The sandbox charges from the same file, so a corrected figure changes both at once.
+_PRICES = apifacts.load("mavera_prices")
+PERSONA_CREDITS = _PRICES["persona"]["create"]  # POST /personas, one-time
+GENERATION_CREDITS = (_PRICES["generation"]["min"], _PRICES["generation"]["max"])  # POST /generations
+# POST /mave/chat by complexity: (name, max words of a message in that band or None, min credits, max credits).
+MAVE_BANDS = tuple((b["complexity"], b["max_words"], b["min"], b["max"]) for b in _PRICES["mave_chat"]["bands"])
+_FOCUS_GROUP = _PRICES["focus_group"]
 
 ANSWER_COLUMNS = ["persona_id", "persona_name", "respondent", "question_id", "question", "type", "answer"]
 CHAT_TIMEOUT = (10, 180)  # Mave takes 30-90 s on a first message
@@ -49,10 +54,11 @@ def focus_group_credits(respondents: int, n_questions: int) -> int:
 
     Docs: "~50-75 credits for 10-25 respondents, plus ~2 per question; 50 respondents and 5 questions
     ≈ 100-125". The line through those figures is 40 + 1.5 per respondent + 2 per question (10 → 55,
-    25 → 77.5, 50 resp. + 5 q. → 125), rounded up, never below the documented floor of 50. The sandbox
-    charges exactly this, so estimates and charges agree there.
+    25 → 77.5, 50 resp. + 5 q. → 125), rounded up, never below the documented floor of 50. The
+    coefficients live in apifacts/mavera_prices.json, which the sandbox charges from too.
     """
-    return max(50, math.ceil(40 + 1.5 * respondents + 2 * n_questions))
+    f = _FOCUS_GROUP
+    return max(f["floor"], math.ceil(f["base"] + f["per_respondent"] * respondents + f["per_question"] * n_questions))
 
 
 def mave_chat_band(message: str) -> tuple[str, int, int]:

@@ -9,8 +9,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from helpers import mavera as client
 from helpers.mavera import focus_group_credits
-from sandbox.mavera import MaveraEmulator, persona_traits
+from sandbox.mavera import MaveraEmulator, persona_traits, prices
 
 KEY = "mvra_test_emulator"
 WS = "ws_sandbox"
@@ -345,3 +346,16 @@ def test_mounted_under_dispatcher_middleware():
         assert api.get("/generation-apps").status_code == 200
         assert api.post("/personas", json=LOYAL).status_code == 201
     assert emu.stats()["requests"] == 2 and emu.stats()["personas_created"] == 1
+
+
+def test_emulator_charges_from_the_price_sheet_the_client_estimates_from():
+    """Both sides read apifacts/mavera_prices.json with their own arithmetic; they must agree everywhere."""
+    assert prices.PERSONA == client.PERSONA_CREDITS == 300 and prices.PERSONA_UPDATE == 0
+    assert (prices.GENERATION_MIN, prices.GENERATION_MAX) == client.GENERATION_CREDITS == (10, 30)
+    assert prices.generation("") == 10 and prices.generation("x" * 5000) == 30
+    for words in (1, 40, 41, 150, 151, 400, 401, 3000):
+        message = " ".join(["w"] * words)
+        assert prices.chat_band(message) == client.mave_chat_band(message), words
+    for respondents in (1, 2, 6, 10, 25, 50, 200):
+        for questions in (1, 5, 20):
+            assert prices.focus_group(respondents, questions) == client.focus_group_credits(respondents, questions)
