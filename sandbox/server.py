@@ -23,6 +23,7 @@ from .store.truth import compute_truth
 
 MAVERA_PREFIX = "/mavera/api/v1"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+POLL_SECONDS = 0.05  # the first wait between focus-group polls that env() suggests to clients
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -94,7 +95,9 @@ class Sandbox:
                 "MAVERA_BASE_URL": self.mavera_base_url, "MAVERA_WORKSPACE_ID": self.mavera_workspace_id,
                 "WORKBOOKS_SANDBOX": "1",
                 # The Klaviyo client paces against the same scaled limits (0: none) instead of the real ones.
-                "KLAVIYO_RATE_SCALE": str(self.limiter.scale)}
+                "KLAVIYO_RATE_SCALE": str(self.limiter.scale),
+                # Focus groups here finish after a few polls (POLLS_TO_COMPLETE), so the first wait can be short.
+                "MAVERA_POLL_SECONDS": str(POLL_SECONDS)}
 
     def truth(self) -> dict:
         if self._truth is None:
