@@ -1,8 +1,8 @@
 """MaveraClient evidence tests, over real HTTP against the Mavera emulator.
 
 The emulator is served on its own (wrapped by a tiny fault-scheduling middleware) so each test controls
-credits, rate limits and the clock; tests/test_mavera_sandbox.py repeats the key cases through the
-shared `Sandbox`.
+credits, rate limits and the clock; tests/sandbox/mavera/test_client_through_sandbox.py repeats the key
+cases through the shared `Sandbox`.
 """
 
 from __future__ import annotations
