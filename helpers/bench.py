@@ -4,7 +4,7 @@ For (a) every profile with predictive analytics and (b) every member id of every
 sandbox with Klaviyo's real limits scaled by one factor and an added latency, it measures seconds taken,
 the least time the sandbox's fixed windows allow for the fewest requests that can return the records
 (one per page of 100, the same for both clients: ``bound_seconds``, from
-``helpers.sandbox.limits.min_seconds`` per bucket, plus one round trip), ``efficiency = bound / seconds``
+``sandbox.klaviyo.limits.min_seconds`` per bucket, plus one round trip), ``efficiency = bound / seconds``
 and the 429s the sandbox counted during the case, for this client and for a baseline written the way
 Klaviyo's cookbook does it (plain requests, follow ``links.next``, sleep on 429). The sandbox runs in a
 child process so its work does not compete with the clients for one GIL. Each case starts at a fresh
@@ -67,7 +67,7 @@ def least_requests(case: str, sizes: list[int]) -> dict[str, int]:
 
 def bound_seconds(by_bucket: dict[str, int], scale: float, t0: float, latency: float) -> float:
     """Least time the sandbox's windows allow for these requests: buckets run in parallel, plus one round trip."""
-    from helpers.sandbox.limits import min_seconds
+    from sandbox.klaviyo.limits import min_seconds
 
     worst = 0.0
     for bucket, n in by_bucket.items():
@@ -112,11 +112,11 @@ class Cookbook:
 
 
 class SandboxProcess:
-    """``python -m helpers.sandbox`` in a child process, so its request handling does not compete with the
+    """``python -m sandbox`` in a child process, so its request handling does not compete with the
     clients being measured for this process's GIL."""
 
     def __init__(self, **options: Any) -> None:
-        args = [sys.executable, "-m", "helpers.sandbox"]
+        args = [sys.executable, "-m", "sandbox"]
         for name, value in options.items():
             args += [f"--{name.replace('_', '-')}", str(value)]
         self.proc = subprocess.Popen(args, cwd=project_root(), stdout=subprocess.PIPE, text=True)
@@ -124,7 +124,7 @@ class SandboxProcess:
         if not line:
             self.proc.wait(timeout=10)
             raise RuntimeError(f"the sandbox exited with code {self.proc.returncode} before it started; "
-                               "run `python -m helpers.sandbox` to see why.")
+                               "run `python -m sandbox` to see why.")
         info = json.loads(line)
         self.klaviyo_base_url: str = info["klaviyo_base_url"]
         self.klaviyo_api_key: str = info["klaviyo_api_key"]

@@ -43,7 +43,7 @@ def lab_command() -> list[str]:
 
 
 def main() -> int:
-    from helpers.sandbox import Sandbox
+    from sandbox import Sandbox
 
     config.load_env()
     seed = lab_seed()

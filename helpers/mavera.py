@@ -29,19 +29,25 @@ from typing import Any
 import pandas as pd
 import requests
 
+import apifacts
 from helpers import http
-from helpers.config import ConfigError, MaveraSettings, cache_dir, is_sandbox
+from helpers.config import ConfigError, MaveraSettings, cache_dir, load_env
 
-# ---------------------------------------------------------------- documented credit costs (guides/credits)
-PERSONA_CREDITS = 300  # POST /personas, one-time
-GENERATION_CREDITS = (10, 30)  # POST /generations
-# POST /mave/chat by complexity (features/mave-agent): simple 10-15, moderate 20-30, complex 30-50, strategic 40-75.
-MAVE_BANDS = (("SIMPLE", 40, 10, 15), ("MODERATE", 150, 20, 30), ("COMPLEX", 400, 30, 50), ("STRATEGIC", None, 40, 75))
+# ---------------------------------------------------------------- documented credit costs
+# From apifacts/mavera_prices.json (guides/credits, features/mave-agent; its "source" says where each figure
+# comes from). The sandbox charges from the same file, so a corrected figure changes both at once.
+_PRICES = apifacts.load("mavera_prices")
+PERSONA_CREDITS = _PRICES["persona"]["create"]  # POST /personas, one-time
+GENERATION_CREDITS = (_PRICES["generation"]["min"], _PRICES["generation"]["max"])  # POST /generations
+# POST /mave/chat by complexity: (name, max words of a message in that band or None, min credits, max credits).
+MAVE_BANDS = tuple((b["complexity"], b["max_words"], b["min"], b["max"]) for b in _PRICES["mave_chat"]["bands"])
+_FOCUS_GROUP = _PRICES["focus_group"]
 
 ANSWER_COLUMNS = ["persona_id", "persona_name", "respondent", "question_id", "question", "type", "answer"]
 CHAT_TIMEOUT = (10, 180)  # Mave takes 30-90 s on a first message
 DEFAULT_TIMEOUT = (10, 120)
 MAX_POST_ATTEMPTS = 5
+DEFAULT_POLL_SECONDS = 3.0  # real focus groups take 30-120 s (research: poll every 3-5 s)
 
 
 def focus_group_credits(respondents: int, n_questions: int) -> int:
@@ -49,10 +55,11 @@ def focus_group_credits(respondents: int, n_questions: int) -> int:
 
     Docs: "~50-75 credits for 10-25 respondents, plus ~2 per question; 50 respondents and 5 questions
     ≈ 100-125". The line through those figures is 40 + 1.5 per respondent + 2 per question (10 → 55,
-    25 → 77.5, 50 resp. + 5 q. → 125), rounded up, never below the documented floor of 50. The sandbox
-    charges exactly this, so estimates and charges agree there.
+    25 → 77.5, 50 resp. + 5 q. → 125), rounded up, never below the documented floor of 50. The
+    coefficients live in apifacts/mavera_prices.json, which the sandbox charges from too.
     """
-    return max(50, math.ceil(40 + 1.5 * respondents + 2 * n_questions))
+    f = _FOCUS_GROUP
+    return max(f["floor"], math.ceil(f["base"] + f["per_respondent"] * respondents + f["per_question"] * n_questions))
 
 
 def mave_chat_band(message: str) -> tuple[str, int, int]:
@@ -262,9 +269,12 @@ class MaveraClient:
         cache: ResultCache | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = DEFAULT_POLL_SECONDS,
     ):
         if max_credits is not None and max_credits < 0:
             raise ValueError("max_credits must be zero or more (None means no budget).")
+        if not (math.isfinite(poll_interval) and poll_interval > 0):
+            raise ValueError("poll_interval must be a positive number of seconds.")
         self.base_url = base_url.rstrip("/")
         self.workspace_id = workspace_id
         self.max_credits = max_credits
@@ -276,8 +286,8 @@ class MaveraClient:
         self.cache = cache or ResultCache(self.base_url, api_key)
         self._session = session or make_session(api_key)
         self._sleep = sleep
-        # Real focus groups take 30-120 s; the sandbox finishes after a few polls, so poll it briskly.
-        self.poll_interval = 0.05 if is_sandbox() else 3.0
+        # The first wait between focus-group polls, growing 1.5x per poll up to poll_max_interval.
+        self.poll_interval = poll_interval
         self.poll_max_interval = 15.0
 
     def __repr__(self) -> str:
@@ -287,8 +297,10 @@ class MaveraClient:
     def from_env(cls, max_credits: int | None = None, dry_run: bool = False) -> MaveraClient:
         """A client configured from MAVERA_API_KEY / MAVERA_BASE_URL / MAVERA_WORKSPACE_ID (or .env).
 
-        A dry run needs no key: it only shows payloads.
+        A dry run needs no key: it only shows payloads. ``MAVERA_POLL_SECONDS`` (optional) sets the first
+        wait between focus-group polls (default 3 s; an API that finishes groups in moments can set it lower).
         """
+        poll = _poll_seconds()
         try:
             s = MaveraSettings.from_env()
         except ConfigError:
@@ -296,7 +308,7 @@ class MaveraClient:
                 raise
             s = MaveraSettings(api_key="mvra_dry_run", base_url=os.environ.get("MAVERA_BASE_URL", MaveraSettings.base_url),
                                workspace_id=os.environ.get("MAVERA_WORKSPACE_ID") or "ws_dry_run")
-        return cls(s.api_key, s.base_url, s.workspace_id, max_credits=max_credits, dry_run=dry_run)
+        return cls(s.api_key, s.base_url, s.workspace_id, max_credits=max_credits, dry_run=dry_run, poll_interval=poll)
 
     # ------------------------------------------------------------ estimates
     @staticmethod
@@ -661,6 +673,22 @@ class MaveraClient:
             self._sleep(interval)
             waited += interval
             interval = min(self.poll_max_interval, interval * 1.5)
+
+
+def _poll_seconds() -> float:
+    """``MAVERA_POLL_SECONDS`` from the environment/.env, or the default; a bad value is one clear line."""
+    load_env()
+    raw = os.environ.get("MAVERA_POLL_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_POLL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"MAVERA_POLL_SECONDS must be a positive number of seconds (e.g. 3), not {raw!r}; "
+                          "unset it for the default.")
+    return value
 
 
 def _retry_after(resp: requests.Response, attempt: int) -> float:

@@ -1,8 +1,8 @@
-"""Klaviyo's published rate limits, shared by the client (which paces) and the sandbox (which enforces).
+"""Klaviyo's published rate limits, as the client paces against them.
 
-Limits come from ``helpers/data/klaviyo_ratelimits.json``, extracted from the official OpenAPI
-document by ``scripts/extract_ratelimits.py``. Klaviyo counts fixed windows per account and per
-endpoint: a burst window of one second, a steady window of one minute and, for the reporting
+Limits come from ``apifacts/klaviyo_ratelimits.json``, extracted from the official OpenAPI
+document by ``scripts/extract_ratelimits.py``; the sandbox enforces the same file with its own reader.
+Klaviyo counts fixed windows per account and per endpoint: a burst window of one second, a steady window of one minute and, for the reporting
 endpoints, a daily cap. Some parameters (``additional-fields[profile]=predictive_analytics``,
 ``additional-fields[segment]=profile_count``) move a request to a lower limit; those requests are
 counted in a bucket of their own.
@@ -10,14 +10,14 @@ counted in a bucket of their own.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from urllib.parse import parse_qs, urlsplit
+
+import apifacts
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ def _part(count: int, factor: float, window: int) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def _table() -> dict:
-    text = resources.files("helpers").joinpath("data/klaviyo_ratelimits.json").read_text()
-    return json.loads(text)
+    return apifacts.load("klaviyo_ratelimits")
 
 
 @lru_cache(maxsize=1)

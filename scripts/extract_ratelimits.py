@@ -1,7 +1,7 @@
 """Extract Klaviyo's per-operation rate limits from the official OpenAPI document.
 
-Writes helpers/data/klaviyo_ratelimits.json, which both the client (pacing) and the sandbox
-(enforcement) read, so the two always agree. Run it again when the target revision changes:
+Writes apifacts/klaviyo_ratelimits.json, which both the client (pacing, helpers/ratelimits.py) and the
+sandbox (enforcement, sandbox/klaviyo/limits.py) read, so the two always agree. Run it again when the target revision changes:
 
     python scripts/extract_ratelimits.py ../shared/specs/klaviyo-openapi-2026-07-15.json
 """
@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "helpers" / "data" / "klaviyo_ratelimits.json"
+OUT = Path(__file__).resolve().parents[1] / "apifacts" / "klaviyo_ratelimits.json"
 
 # The lower limits that apply with certain parameters appear only in description prose, e.g.
 # "Rate limits when using the `additional-fields[profile]=predictive_analytics` parameter ...
@@ -53,7 +53,11 @@ def extract(spec: dict) -> dict:
                     }
                 )
             operations[f"{method.upper()} {path}"] = entry
-    return {"revision": spec["info"]["version"], "operations": dict(sorted(operations.items()))}
+    revision = spec["info"]["version"]
+    source = (f"Klaviyo's OpenAPI document, revision {revision}: x-klaviyo-ratelimit and x-klaviyo-scopes of each "
+              "operation, and the lower limits its description states for some parameters; extracted by "
+              "scripts/extract_ratelimits.py")
+    return {"source": source, "revision": revision, "operations": dict(sorted(operations.items()))}
 
 
 def main(argv: list[str]) -> int:

@@ -20,6 +20,7 @@ _OUR_VARS = (
     "MAVERA_API_KEY",
     "MAVERA_BASE_URL",
     "MAVERA_WORKSPACE_ID",
+    "MAVERA_POLL_SECONDS",
     "WORKBOOKS_SANDBOX",
     "WORKBOOKS_RUN_DIR",
 )
@@ -38,7 +39,7 @@ def isolated_env(monkeypatch, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox per test worker: default seed, limits switched off (tests that need them start their own)."""
-    from helpers.sandbox import Sandbox
+    from sandbox import Sandbox
 
     with Sandbox(seed=7, rate_scale=0) as sb:
         yield sb

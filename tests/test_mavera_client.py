@@ -1,8 +1,8 @@
 """MaveraClient evidence tests, over real HTTP against the Mavera emulator.
 
 The emulator is served on its own (wrapped by a tiny fault-scheduling middleware) so each test controls
-credits, rate limits and the clock; tests/test_mavera_sandbox.py repeats the key cases through the
-shared `Sandbox`.
+credits, rate limits and the clock; tests/sandbox/mavera/test_client_through_sandbox.py repeats the key
+cases through the shared `Sandbox`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from helpers.mavera import (
     nps,
     open_ended,
 )
-from helpers.sandbox.mavera import MaveraEmulator
+from sandbox.mavera import MaveraEmulator
 
 KEY = "mvra_test_client"
 WS = "ws_sandbox"
@@ -275,6 +275,27 @@ def test_focus_group_deadline(env):
         client.run_focus_group("Slow", pids, QUESTIONS, CONTEXT, deadline_s=0)
     result = env.client().run_focus_group("Slow", pids, QUESTIONS, CONTEXT)
     assert result.status == "completed" and env.stats["focus_groups_created"] == 1
+
+
+def test_poll_waits_come_from_the_setting_not_from_who_answers(monkeypatch, env):
+    """The client polls the same way whatever it talks to: first wait MAVERA_POLL_SECONDS (default 3 s),
+    then 1.5x per poll. The emulator completes a group on its third GET: two waits."""
+    assert env.client().poll_interval == 3.0
+    monkeypatch.setenv("MAVERA_API_KEY", KEY)
+    monkeypatch.setenv("MAVERA_BASE_URL", env.base)
+    monkeypatch.setenv("MAVERA_WORKSPACE_ID", WS)
+    assert MaveraClient.from_env().poll_interval == 3.0
+    monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")  # says nothing about polling any more
+    assert MaveraClient.from_env().poll_interval == 3.0
+    monkeypatch.setenv("MAVERA_POLL_SECONDS", "0.2")
+    assert MaveraClient.from_env().poll_interval == 0.2
+    client = env.client(poll_interval=0.2)
+    result = client.run_focus_group("Polled", personas(client), QUESTIONS, CONTEXT)
+    assert result.status == "completed" and env.sleeps == pytest.approx([0.2, 0.3])
+    for bad in ("soon", "0", "-1", "nan"):
+        monkeypatch.setenv("MAVERA_POLL_SECONDS", bad)
+        with pytest.raises(ConfigError, match="MAVERA_POLL_SECONDS must be a positive number of seconds"):
+            MaveraClient.from_env()
 
 
 def test_402_stops_cleanly_and_keeps_what_was_done(make_env):

@@ -110,7 +110,7 @@ def _connect(
     """(environment for the kernels, whether the data is from a sandbox); starts the sandbox if asked."""
     env: dict[str, str] = {}
     if sandbox:
-        from helpers.sandbox import Sandbox  # the runner's only import of the emulator
+        from sandbox import Sandbox  # the runner's only import of the emulator
 
         sb = stack.enter_context(Sandbox(seed=seed))
         env.update(sb.env())

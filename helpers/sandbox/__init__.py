@@ -1,8 +1,8 @@
-"""Local emulator of the Klaviyo and Mavera APIs over real HTTP, with a seeded shop and planted truth.
+"""Alias for one release: the emulator moved to the top-level package ``sandbox``.
 
-Only tests, the runner, benchmarks and `make lab` import this package (see docs/internals.md).
+``from helpers.sandbox import Sandbox`` keeps working until then; new code imports ``from sandbox import Sandbox``.
 """
 
-from .server import Sandbox
+from sandbox import Sandbox
 
 __all__ = ["Sandbox"]

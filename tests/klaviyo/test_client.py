@@ -9,7 +9,7 @@ import pytest
 from helpers.bench import SandboxProcess
 from helpers.config import ConfigError, KlaviyoSettings
 from helpers.klaviyo import PROFILE_COLUMNS, KlaviyoClient, KlaviyoError, choose_metric, profiles_frame
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def client_for(sb: Sandbox, **kw) -> KlaviyoClient:

@@ -13,7 +13,7 @@ import pytest
 
 from helpers.config import KlaviyoSettings
 from helpers.klaviyo import KlaviyoClient
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 
 PROFILES = 3000
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import run
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.runner.support import clean_env, quiet
 
 RUN_DATE = "2026-07-15"

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from helpers.mavera import MaveraClient
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.notebooks.support import run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
@@ -48,7 +48,7 @@ def test_top_pairs_start_with_the_planted_pairs(outcome):
     planted = truth["top_pairs"]
     assert len(recorded) == 10
     assert [[a, b] for a, b, _ in recorded[: len(planted)]] == planted
-    # The truth computes lift in float32 (helpers/sandbox/truth.py): equal to 4 significant digits.
+    # The truth computes lift in float32 (sandbox/store/truth.py): equal to 4 significant digits.
     expected = [s["lift"] for s in truth["top_pair_stats"]]
     assert [lift for *_, lift in recorded[: len(planted)]] == pytest.approx(expected, rel=1e-4)
     assert recorded[len(planted)][2] == pytest.approx(truth["best_unplanted_lift"], rel=1e-4)

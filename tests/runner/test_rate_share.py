@@ -7,7 +7,7 @@ import pytest
 from helpers import ratelimits, run
 from helpers.http import Pacer
 from helpers.runner import workers
-from helpers.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.runner.support import quiet
 
 

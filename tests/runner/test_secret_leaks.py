@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 
-import helpers.sandbox as sandbox_module
+import sandbox as sandbox_module
 from helpers import run
 from tests.runner.support import FIXTURES, files_containing
 

@@ -1,0 +1,122 @@
+"""The Klaviyo emulator's WSGI app: auth, revision, parameter checks, rate limits, routing.
+
+Handlers live in ``routes.py`` (collections and objects) and ``reports.py`` (reporting); what they are
+handed and the JSON:API error shape live in ``call.py``. This module owns what every request goes through.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from . import reports, routes
+from .call import JSONAPI, ApiError, Call, bad_param
+from .limits import RateLimiter, limit_of
+from .params import OPERATIONS, REVISION
+
+REQUIRED_HINTS = {("GET /api/campaigns", "filter"): " A channel filter is required: "
+                  "filter=equals(messages.channel,'email') (or 'sms', 'mobile_push')."}
+
+
+class KlaviyoEmulator:
+    def __init__(self, store, api_key: str, limiter: RateLimiter):
+        self.store = store
+        self.api_key = api_key
+        self.limiter = limiter
+        self.requests: dict[str, int] = {}
+        self._count_lock = threading.Lock()  # handler threads count concurrently; += is not atomic
+        handlers = {**routes.HANDLERS, **reports.HANDLERS}
+        self.handlers = handlers
+        self.url_map = Map([Rule(key.split(" ", 1)[1].replace("{id}", "<id>"), methods=[key.split(" ", 1)[0]],
+                                 endpoint=key) for key in handlers])
+
+    def request_counts(self) -> dict[str, int]:
+        with self._count_lock:
+            return dict(self.requests)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except ApiError as exc:
+            response = exc.response()
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        auth = request.headers.get("Authorization", "")
+        if not auth:
+            raise ApiError(401, "not_authenticated", "Authentication credentials were not provided.",
+                           "Missing Authorization header: send 'Authorization: Klaviyo-API-Key <private key>'.")
+        if auth != f"Klaviyo-API-Key {self.api_key}":
+            raise ApiError(401, "not_authenticated", "Incorrect authentication credentials.",
+                           "The API key is missing, malformed or not valid for this account.")
+        revision = request.headers.get("revision")
+        if not revision:
+            raise ApiError(400, "invalid", "Invalid input.",
+                           f"Missing 'revision' header: send 'revision: {REVISION}'.", "revision")
+        if revision != REVISION:
+            raise ApiError(400, "invalid", "Invalid input.",
+                           f"Unknown revision '{revision}': this server supports '{REVISION}'.", "revision")
+        adapter = self.url_map.bind("sandbox", path_info=request.path)
+        try:
+            op, args = adapter.match(request.path, method=request.method)
+        except MethodNotAllowed as exc:
+            raise ApiError(405, "method_not_allowed", "Method not allowed.",
+                           f"{request.method} is not allowed on {request.path}.") from exc
+        except NotFound as exc:
+            raise ApiError(404, "not_found", "Not found.", f"No endpoint at {request.path}.") from exc
+
+        params = {k: request.args.getlist(k) for k in request.args}
+        limit = limit_of(op, params)
+        headers = {}
+        if limit is not None:
+            with self._count_lock:
+                self.requests[limit.bucket] = self.requests.get(limit.bucket, 0) + 1
+            decision = self.limiter.check(limit)
+            if not decision.allowed:
+                s = "" if decision.retry_after == 1 else "s"
+                raise ApiError(429, "throttled", "Request was throttled.",
+                               f"Request was throttled. Expected available in {decision.retry_after} second{s}.",
+                               headers={"Retry-After": str(decision.retry_after)})
+            if decision.limit:
+                headers = {"RateLimit-Limit": str(decision.limit), "RateLimit-Remaining": str(decision.remaining),
+                           "RateLimit-Reset": str(decision.reset)}
+        # Every counted request carries the RateLimit-* headers, whether it fails validation or in its handler.
+        try:
+            self.validate_query(op, request)
+            call = Call(request, op, args, request.host_url.rstrip("/"))
+            body = self.handlers[op](self.store, call)
+        except ApiError as exc:
+            exc.headers.update(headers)
+            raise
+        return Response(json.dumps(body), 200, headers, content_type=JSONAPI)
+
+    @staticmethod
+    def validate_query(op: str, request: Request) -> None:
+        allowed = OPERATIONS[op]
+        for name in request.args:
+            if name not in allowed:
+                raise bad_param(name, f"'{name}' is not a valid query parameter for {op}.")
+            spec = allowed[name]
+            values = request.args.getlist(name)
+            if len(values) > 1:
+                raise bad_param(name, f"'{name}' was given more than once; join values with commas.")
+            if "enum" in spec:
+                for v in values[0].split(","):
+                    if v.strip() not in spec["enum"]:
+                        raise bad_param(name, f"'{v.strip()}' is not a valid value for '{name}'.")
+            if name == "page[size]":
+                try:
+                    size = int(values[0])
+                except ValueError as exc:
+                    raise bad_param(name, "page[size] must be an integer.") from exc
+                if not 1 <= size <= spec.get("max", 100):
+                    raise bad_param(name, f"page[size] must be between 1 and {spec.get('max', 100)}.")
+        for name, spec in allowed.items():
+            if spec.get("required") and name not in request.args:
+                hint = REQUIRED_HINTS.get((op, name), "")
+                raise bad_param(name, f"'{name}' is required for {op}.{hint}")

@@ -1,0 +1,277 @@
+"""Flows, flow messages and campaigns, with per-message daily performance counts.
+
+Counts are stored per message per day (index 0 = yesterday, 364 = a year ago) so any reporting
+timeframe sums consistently. Daily counts are expected values rounded through a running total, not
+binomial draws: a message's rate is the same over every window to within a count or two, which keeps the
+planted under-performers and the normal messages on their side of the thresholds for any 30-365 day window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ids import short_id, ulid_like
+
+DAY = 86400
+DAYS = 365
+STATS = ["recipients", "delivered", "bounced", "failed", "opens", "opens_unique", "clicks", "clicks_unique",
+         "conversions", "conversion_uniques", "conversion_value", "unsubscribes", "spam_complaints",
+         "message_segment_count_sum"]
+S = {name: k for k, name in enumerate(STATS)}
+# Channel baselines: unique open, unique click and conversion rates per delivered message, order value.
+FLOW_BASE = {"email": {"open": 0.45, "click": 0.035, "conversion": 0.02, "aov": 85.0},
+             "sms": {"open": 0.0, "click": 0.08, "conversion": 0.03, "aov": 70.0}}
+
+FLOW_TEMPLATES = [
+    ("Welcome Series", "Added to List", 220, ["Welcome to the family", "Our story", "Your first-order perk",
+                                              "Customer favourites", "Last chance: 10% off", "Meet the makers"]),
+    ("Abandoned Cart", "Metric", 160, ["You left something behind", "Still thinking it over?",
+                                       "Your cart expires soon", "A little nudge"]),
+    ("Browse Abandonment", "Metric", 140, ["Saw something you liked?", "Back in your feed", "Picked for you"]),
+    ("Post-Purchase Thank You", "Metric", 130, ["Thanks for your order", "How to get the most from it",
+                                                "Leave a review", "Complete the look"]),
+    ("Winback", "Metric", 90, ["We miss you", "Here's what's new", "A gift to come back", "Final call"]),
+    ("Birthday", "Date Based", 70, ["Happy birthday!", "Your birthday treat", "Treat still waiting"]),
+    ("Back in Stock", "Low Inventory", 80, ["It's back!", "Going fast", "Last few left"]),
+    ("Price Drop", "Price Drop", 75, ["Price drop on your pick", "Now even lower", "Ends tonight"]),
+    ("VIP Thank You", "Metric", 65, ["You're a VIP", "Early access inside", "Your VIP gift", "VIP preview"]),
+    ("Replenishment Reminder", "Metric", 85, ["Running low?", "Time to restock", "Subscribe and save"]),
+]
+SMS_BODIES = ["{brand}: {subject}. Tap to shop: https://sbx.example/s/{code} Reply STOP to opt out.",
+              "{brand}: {subject}! Use code SAVE10 at checkout https://sbx.example/s/{code} STOP to end"]
+
+
+@dataclass
+class FlowMessage:
+    id: str
+    action_id: str
+    flow_index: int
+    name: str
+    channel: str
+    subject: str
+    preview: str
+    body: str
+    created: int
+    updated: int
+    row: int  # index into Messaging.flow_daily
+
+
+@dataclass
+class FlowAction:
+    id: str
+    flow_index: int
+    kind: str  # "send-email" | "send-sms" | "time-delay"
+    delay_hours: int
+    created: int
+    updated: int
+    message: FlowMessage | None = None
+
+
+@dataclass
+class Flow:
+    id: str
+    name: str
+    trigger_type: str
+    status: str
+    created: int
+    updated: int
+    actions: list[FlowAction] = field(default_factory=list)
+
+
+@dataclass
+class Campaign:
+    id: str
+    message_id: str
+    name: str
+    channel: str
+    audience: str  # segment id
+    send_time: int
+    created: int
+    updated: int
+    subject: str
+    preview: str
+    body: str
+    row: int
+
+
+def _daily_counts(expected: np.ndarray) -> np.ndarray:
+    """Round a series of expected counts through its running total: any window is within 1 of exact."""
+    total = np.round(np.cumsum(expected))
+    return np.diff(np.concatenate([[0.0], total]))
+
+
+def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict) -> None:
+    """Write every statistic for one message (counts: days x stats) from recipients and rates."""
+    counts[:, S["recipients"]] = recipients
+    delivered = _daily_counts(recipients * (0.985 if channel == "email" else 0.99))
+    counts[:, S["delivered"]] = delivered
+    counts[:, S["bounced"]] = recipients - delivered if channel == "email" else 0
+    counts[:, S["failed"]] = recipients - delivered if channel == "sms" else 0
+    opens_u = _daily_counts(delivered * rates["open"])
+    counts[:, S["opens_unique"]] = opens_u
+    counts[:, S["opens"]] = _daily_counts(opens_u * 1.55)
+    clicks_u = _daily_counts(delivered * rates["click"])
+    counts[:, S["clicks_unique"]] = clicks_u
+    counts[:, S["clicks"]] = _daily_counts(clicks_u * 1.3)
+    conv = _daily_counts(delivered * rates["conversion"])
+    counts[:, S["conversions"]] = conv
+    counts[:, S["conversion_uniques"]] = conv
+    counts[:, S["conversion_value"]] = np.round(conv * rates["aov"], 2)
+    counts[:, S["unsubscribes"]] = _daily_counts(delivered * (0.003 if channel == "email" else 0.006))
+    counts[:, S["spam_complaints"]] = _daily_counts(delivered * 0.0002) if channel == "email" else 0
+    counts[:, S["message_segment_count_sum"]] = recipients * (1.4 if channel == "sms" else 0)
+
+
+class Messaging:
+    def __init__(self, seed: int, t_end: int, segments: list, sms_segment_ids: list[str],
+                 email_segment_ids: list[str], segment_sizes: dict[str, tuple[int, int]]):
+        rng = np.random.default_rng([seed, 5])
+        self.t_end = t_end
+        self._build_flows(seed, rng, t_end)
+        self._build_campaigns(seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes)
+
+    # --- flows -----------------------------------------------------------------------------------
+    def _build_flows(self, seed: int, rng: np.random.Generator, t_end: int) -> None:
+        n_flows = int(rng.integers(6, 11))
+        chosen = sorted(rng.choice(len(FLOW_TEMPLATES), n_flows, replace=False).tolist())
+        self.flows: list[Flow] = []
+        self.flow_messages: list[FlowMessage] = []
+        action_counter = 0
+        for fi, t in enumerate(chosen):
+            name, trigger, volume, subjects = FLOW_TEMPLATES[t]
+            created = t_end - int(rng.integers(380, 900)) * DAY
+            flow = Flow(short_id(seed, "flow", fi), name, trigger, "live", created,
+                        created + int(rng.integers(10, 300)) * DAY)
+            n_msgs = int(rng.integers(3, min(6, len(subjects)) + 1))
+            for pos in range(n_msgs):
+                if pos:
+                    action_counter += 1
+                    flow.actions.append(FlowAction(str(70_000_000 + seed % 1000 * 10_000 + action_counter), fi,
+                                                   "time-delay", int(rng.choice([4, 24, 48, 72])), created, created))
+                channel = "sms" if (pos > 0 and rng.random() < 0.3) else "email"
+                action_counter += 1
+                action_id = str(70_000_000 + seed % 1000 * 10_000 + action_counter)
+                subject = subjects[pos]
+                code = short_id(seed, "link", len(self.flow_messages), 5)
+                msg = FlowMessage(
+                    short_id(seed, "flow-message", len(self.flow_messages)), action_id, fi,
+                    f"{name} #{pos + 1} ({channel.upper()})", channel, subject,
+                    f"{subject} - inside: picks we think you'll love" if channel == "email" else "",
+                    SMS_BODIES[pos % 2].format(brand="Sandbox Goods", subject=subject, code=code)
+                    if channel == "sms" else "",
+                    created, flow.updated, len(self.flow_messages))
+                flow.actions.append(FlowAction(action_id, fi, f"send-{channel}", 0, created, flow.updated, msg))
+                self.flow_messages.append(msg)
+                # Later steps reach fewer people; every ordinary message stays well above 500 a month.
+                msg_volume = max(volume * 0.82 ** pos * (0.6 if channel == "sms" else 1.0), 60.0)
+                msg.volume = msg_volume  # type: ignore[attr-defined]
+            self.flows.append(flow)
+
+        self.flow_daily = np.zeros((len(self.flow_messages), DAYS, len(STATS)))
+        email = [m for m in self.flow_messages if m.channel == "email"]
+        sms = [m for m in self.flow_messages if m.channel == "sms"]
+        email_ids = [m.id for m in email]
+        sms_ids = [m.id for m in sms]
+        # Planted: 3 email and 1 SMS under-performers (one metric at about half their peers'), and two
+        # low-volume decoys that look even worse.
+        n_sms_under = 1 if len(sms) >= 3 else 0
+        under = list(rng.choice(email_ids, 3, replace=False)) + list(rng.choice(sms_ids, n_sms_under, replace=False))
+        rest_email = [i for i in email_ids if i not in under]
+        rest_sms = [i for i in sms_ids if i not in under]
+        decoys = [str(rng.choice(rest_email))]
+        if len(rest_sms) >= 2:
+            decoys.append(str(rng.choice(rest_sms)))
+        else:
+            decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
+        self.planted_under: dict[str, str] = {}
+        self.planted_decoys: list[str] = sorted(decoys)
+        day_wave = 1 + 0.18 * np.sin(np.arange(DAYS) * 2 * np.pi / 7 + rng.random() * 6)
+        for m in self.flow_messages:
+            base = dict(FLOW_BASE[m.channel])
+            for key in ("open", "click", "conversion", "aov"):
+                base[key] *= 1 + rng.uniform(-0.04, 0.04)
+            volume = m.volume  # type: ignore[attr-defined]
+            if m.id in under:
+                metrics = ["open", "click", "conversion", "revenue"] if m.channel == "email" else ["click", "conversion", "revenue"]
+                metric = str(rng.choice(metrics))
+                self.planted_under[m.id] = {"revenue": "revenue_per_recipient", "open": "open_rate",
+                                            "click": "click_rate", "conversion": "conversion_rate"}[metric]
+                base["aov" if metric == "revenue" else metric] *= 0.5
+            if m.id in decoys:
+                volume = 0.9  # about 330 recipients a year: never 500 in any window
+                for key in ("open", "click", "conversion"):
+                    base[key] *= 0.45
+            recipients = _daily_counts(volume * day_wave * rng.uniform(0.9, 1.1, DAYS))
+            _fill(self.flow_daily[m.row], recipients, m.channel, base)
+        self.flow_message_by_id = {m.id: m for m in self.flow_messages}
+        self.flow_by_id = {f.id: f for f in self.flows}
+        self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
+
+    # --- campaigns -------------------------------------------------------------------------------
+    def _build_campaigns(self, seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes) -> None:
+        # Seed picks the winner per metric; SMS usually wins clicks, as in real programmes.
+        self.winner = {
+            "click_rate": "sms" if rng.random() < 0.85 else "email",
+            "conversion_rate": str(rng.choice(["email", "sms"])),
+            "revenue_per_recipient": str(rng.choice(["email", "sms"])),
+        }
+        click = {"email": 0.024, "sms": 0.024}
+        click[self.winner["click_rate"]] = 0.024 / 0.6 if self.winner["click_rate"] == "sms" else 0.032
+        if self.winner["click_rate"] == "email":
+            click["sms"] = 0.032 * 0.65
+        # Planted gaps are wide enough that the truth's Holm-adjusted tests stay below 0.05 for every seed
+        # despite the ±15 % campaign-to-campaign spread (worst of seeds 0-59: p_adj ≈ 0.004).
+        conv = {"email": 0.0042, "sms": 0.0042}
+        conv[self.winner["conversion_rate"]] = 0.0066
+        rpr = {"email": 0.40, "sms": 0.40}
+        rpr[self.winner["revenue_per_recipient"]] = 0.70
+        self.campaign_rates = {
+            ch: {"open": 0.38 if ch == "email" else 0.0, "click": click[ch], "conversion": conv[ch],
+                 "aov": rpr[ch] / conv[ch]} for ch in ("email", "sms")}
+        names = ["Spring Sale", "New Arrivals", "Weekend Flash Sale", "Free Shipping Weekend", "Black Friday Early Access",
+                 "Cyber Monday", "Holiday Gift Guide", "Last Shipping Day", "New Year Reset", "Valentine's Picks",
+                 "Summer Kickoff", "Back to School", "Members Week", "Outdoor Essentials", "Kitchen Refresh",
+                 "Beauty Restock", "Fitness Challenge", "Pet Lovers Day", "Bestsellers Roundup", "End of Season Sale",
+                 "Earth Day Edit", "Mother's Day Gifts", "Father's Day Gifts", "Anniversary Sale", "Staff Picks",
+                 "Rainy Day Edit", "Cozy Season", "Gift Cards", "Loyalty Double Points", "Product Launch: Trail Line",
+                 "Customer Stories", "Behind the Seams", "How-To: Care Guide", "Flash Sale 24h", "Sneak Peek",
+                 "Labor Day Sale", "Memorial Day Deals", "Fourth of July", "Halloween Treats", "Thanksgiving Thanks",
+                 "Winter Warmers", "Boxing Day", "Clearance Finds", "Back in Stock Heroes"]
+        n_email = int(rng.integers(38, 43))
+        n_sms = int(rng.integers(18, 23))
+        email_names = list(rng.choice(names, n_email, replace=False))
+        shared = list(rng.choice(email_names, 8, replace=False))  # same campaign sent on both channels
+        sms_only = [n for n in names if n not in email_names]
+        sms_names = shared + list(rng.choice(sms_only, min(n_sms - len(shared), len(sms_only)), replace=False))
+        if len(sms_names) < n_sms:
+            sms_names += [f"{n} (SMS)" for n in email_names[: n_sms - len(sms_names)] if n not in shared]
+        self.campaigns: list[Campaign] = []
+        days_email = np.sort(rng.choice(np.arange(2, 362), len(email_names), replace=False))[::-1]
+        email_day = dict(zip(email_names, days_email, strict=True))
+        self.campaign_daily = np.zeros((len(email_names) + len(sms_names), DAYS, len(STATS)))
+        for channel, cnames in (("email", email_names), ("sms", sms_names)):
+            for name in cnames:
+                k = len(self.campaigns)
+                day = int(email_day[name]) if (channel == "sms" and name in email_day) else int(rng.integers(2, 362))
+                send = t_end - day * DAY + int(rng.integers(14, 20)) * 3600 - DAY
+                audience = str(rng.choice(sms_segment_ids if channel == "sms" else email_segment_ids))
+                members_email, members_sms = segment_sizes[audience]
+                size = members_sms if channel == "sms" else members_email
+                subject = f"{name}: {'up to 30% off' if 'Sale' in name else 'just for you'}"
+                c = Campaign(ulid_like(seed, "campaign", k, (send - 7 * DAY) * 1000),
+                             ulid_like(seed, "campaign-message", k, (send - 7 * DAY) * 1000), name, channel,
+                             audience, send, send - 7 * DAY, send + 3600, subject,
+                             f"{name} starts now" if channel == "email" else "",
+                             SMS_BODIES[k % 2].format(brand="Sandbox Goods", subject=subject, code=short_id(seed, "c", k, 5))
+                             if channel == "sms" else "", k)
+                rates = dict(self.campaign_rates[channel])
+                for key in ("open", "click", "conversion"):
+                    rates[key] *= 1 + rng.uniform(-0.15, 0.15)
+                recipients = np.zeros(DAYS)
+                recipients[(t_end - send) // DAY] = size
+                _fill(self.campaign_daily[k], recipients, channel, rates)
+                self.campaigns.append(c)
+        self.campaign_by_id = {c.id: c for c in self.campaigns}
+        self.campaign_by_message = {c.message_id: c for c in self.campaigns}

@@ -1,0 +1,207 @@
+"""Planted ground truth, recomputed from the generated data with the definitions in docs/internals.md.
+
+Where a fact is planted (segment design, weak flow messages, product pairs, channel winners) the value
+here is still measured on the data the sandbox serves, so the truth and the API can never disagree.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+from scipy.stats import norm
+
+from .messaging import DAYS, S
+from .shop import Store
+
+REDUNDANT_JACCARD = 0.9
+NESTED_CONTAINMENT = 0.95
+TINY_SHARE = 0.01
+UNDER_RATIO = 0.75
+MIN_RECIPIENTS = 500
+MIN_CO_ORDERS = 20
+SIGNIFICANCE_ALPHA = 0.05
+# Order-value spread assumed by the revenue-per-recipient test: reports give totals, not order values.
+ORDER_VALUE_CV = 1.0
+FLOW_METRICS = {"open_rate": ("opens_unique",), "click_rate": ("clicks_unique",),
+                "conversion_rate": ("conversion_uniques",), "revenue_per_recipient": ("conversion_value",)}
+
+
+def segment_overlaps(store: Store) -> list[dict]:
+    """Every segment pair with intersection, Jaccard and both containments."""
+    n = store.profiles.n
+    masks = {}
+    for s in store.segments:
+        m = np.zeros(n, dtype=bool)
+        m[s.members] = True
+        masks[s.id] = m
+    out = []
+    for a, b in combinations(sorted(masks), 2):
+        inter = int(np.count_nonzero(masks[a] & masks[b]))
+        na, nb = int(masks[a].sum()), int(masks[b].sum())
+        union = na + nb - inter
+        out.append({"a": a, "b": b, "intersection": inter, "jaccard": inter / union if union else 0.0,
+                    "a_in_b": inter / na if na else 0.0, "b_in_a": inter / nb if nb else 0.0})
+    return out
+
+
+def flow_message_rates(store: Store, days: int = 90) -> dict[str, dict]:
+    """Recipients and rates per flow message over the last ``days`` days, and its channel peers' pooled rates."""
+    m = store.messaging
+    window = m.flow_daily[:, :days, :].sum(axis=1)
+    out = {}
+    for msg in m.flow_messages:
+        peers = [p.row for p in m.flow_messages if p.channel == msg.channel and p.id != msg.id]
+        pooled = window[peers].sum(axis=0)
+        own = window[msg.row]
+        rates, peer_rates = {}, {}
+        for metric, (num,) in FLOW_METRICS.items():
+            rates[metric] = own[S[num]] / own[S["delivered"]] if own[S["delivered"]] else 0.0
+            peer_rates[metric] = pooled[S[num]] / pooled[S["delivered"]] if pooled[S["delivered"]] else 0.0
+        out[msg.id] = {"channel": msg.channel, "recipients": int(own[S["recipients"]]), "rates": rates,
+                       "peer_rates": peer_rates}
+    return out
+
+
+def _looks_bad(row: dict) -> list[str]:
+    return [k for k, v in row["rates"].items() if row["peer_rates"][k] > 0 and v <= UNDER_RATIO * row["peer_rates"][k]]
+
+
+def pair_lifts(store: Store, min_co_orders: int = MIN_CO_ORDERS) -> list[tuple[int, int, int, float]]:
+    """(product a, product b, co-orders, lift) for every pair with enough co-orders, by lift descending."""
+    o = store.orders
+    n_orders = o.n
+    if n_orders == 0:
+        return []
+    k = store.catalog.n
+    basket = np.zeros((n_orders, k), dtype=np.float32)
+    basket[o.line_order, o.line_product] = 1.0
+    co = basket.T @ basket
+    support = np.diag(co).copy()
+    out = []
+    ia, ib = np.triu_indices(k, 1)
+    sel = co[ia, ib] >= min_co_orders
+    for a, b in zip(ia[sel], ib[sel], strict=True):
+        lift = co[a, b] * n_orders / (support[a] * support[b])
+        out.append((int(a), int(b), int(co[a, b]), float(lift)))
+    out.sort(key=lambda t: -t[3])
+    return out
+
+
+def _channel_totals(store: Store, days: int = 365) -> dict[str, np.ndarray]:
+    m = store.messaging
+    window = m.campaign_daily[:, :days, :].sum(axis=1)
+    return {ch: window[[c.row for c in m.campaigns if c.channel == ch]].sum(axis=0) for ch in ("email", "sms")}
+
+
+def _two_proportion_p(x1: float, n1: float, x2: float, n2: float) -> float:
+    """Two-sided p of a pooled-variance two-proportion z-test."""
+    pooled = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(2 * norm.sf(abs(x1 / n1 - x2 / n2) / se)) if se > 0 else 1.0
+
+
+def _revenue_p(r1: float, c1: float, n1: float, r2: float, c2: float, n2: float) -> float:
+    """Two-sided p for revenue per recipient: each recipient converts (binomial, rate p) then spends an
+    order of mean mu and spread ORDER_VALUE_CV, so Var[Y] = p*mu^2*(1+cv^2) - (p*mu)^2, pooled under H0."""
+    p = (c1 + c2) / (n1 + n2)
+    mu = (r1 + r2) / (c1 + c2) if c1 + c2 else 0.0
+    var = max(p * mu**2 * (1 + ORDER_VALUE_CV**2) - (p * mu) ** 2, 0.0)
+    se = np.sqrt(var * (1 / n1 + 1 / n2))
+    return float(2 * norm.sf(abs(r1 / n1 - r2 / n2) / se)) if se > 0 else 1.0
+
+
+def _holm(p_values: dict[str, float]) -> dict[str, float]:
+    """Holm step-down adjusted p-values (monotone, capped at 1)."""
+    order = sorted(p_values, key=p_values.get)
+    m, running, out = len(order), 0.0, {}
+    for i, key in enumerate(order):
+        running = max(running, min(1.0, p_values[key] * (m - i)))
+        out[key] = running
+    return out
+
+
+def channel_tests(totals: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """SMS vs email p-values on the pooled counts, per metric, raw and Holm-adjusted.
+
+    The family is the four channel questions notebook 05 asks at once (click, conversion, unsubscribe
+    rate, revenue per recipient), every rate per delivered message. Written here with scipy alone so the
+    truth never depends on the analysis code it grades.
+    """
+    e, s = totals["email"], totals["sms"]
+    d_e, d_s = e[S["delivered"]], s[S["delivered"]]
+    raw = {metric: _two_proportion_p(e[S[num]], d_e, s[S[num]], d_s)
+           for metric, num in (("click_rate", "clicks_unique"), ("conversion_rate", "conversion_uniques"),
+                               ("unsubscribe_rate", "unsubscribes"))}
+    raw["revenue_per_recipient"] = _revenue_p(e[S["conversion_value"]], e[S["conversion_uniques"]], d_e,
+                                              s[S["conversion_value"]], s[S["conversion_uniques"]], d_s)
+    return {"p_value": raw, "p_adjusted": _holm(raw)}
+
+
+def compute_truth(store: Store) -> dict:
+    p = store.profiles
+    n = p.n
+    overlaps = segment_overlaps(store)
+    redundant = sorted([o["a"], o["b"]] for o in overlaps if o["jaccard"] >= REDUNDANT_JACCARD)
+    redundant_set = {tuple(x) for x in redundant}
+    nested = []
+    for o in overlaps:
+        if (o["a"], o["b"]) in redundant_set:
+            continue
+        if o["a_in_b"] >= NESTED_CONTAINMENT:
+            nested.append([o["a"], o["b"]])
+        if o["b_in_a"] >= NESTED_CONTAINMENT:
+            nested.append([o["b"], o["a"]])
+    nested.sort()
+    tiny = sorted(s.id for s in store.segments if len(s.members) < TINY_SHARE * n)
+
+    rates = flow_message_rates(store, 90)
+    year = flow_message_rates(store, DAYS)
+    under = sorted(mid for mid, row in rates.items() if row["recipients"] >= MIN_RECIPIENTS and _looks_bad(row))
+    decoys = sorted(mid for mid, row in year.items() if row["recipients"] < MIN_RECIPIENTS and _looks_bad(rates[mid]))
+
+    lifts = pair_lifts(store)
+    ext = store.catalog.external_ids
+    planted = {tuple(sorted((ext[a], ext[b]))) for a, b in store.orders.planted}
+    planted_rows = [r for r in lifts if tuple(sorted((ext[r[0]], ext[r[1]]))) in planted]
+    top_pairs = [sorted([ext[a], ext[b]]) for a, b, _, _ in planted_rows]
+
+    totals = _channel_totals(store)
+    pooled = {}
+    for ch, t in totals.items():
+        d = t[S["delivered"]]
+        pooled[ch] = {"recipients": int(t[S["recipients"]]), "delivered": int(d),
+                      "click_rate": t[S["clicks_unique"]] / d, "conversion_rate": t[S["conversion_uniques"]] / d,
+                      "revenue_per_recipient": t[S["conversion_value"]] / d}
+    winner = {k: ("email" if pooled["email"][k] > pooled["sms"][k] else "sms")
+              for k in ("click_rate", "conversion_rate", "revenue_per_recipient")}
+    tests = channel_tests(totals)
+
+    m = store.messaging
+    return {
+        "seed": store.seed,
+        "profiles_total": int(n),
+        "profiles_without_predictions": int(np.count_nonzero(~p.has_pred)),
+        "segments_total": len(store.segments),
+        "redundant_pairs": redundant,
+        "nested_pairs": nested,
+        "tiny_segments": tiny,
+        "flow_messages_total": len(m.flow_messages),
+        "underperforming_message_ids": under,
+        "underperforming_metric": {k: v for k, v in sorted(m.planted_under.items())},
+        "decoy_message_ids": decoys,
+        "orders_total": int(store.orders.n),
+        "top_pairs": top_pairs,
+        "top_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4)}
+                           for a, b, c, lift in planted_rows],
+        "best_unplanted_lift": next((round(r[3], 4) for r in lifts if r not in planted_rows), None),
+        "email_campaigns": sum(c.channel == "email" for c in m.campaigns),
+        "sms_campaigns": sum(c.channel == "sms" for c in m.campaigns),
+        "winner_by_metric": winner,
+        "significant": {k: bool(tests["p_adjusted"][k] < SIGNIFICANCE_ALPHA) for k in winner},
+        "significance_p_values": {k: float(tests["p_value"][k]) for k in winner},
+        "significance_p_adjusted": {k: float(tests["p_adjusted"][k]) for k in winner},
+        "channel_pooled_rates": pooled,
+        "placed_order_metric_id": store.placed_order.id,
+        "ordered_product_metric_id": store.ordered_product.id,
+    }

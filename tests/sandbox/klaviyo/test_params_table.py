@@ -1,0 +1,46 @@
+"""The committed parameter table is exactly what scripts/extract_sandbox_params.py makes of the official spec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.klaviyo import params as klaviyo_params
+from scripts.extract_sandbox_params import extract, render
+
+
+@pytest.fixture(scope="module")
+def spec(openapi_spec_path):
+    return json.loads(openapi_spec_path.read_text()), openapi_spec_path.name
+
+
+def test_committed_table_matches_official_spec(spec):
+    document, _ = spec
+    data = extract(document)
+    assert data["revision"] == klaviyo_params.REVISION
+    assert data["operations"] == klaviyo_params.OPERATIONS
+
+
+def test_committed_module_is_the_generator_output(spec):
+    """Byte for byte, so a hand edit of the generated module cannot go unnoticed."""
+    document, name = spec
+    assert render(extract(document), name) == open(klaviyo_params.__file__, encoding="utf-8").read()
+
+
+def test_extractor_reads_filter_rules_and_limits(monkeypatch):
+    op = {"parameters": [
+        {"name": "filter", "in": "query", "required": True,
+         "description": "See docs<br>Allowed field(s)/operator(s):<br>`id`: `any`<br>`created`: `less-than`, "
+                        "`greater-than`"},
+        {"name": "page[size]", "in": "query", "schema": {"type": "integer", "default": 20, "maximum": 100}},
+        {"name": "fields[profile]", "in": "query", "schema": {"type": "array", "items": {"enum": ["b", "a"]}}},
+        {"name": "id", "in": "path", "schema": {"type": "string"}},
+    ]}
+    document = {"info": {"version": "2099-01-01"},
+                "paths": {"/api/profiles": {"get": op}}}
+    monkeypatch.setattr("scripts.extract_sandbox_params.OPERATIONS", ["GET /api/profiles"])
+    assert extract(document) == {"revision": "2099-01-01", "operations": {"GET /api/profiles": {
+        "fields[profile]": {"enum": ["a", "b"]},
+        "filter": {"fields": {"created": ["greater-than", "less-than"], "id": ["any"]}, "required": True},
+        "page[size]": {"default": 20, "max": 100}}}}

@@ -1,0 +1,210 @@
+"""The planted truth holds for several seeds, recomputed here from the data the API serves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import numpy as np
+import pytest
+import requests
+from scipy.stats import norm
+
+from sandbox import Sandbox
+from sandbox.store import Store, compute_truth
+from sandbox.store.messaging import S
+
+SEEDS = [11, 23, 42]
+RATES = ["open_rate", "click_rate", "conversion_rate", "revenue_per_recipient"]
+NUMERATORS = {"open_rate": "opens_unique", "click_rate": "clicks_unique", "conversion_rate": "conversion_uniques",
+              "revenue_per_recipient": "conversion_value"}
+
+
+@pytest.fixture(scope="module", params=SEEDS)
+def served(request, klaviyo_caller):
+    with Sandbox(seed=request.param, rate_scale=0) as sb:
+        kv = klaviyo_caller(sb)
+        truth = requests.get(f"{sb.klaviyo_base_url}/sandbox/truth", timeout=10).json()
+        assert truth == sb.truth()
+        yield kv, truth
+
+
+def _report(kv, kind: str, timeframe: dict, statistics: list[str]) -> list[dict]:
+    body = {"data": {"type": kind, "attributes": {"statistics": statistics, "timeframe": timeframe,
+                                                  "conversion_metric_id": kv.sb.store.placed_order.id}}}
+    resp = kv.post(f"/api/{kind}s", body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]["attributes"]["results"]
+
+
+def test_profiles_without_predictions(served):
+    kv, truth = served
+    profiles = kv.walk("/api/profiles", {"page[size]": "100", "additional-fields[profile]": "predictive_analytics",
+                                         "fields[profile]": "predictive_analytics"}, validate_all=False)
+    assert len(profiles) == truth["profiles_total"]
+    assert sum(p["attributes"]["predictive_analytics"] is None for p in profiles) == truth["profiles_without_predictions"]
+
+
+def test_segment_overlaps(served):
+    kv, truth = served
+    segs = kv.walk("/api/segments")
+    members = {s["id"]: {m["id"] for m in kv.walk(f"/api/segments/{s['id']}/relationships/profiles",
+                                                  {"page[size]": "100"}, validate_all=False)} for s in segs}
+    n = truth["profiles_total"]
+    redundant, nested, margins = [], [], []
+    for a, b in combinations(sorted(members), 2):
+        inter = len(members[a] & members[b])
+        jac = inter / len(members[a] | members[b])
+        if jac >= 0.9:
+            redundant.append([a, b])
+            continue
+        for inner, outer in ((a, b), (b, a)):
+            cont = inter / len(members[inner])
+            if cont >= 0.95:
+                nested.append([inner, outer])
+            else:
+                margins.append(cont)
+        if not any(p[0] in (a, b) and p[1] in (a, b) for p in nested):
+            assert jac < 0.75, f"unplanned pair {a},{b} has Jaccard {jac:.2f}"
+    assert sorted(redundant) == truth["redundant_pairs"] and len(redundant) >= 1
+    assert sorted(nested) == truth["nested_pairs"] and len(nested) >= 1
+    assert max(margins) < 0.85, "an unplanned pair comes too close to nesting"
+    tiny = sorted(s for s, m in members.items() if len(m) < 0.01 * n)
+    assert tiny == truth["tiny_segments"] and len(tiny) >= 1
+    assert all(len(m) >= 0.03 * n for s, m in members.items() if s not in tiny)
+
+
+def _flagged(rows: list[dict], min_recipients: int) -> tuple[set, set]:
+    by_channel = defaultdict(list)
+    for r in rows:
+        by_channel[r["groupings"]["send_channel"]].append(r)
+    bad, small_bad = set(), set()
+    for channel_rows in by_channel.values():
+        for r in channel_rows:
+            peers = [p["statistics"] for p in channel_rows if p is not r]
+            delivered = sum(p["delivered"] for p in peers)
+            for rate in RATES:
+                pooled = sum(p[NUMERATORS[rate]] for p in peers) / delivered
+                if pooled > 0 and r["statistics"][rate] <= 0.75 * pooled:
+                    (bad if r["statistics"]["recipients"] >= min_recipients else small_bad).add(
+                        r["groupings"]["flow_message_id"])
+    return bad, small_bad
+
+
+def test_underperforming_flow_messages_for_any_window(served):
+    kv, truth = served
+    stats = ["recipients", "delivered"] + RATES + list(NUMERATORS.values())
+    for timeframe in ({"key": "last_90_days"}, {"key": "last_30_days"}, {"key": "last_365_days"}):
+        rows = _report(kv, "flow-values-report", timeframe, stats)
+        bad, small = _flagged(rows, 500)
+        assert sorted(bad) == truth["underperforming_message_ids"], timeframe
+        assert set(truth["decoy_message_ids"]) <= small
+        recipients = {r["groupings"]["flow_message_id"]: r["statistics"]["recipients"] for r in rows}
+        assert all(recipients[d] < 500 for d in truth["decoy_message_ids"])
+    # Normal messages sit within +-10 % of their channel baseline on every rate.
+    rows = _report(kv, "flow-values-report", {"key": "last_90_days"}, stats)
+    planted = set(truth["underperforming_message_ids"]) | set(truth["decoy_message_ids"])
+    for channel in ("email", "sms"):
+        normal = [r["statistics"] for r in rows
+                  if r["groupings"]["send_channel"] == channel and r["groupings"]["flow_message_id"] not in planted]
+        for rate in RATES:
+            pooled = sum(s[NUMERATORS[rate]] for s in normal) / sum(s["delivered"] for s in normal)
+            if pooled:
+                assert all(abs(s[rate] / pooled - 1) <= 0.10 for s in normal), (channel, rate)
+
+
+def test_top_product_pairs_by_lift(served):
+    kv, truth = served
+    metric = kv.sb.store.placed_order.id
+    events = kv.walk("/api/events", {"filter": f'equals(metric_id,"{metric}")', "page[size]": "1000",
+                                     "fields[event]": "event_properties"}, validate_all=False)
+    assert len(events) == truth["orders_total"]
+    baskets = [sorted({i["ProductID"] for i in e["attributes"]["event_properties"]["Items"]}) for e in events]
+    n = len(baskets)
+    support, co = defaultdict(int), defaultdict(int)
+    for b in baskets:
+        for p in b:
+            support[p] += 1
+        for pair in combinations(b, 2):
+            co[pair] += 1
+    lifts = sorted(((c * n / (support[a] * support[b]), [a, b]) for (a, b), c in co.items() if c >= 20), reverse=True)
+    k = len(truth["top_pairs"])
+    assert k >= 4
+    assert [pair for _, pair in lifts[:k]] == truth["top_pairs"]
+    planted = [lift for lift, _ in lifts[:k]]
+    assert all(hi / lo >= 1.2 for hi, lo in zip(planted, planted[1:], strict=False)), planted
+    assert planted[-1] >= 2 * lifts[k][0], "a natural pair comes too close to the weakest planted pair"
+
+
+def test_channel_winners_from_campaign_report(served):
+    kv, truth = served
+    stats = ["recipients", "delivered", "clicks_unique", "conversion_uniques", "conversion_value", "unsubscribe_uniques"]
+    rows = _report(kv, "campaign-values-report", {"key": "last_365_days"}, stats)
+    totals = {ch: np.sum([[r["statistics"][s] for s in stats] for r in rows if r["groupings"]["send_channel"] == ch],
+                         axis=0) for ch in ("email", "sms")}
+    assert len([r for r in rows if r["groupings"]["send_channel"] == "email"]) == truth["email_campaigns"]
+    for metric, num in (("click_rate", 2), ("conversion_rate", 3), ("revenue_per_recipient", 4)):
+        rate = {ch: t[num] / t[1] for ch, t in totals.items()}
+        winner = max(rate, key=rate.get)
+        assert winner == truth["winner_by_metric"][metric]
+        assert rate[winner] >= 1.2 * min(rate.values()), f"{metric}: effect too small to be real"
+    p = _channel_p_values({ch: dict(zip(stats, t, strict=True)) for ch, t in totals.items()})
+    adjusted = _holm(p)
+    for metric in truth["significant"]:
+        assert p[metric] == pytest.approx(truth["significance_p_values"][metric], rel=1e-6, abs=1e-300)
+        assert adjusted[metric] < 0.05, f"{metric}: planted effect not significant for seed {truth['seed']}"
+        assert truth["significant"][metric] is True
+
+
+def _z_p(diff: float, se: float) -> float:
+    return float(2 * norm.sf(abs(diff) / se))
+
+
+def _channel_p_values(t: dict[str, dict]) -> dict[str, float]:
+    """Two-sided p of SMS vs email from the report's pooled counts (pooled SE under H0)."""
+    e, s = t["email"], t["sms"]
+    n1, n2 = e["delivered"], s["delivered"]
+    out = {}
+    for metric, num in (("click_rate", "clicks_unique"), ("conversion_rate", "conversion_uniques"),
+                        ("unsubscribe_rate", "unsubscribe_uniques")):
+        pooled = (e[num] + s[num]) / (n1 + n2)
+        out[metric] = _z_p(e[num] / n1 - s[num] / n2, np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+    # Revenue per recipient: converts (binomial) × order value with coefficient of variation 1.
+    conv = e["conversion_uniques"] + s["conversion_uniques"]
+    rate, mu = conv / (n1 + n2), (e["conversion_value"] + s["conversion_value"]) / conv
+    var = rate * mu**2 * 2 - (rate * mu) ** 2
+    out["revenue_per_recipient"] = _z_p(e["conversion_value"] / n1 - s["conversion_value"] / n2,
+                                        np.sqrt(var * (1 / n1 + 1 / n2)))
+    return out
+
+
+def _holm(p: dict[str, float]) -> dict[str, float]:
+    order = sorted(p, key=p.get)
+    return {k: max(min(1.0, p[j] * (len(p) - i)) for i, j in enumerate(order[: order.index(k) + 1]))
+            for k in p}
+
+
+def test_null_channel_effect_is_not_significant():
+    """With SMS given email's pooled rates there is nothing to find: the truth must say so."""
+    store = Store(seed=11, profiles=2000)
+    daily = store.messaging.campaign_daily
+    rows = {ch: [c.row for c in store.messaging.campaigns if c.channel == ch] for ch in ("email", "sms")}
+    email = daily[rows["email"]].sum(axis=(0, 1))
+    for num in ("clicks_unique", "conversion_uniques", "conversion_value", "unsubscribes"):
+        daily[rows["sms"], :, S[num]] = daily[rows["sms"], :, S["delivered"]] * email[S[num]] / email[S["delivered"]]
+    truth = compute_truth(store)
+    assert truth["significant"] == {k: False for k in truth["winner_by_metric"]}
+    assert all(p > 0.5 for p in truth["significance_p_values"].values())
+
+
+def test_reports_sum_consistently_over_custom_ranges(served):
+    kv, _ = served
+    from sandbox.klaviyo.render import iso
+
+    t = kv.sb.store.t_end
+    whole = _report(kv, "flow-values-report", {"start": iso(t - 60 * 86400), "end": iso(t - 1)}, ["recipients"])
+    first = _report(kv, "flow-values-report", {"start": iso(t - 60 * 86400), "end": iso(t - 30 * 86400 - 1)},
+                    ["recipients"])
+    second = _report(kv, "flow-values-report", {"start": iso(t - 30 * 86400), "end": iso(t - 1)}, ["recipients"])
+    total = sum(r["statistics"]["recipients"] for r in whole)
+    assert total == sum(r["statistics"]["recipients"] for r in first + second) > 0
