@@ -431,7 +431,10 @@ def _execute_one(task: dict[str, Any]) -> dict[str, Any]:
     html_name = None
     if task["html"]:
         try:
-            _write_atomic(staging / f"{stem}.html", export_html(nb, title=stem))
+            from helpers.report_html import failed_report_html, failure_sentence
+
+            page = failed_report_html(stem, failure_sentence(error), bool(task["sandbox"])) if error else None
+            _write_atomic(staging / f"{stem}.html", page or export_html(nb, title=stem))
             html_name = f"{stem}.html"
         except Exception as export_exc:  # a missing report is a failed job, but the notebook is kept
             error = error or f"HTML export failed: {type(export_exc).__name__}: {export_exc}"
@@ -517,34 +520,9 @@ def _scrub(nb, stem: str) -> None:
 
 def export_html(nb, *, title: str) -> str:
     """A code-free report: no inputs, no prompts, no parameter cells, no record outputs; images inline."""
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+    from helpers.report_html import report_html
 
-    class DropRecordsAndEmptyCells(Preprocessor):
-        def preprocess(self, nb, resources):
-            for cell in nb.cells:
-                if cell.cell_type == "code":
-                    cell.outputs = [o for o in cell.outputs if report.RECORD_MIME not in o.get("data", {})]
-            nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
-            return nb, resources
-
-    exporter = HTMLExporter(
-        template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(
-            enabled=True,
-            remove_cell_tags={"parameters", "injected-parameters", "remove-cell"},
-            remove_input_tags={"remove-input", "hide-input"},
-            remove_all_outputs_tags={"remove-output"},
-        ),
-        enabled=True,
-    )
-    exporter.register_preprocessor(DropRecordsAndEmptyCells(enabled=True), enabled=True)
-    import copy
-
-    body, _ = exporter.from_notebook_node(copy.deepcopy(nb), resources={"metadata": {"name": title}})
-    return body
+    return report_html(nb, title=title, sandbox=config.is_sandbox())
 
 
 # ---------------------------------------------------------------------------------------------- publishing
