@@ -23,6 +23,7 @@ demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.htm
 	$(PY) -m helpers.run --sandbox $(ARGS)
 
 test: $(STAMP)  ## lint, then the whole test suite
+	@sh scripts/ensure_chromium.sh
 	$(PY) -m ruff check helpers sandbox apifacts tests scripts
 	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"
 	$(PY) -m pytest -q -m serial

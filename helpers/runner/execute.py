@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import report
+from helpers.report_html import failed_report_html, failure_sentence
 from helpers.runner.export import export_html
 from helpers.runner.files import write_atomic
 from helpers.runner.results import FAILED, SUCCEEDED, JobResult, RunError
@@ -105,7 +106,7 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
     metrics = report.read_records(nb)
     write_atomic(out, nbformat.writes(nb))
 
-    html_name, export_error = _export(nb, staging, stem) if task["html"] else (None, None)
+    html_name, export_error = _export(nb, staging, stem, error, bool(task["sandbox"])) if task["html"] else (None, None)
     error = error or export_error  # a missing report is a failed job, but the notebook is kept
     return asdict(
         JobResult(
@@ -161,10 +162,13 @@ def _execute(papermill, source: Path, out: Path, task: dict[str, Any], budget: f
     )
 
 
-def _export(nb, staging: Path, stem: str) -> tuple[str | None, str | None]:
-    """(the report's file name, None), or (None, why the export failed)."""
+def _export(nb, staging: Path, stem: str, error: str | None, sandbox: bool) -> tuple[str | None, str | None]:
+    """(the report's file name, None), or (None, why the export failed).
+
+    A failed job's page is one sentence (and the banner): its traceback stays in the executed .ipynb."""
     try:
-        write_atomic(staging / f"{stem}.html", export_html(nb, title=stem))
+        page = failed_report_html(stem, failure_sentence(error), sandbox) if error else export_html(nb, title=stem)
+        write_atomic(staging / f"{stem}.html", page)
     except Exception as exc:
         return None, f"HTML export failed: {type(exc).__name__}: {exc}"
     return f"{stem}.html", None

@@ -1,0 +1,161 @@
+"""helpers.report_html without a browser: what the HTML holds (tests/browser/ checks how Chromium shows it)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import matplotlib
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from helpers import report, report_html
+
+matplotlib.use("Agg")
+
+
+def output(data, metadata=None):
+    return nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+
+
+def executed_notebook(*outputs, banner=False):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('label: str = "PARAM_MARKER_91c2"')
+    params.metadata["tags"] = ["parameters"]
+    setup = nbformat.v4.new_code_cell("job = report.setup('x')  # SETUP_MARKER")
+    if banner:
+        setup.outputs = [output({"text/html": f"<div>{report.SANDBOX_BANNER}.</div>", "text/plain": ""})]
+    shown = nbformat.v4.new_code_cell("show()  # CODE_MARKER")
+    shown.outputs = [*outputs, output({report.RECORD_MIME: {"name": "n", "value": 1}, "text/plain": ""})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), params, setup, shown]
+    return nb
+
+
+def external_references(page: str) -> list[str]:
+    """Everything in the page a browser would fetch from somewhere other than the page itself."""
+    soup = BeautifulSoup(page, "html.parser")
+    found = [f"script {s['src']}" for s in soup.find_all("script", src=True)]
+    found += [f"link {link.get('href')}" for link in soup.find_all("link")]
+    found += [f"img {img['src'][:40]}" for img in soup.find_all("img") if not img["src"].startswith("data:")]
+    styles = " ".join(tag.get_text() for tag in soup.find_all("style"))
+    found += [f"css {m}" for m in re.findall(r"url\((?!\s*['\"]?data:)[^)]*\)|@import[^;]*", styles)]
+    return found
+
+
+def chart_output(alt="Bars: the VIP tier holds half of all value."):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    data, metadata = report_html.figure_output(fig, alt)
+    plt.close(fig)
+    return output(data, metadata)
+
+
+# ---------------------------------------------------------------------------------------------- reports
+
+
+def test_report_is_self_contained_and_code_free():
+    page = report_html.report_html(executed_notebook(chart_output()), "01_x", sandbox=False)
+    assert external_references(page) == []
+    assert "cdnjs" not in page and "require.js" not in page and "mathjax" not in page.lower()
+    assert f'content="{report_html.CSP}"' in page
+    for marker in ("PARAM_MARKER_91c2", "SETUP_MARKER", "CODE_MARKER", report.RECORD_MIME):
+        assert marker not in page
+    assert "<title>01_x</title>" in page
+
+
+def test_chart_alt_text_reaches_the_img():
+    page = report_html.report_html(executed_notebook(chart_output()), "t", sandbox=False)
+    (img,) = BeautifulSoup(page, "html.parser").find_all("img")
+    assert img["alt"] == "Bars: the VIP tier holds half of all value."
+    assert img["src"].startswith("data:image/png;base64,")
+
+
+def test_ipython_image_alt_is_the_same_convention():
+    """IPython's own ``Image(alt=...)`` yields the same metadata, so notebooks may use either."""
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.display import Image
+
+    png_b64 = chart_output().data["image/png"]  # any valid PNG: take the chart's
+    data, metadata = DisplayFormatter().format(Image(data=base64.b64decode(png_b64), alt="Line: rising."))
+    png = output({"image/png": data["image/png"]}, metadata)
+    page = report_html.report_html(executed_notebook(png), "t", sandbox=False)
+    assert BeautifulSoup(page, "html.parser").find("img")["alt"] == "Line: rising."
+
+
+def test_image_without_alt_keeps_the_visible_filler():
+    bare = chart_output()
+    bare.metadata = {}
+    page = report_html.report_html(executed_notebook(bare), "t", sandbox=False)
+    assert BeautifulSoup(page, "html.parser").find("img")["alt"] == "No description has been provided for this image"
+
+
+def test_alt_text_is_required_and_escaped():
+    with pytest.raises(ValueError, match="one sentence"):
+        chart_output(alt="  ")
+    page = report_html.report_html(executed_notebook(chart_output(alt='5 < 6 "quoted"')), "t", sandbox=False)
+    assert BeautifulSoup(page, "html.parser").find("img")["alt"] == '5 < 6 "quoted"'
+
+
+@pytest.mark.parametrize(
+    ("banner_in_notebook", "sandbox", "expected"),
+    [(True, True, 1), (False, True, 1), (False, False, 0), (True, False, 1)],
+)
+def test_sandbox_banner_appears_once_when_the_run_used_the_sandbox(banner_in_notebook, sandbox, expected):
+    page = report_html.report_html(executed_notebook(banner=banner_in_notebook), "t", sandbox=sandbox)
+    assert page.count(report.SANDBOX_BANNER) == expected
+    if expected and not banner_in_notebook:  # added right after the title
+        cells = BeautifulSoup(page, "html.parser").select("main > .jp-Cell")
+        assert cells[0].find("h1") and cells[1].select_one(f".{report_html.SANDBOX_CLASS}")
+
+
+# ---------------------------------------------------------------------------------------------- failed jobs
+
+
+def test_failed_page_is_title_banner_and_one_escaped_sentence():
+    page = report_html.failed_report_html("02_<b>x</b>", "It broke <script>alert(1)</script>.", sandbox=True)
+    soup = BeautifulSoup(page, "html.parser")
+    assert [child.name for child in soup.find("main").find_all(recursive=False)] == ["h1", "div", "p"]
+    assert soup.find("h1").get_text() == "02_<b>x</b>"
+    assert soup.find("p").get_text() == "It broke <script>alert(1)</script>."
+    assert soup.find_all("script") == [] and soup.find_all("b") == []
+    assert report.SANDBOX_BANNER in page and external_references(page) == []
+    assert report.SANDBOX_BANNER not in report_html.failed_report_html("t", "s.", sandbox=False)
+
+
+LEAKS = ("Traceback", ".py", 'File "', "/home", "alice", "http", "klaviyo.com", "(In [")
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        ("ParameterError: parameter significance=5.0 must be at most 1 (In [3])",
+         ["parameter significance=5.0 must be at most 1", "correct the value and run the job again"]),
+        ("timed out: the notebook ran past its 3600 s budget (--timeout) (In [12])", ["--timeout"]),
+        ("the kernel died (out of memory or killed) (cell 4)", ["out of memory", "run it again"]),
+        ("ConfigError: KLAVIYO_API_KEY is not set; copy .env.example to .env and fill it in (In [2])",
+         ["KLAVIYO_API_KEY is not set", "fill it in."]),
+        ("KeyError: 'tier' (In [7])", ["KeyError: 'tier'", "run the job again"]),
+        ('OSError: File "/home/alice/project/helpers/x.py", line 3, cannot read /home/alice/data/orders.csv '
+         "from https://a.klaviyo.com/api/profiles?page=2 (In [4])", ["cannot read a file from the server"]),
+        ("FileNotFoundError: [Errno 2] No such file or directory: '/home/alice/o.csv' (In [5])",
+         ["No such file or directory: 'a file'"]),
+        ("ValueError: email/sms split of 3 campaigns is uneven (In [9])", ["email/sms split"]),
+        ("", ["run the job again"]),
+    ],
+)
+def test_failure_sentence_says_what_failed_and_what_to_do_without_code_or_paths(error, says):
+    sentence = report_html.failure_sentence(error)
+    for part in says:
+        assert part in sentence, sentence
+    for leak in LEAKS:
+        assert leak not in sentence, (leak, sentence)
+    assert "\n" not in sentence and sentence.endswith(".")
+    assert "[Errno" not in sentence
+
+
+def test_failure_sentence_of_a_multiline_error_keeps_only_its_first_line():
+    sentence = report_html.failure_sentence('RuntimeError: it broke\nTraceback (most recent call last):\n  File "a.py"')
+    assert "it broke" in sentence and "Traceback" not in sentence and "a.py" not in sentence
