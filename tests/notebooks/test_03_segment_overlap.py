@@ -1,6 +1,7 @@
 """Notebook 03 end to end against the sandbox: redundant, nested and tiny segments equal the planted truth.
 
-Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+Each seed is ONE notebook run that several assertions read: seed 7 is the session run the end-to-end checks
+read too (conftest.py), seed 11 this module's own.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.notebooks.support import run_job, sandbox_session
+from tests.notebooks.support import once, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "03_segment_overlap"
@@ -16,8 +17,14 @@ JOB = "03_segment_overlap"
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with sandbox_session(tmp_path_factory, request.param) as sb:
-        yield run_job(sb, tmp_path_factory.mktemp("out"), 3)
+    if request.param == 7:
+        return request.getfixturevalue("run_03_seed7").jobs[JOB]
+
+    def make():
+        with sandbox_session(tmp_path_factory, request.param) as sb:
+            return run_job(sb, tmp_path_factory.mktemp("out"), 3)
+
+    return once(tmp_path_factory, f"03_seed{request.param}", make)
 
 
 def test_notebook_succeeds(outcome):
