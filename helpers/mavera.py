@@ -316,8 +316,9 @@ class MaveraClient:
         return PERSONA_CREDITS
 
     @staticmethod
-    def estimate_generation(app_id: str | None = None, input_data: Mapping | None = None) -> int:
-        return GENERATION_CREDITS[1]  # the documented maximum: output length is only known afterwards
+    def estimate_generation() -> int:
+        """The most one generation can cost: its price depends on the output's length, known only afterwards."""
+        return GENERATION_CREDITS[1]
 
     @staticmethod
     def estimate_mave_chat(message: str = "") -> int:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import sys
 
 from helpers.runner import JobResult, RunError, RunResult, main, run_jobs
-from helpers.runner.plan import FIRST_JOB, NOTEBOOK_PATTERN, declared_parameters, secret_like
+from helpers.runner.plan import NOTEBOOK_PATTERN, declared_parameters, secret_like
 
 __all__ = [
-    "FIRST_JOB", "NOTEBOOK_PATTERN", "JobResult", "RunError", "RunResult",
+    "NOTEBOOK_PATTERN", "JobResult", "RunError", "RunResult",
     "declared_parameters", "main", "run_jobs", "secret_like",
 ]
 

@@ -30,7 +30,7 @@ __all__ = [
     "with_orders_fallback",
 ]
 
-# Notebooks 04 and 05 find the tier personas by this prefix.
+# The one definition of how job 01 names its personas; 04 and 05 fall back to finding them by this prefix.
 PERSONA_PREFIX = "CLV tier: "
 
 

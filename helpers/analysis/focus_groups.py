@@ -13,16 +13,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.customers import PERSONA_PREFIX  # job 01 names its personas; 04/05 find them by it
+
 NPS_TYPES = frozenset({"nps"})
 LIKERT_TYPES = frozenset({"likert", "rating"})
 CHOICE_TYPES = frozenset({"multiple_choice", "single_choice", "choice"})
 # Respondents a persona needs on a subject before its answers count as backing anything. Synthetic
 # respondents of one persona still vary; below this an NPS or a choice share is a coin toss.
 MIN_ANSWERS = 5
-DIRECTIONAL = (
-    "Persona answers are synthetic respondents: directional, not a measurement; a persona counts only "
-    "with at least {min_n} answers."
-)
 
 
 def nps(scores: Iterable) -> float:
@@ -177,7 +175,6 @@ def verdict_table(
     return table.reset_index()
 
 
-PERSONA_PREFIX = "CLV tier: "
 NO_PERSONAS = (
     "No Mavera personas to ask: run job 01 first (it saves personas.json in this run folder) or pass "
     "persona_ids, e.g. -y 'persona_ids: [\"clx...\"]'."

@@ -21,7 +21,7 @@ from typing import Any
 from helpers import config
 from helpers.runner import execute, plan, publish
 from helpers.runner.results import JobResult, RunError, RunInterrupted, RunResult, Terminated
-from helpers.runner.workers import environment, interrupts, run_all
+from helpers.runner.workers import environment, interrupts, run_stages
 
 DEFAULT_TIMEOUT = 3600.0
 DEFAULT_WORKERS = 2
@@ -73,10 +73,10 @@ def run_jobs(
             }
             for nb in selected
         }
-        first, rest = plan.run_order(selected)
+        stages = [[tasks[nb.stem] for nb in stage] for stage in plan.run_order(selected)]
         finished = _Publisher(run_dir, staging, stamp, echo)
         try:
-            run_all([tasks[nb.stem] for nb in first], [tasks[nb.stem] for nb in rest], workers, finished)
+            run_stages(stages, workers, finished)
         except KeyboardInterrupt as exc:
             published = len(finished.results)
             raise RunInterrupted(published, len(tasks) - published, isinstance(exc, Terminated)) from None

@@ -1,13 +1,14 @@
 """What a run will do, decided before any kernel starts: which notebooks, in what order, with which parameters.
 
-Job order (:data:`FIRST_JOB`, :func:`run_order`) and the parameter rules (declared types read from each
-notebook's ``parameters`` cell, coercion of ``-p`` text, secret-like names refused) live here alone, so a
-job registry or declarative parameter specs can replace them without touching execution or publishing.
+Job order (:func:`run_order`, from the registry ``helpers.jobs``) and the parameter rules (declared types
+read from each notebook's ``parameters`` cell, coercion of ``-p`` text, secret-like names refused, then the
+ranges and choices of ``helpers.params``) live here alone, so execution and publishing know neither.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import config, report
+from helpers import config, jobs, report
+from helpers import params as params_spec
 from helpers.runner.results import RunError
 
-FIRST_JOB = 1  # job 01 creates the personas that 04 and 05 use
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
 _SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
                  "credentials", "auth", "bearer"}
@@ -72,11 +73,22 @@ def parse_jobs(text: str) -> list[int]:
         raise RunError(f"--jobs {text!r}: give job numbers separated by commas, e.g. --jobs 1,3") from None
 
 
-def run_order(selected: list[Notebook]) -> tuple[list[Notebook], list[Notebook]]:
-    """(jobs that run alone first, jobs that may then run in parallel); each list keeps the selection's order."""
-    first = [nb for nb in selected if nb.number == FIRST_JOB]
-    rest = [nb for nb in selected if nb.number != FIRST_JOB]
-    return first, rest
+def run_order(selected: list[Notebook]) -> list[list[Notebook]]:
+    """The selection in stages (``helpers.jobs.order``): producers before the jobs that consume their artifacts.
+
+    A notebook plays the registry role of the job with its number (``NN`` of ``NN_name.ipynb``), so another
+    folder of numbered notebooks (``--notebooks``) is ordered the same way; each stage keeps selection order.
+    """
+    def role(nb: Notebook) -> jobs.Job:
+        try:
+            return dataclasses.replace(jobs.job(nb.number), stem=nb.stem)
+        except LookupError:
+            return jobs.Job(nb.number, nb.stem)
+
+    by_stem = {nb.stem: nb for nb in selected}
+    position = {nb.stem: i for i, nb in enumerate(selected)}
+    return [sorted((by_stem[j.stem] for j in stage), key=lambda nb: position[nb.stem])
+            for stage in jobs.order(role(nb) for nb in selected)]
 
 
 # ---------------------------------------------------------------------------------------------- parameters
@@ -165,7 +177,7 @@ def plan_parameters(selected: list[Notebook], overrides: dict[str, Any]) -> dict
                 f"-p {name}: none of the selected notebooks ({stems}) has a parameter named {name!r}; "
                 f"list them with: papermill --help-notebook notebooks/NN_name.ipynb"
             )
-    return {
+    planned = {
         stem: {
             name: coerce_parameter(name, value, params[name])
             for name, value in overrides.items()
@@ -173,3 +185,9 @@ def plan_parameters(selected: list[Notebook], overrides: dict[str, Any]) -> dict
         }
         for stem, params in declared.items()
     }
+    # Ranges and choices (helpers.params) are checked here too, so a bad value stops the run before any kernel.
+    for stem, values in planned.items():
+        wrong = params_spec.problems(stem, values)
+        if wrong:
+            raise RunError(f"{stem}: {wrong[0]}")
+    return planned

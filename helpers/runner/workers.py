@@ -88,25 +88,26 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- the pool
 
 
-def run_all(
-    first: list[dict[str, Any]], rest: list[dict[str, Any]], workers: int, finished: Callable[[dict[str, Any]], None]
+def run_stages(
+    stages: list[list[dict[str, Any]]], workers: int, finished: Callable[[dict[str, Any]], None]
 ) -> None:
-    """Run ``first`` one by one, then ``rest`` on up to ``workers`` processes; ``finished`` gets each outcome.
+    """Run each stage after the one before (``helpers.jobs.order``), its jobs on up to ``workers`` processes.
 
-    On an interrupt the workers are stopped (each shuts its kernel down) before it propagates.
+    ``finished`` gets each outcome as it arrives. Parallel kernels split the account's Klaviyo limits
+    (``rate_share``); a job alone in its stage gets all of them. On an interrupt the workers are stopped
+    (each shuts its kernel down) before it propagates.
     """
     # spawn, not fork: this process may be running the sandbox's server threads.
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, max(len(rest), 1)),
+        max_workers=max(1, min(workers, max((len(stage) for stage in stages), default=1))),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
     )
     try:
-        for task in first:
-            finished(pool.submit(run_task, task).result())
-        share = 1.0 / min(workers, len(rest)) if rest else 1.0
-        for future in as_completed([pool.submit(run_task, {**task, "rate_share": share}) for task in rest]):
-            finished(future.result())
+        for stage in stages:
+            share = 1.0 / min(workers, len(stage)) if len(stage) > 1 else 1.0
+            for future in as_completed([pool.submit(run_task, {**task, "rate_share": share}) for task in stage]):
+                finished(future.result())
     except BaseException:
         _stop_pool(pool)
         raise

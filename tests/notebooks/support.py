@@ -1,17 +1,57 @@
-"""One way to run a real notebook against its own sandbox, for the notebook tests."""
+"""One way to run real notebooks against a sandbox, for the notebook tests, and a count of every execution.
+
+A notebook execution is the slow part of these tests (a kernel, every fetch, every chart), so runs are
+shared: a fixture runs a notebook once (:func:`once`) and several tests, in one file or several, read what
+it left. Set ``NOTEBOOK_TEST_LOG=/some/file`` to have every execution appended to that file as one line
+(``<stem> seed=<n>``), e.g. to count them: ``sort /some/file | uniq -c``.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from helpers import run
+import pandas as pd
+import pytest
+
+from helpers import jobs, run
 from sandbox import Sandbox
 from tests.runner.support import clean_env, quiet
 
 RUN_DATE = "2026-07-15"
+LOG_VARIABLE = "NOTEBOOK_TEST_LOG"
+T = TypeVar("T")
+
+
+def once(tmp_path_factory, key: str, make: Callable[[], T]) -> T:
+    """``make()`` once per test session, however xdist spreads the tests that need it.
+
+    The first worker to ask runs it and pickles the result beside the workers' temporary folders; a worker
+    asking meanwhile waits on the lock, then reads it (xdist's recipe for session fixtures that must run
+    once). Grouping the tests instead (``xdist_group``) would need ``--dist loadgroup``, which does nothing
+    with pytest 9 and xdist 3.8: xdist tags the groups onto ``item._nodeid``, which pytest 9 no longer reads.
+    """
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # one folder per session, shared by its workers
+    done = root / f"notebook-run-{key}.pickle"
+    with open(root / f"notebook-run-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        value = make()
+        partial = done.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(value))
+        os.replace(partial, done)
+        return value
 
 
 @contextlib.contextmanager
@@ -23,8 +63,100 @@ def sandbox_session(tmp_path_factory, seed: int) -> Iterator[Sandbox]:
         yield sb
 
 
+def _log_executions(sb: Sandbox, stems: list[str]) -> None:
+    path = os.environ.get(LOG_VARIABLE)
+    if path:
+        with open(path, "a") as log:  # one short write per line: workers may append at the same time
+            for stem in stems:
+                log.write(f"{stem} seed={sb.seed}\n")
+
+
 def run_job(sb: Sandbox, out: Path, number: int, **parameters: Any) -> dict[str, Any]:
     """Run job ``number`` through the runner into ``out``; what it recorded, where, the sandbox's truth and counters."""
     result = run.run_jobs(jobs=[number], out=out, date=RUN_DATE, html=False, workers=1, echo=quiet,
                           parameters=parameters or None)
+    _log_executions(sb, [j.notebook for j in result.jobs])
     return {"job": result.job(f"{number:02d}"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
+
+
+def refused(sb: Sandbox, out: Path, number: int, **parameters: Any) -> str:
+    """The runner's one-line refusal of a parameter its notebook's spec rejects; checks no notebook ran."""
+    with pytest.raises(run.RunError) as caught:
+        run_job(sb, out, number, **parameters)
+    assert not list(Path(out).rglob("*.ipynb")), "a refused run must not execute any notebook"
+    return str(caught.value)
+
+
+@dataclass
+class SharedRun:
+    """One runner call over several jobs, with HTML, as ``python -m helpers.run`` makes it."""
+
+    result: run.RunResult
+    out: Path  # holds the day folder and runner.log (everything the run printed)
+    keys: list[str]  # the sandbox's API keys, which no output may contain
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stem -> like run_job's answer
+
+
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """What this process and its children (workers, kernels) write to fds 1 and 2 goes to ``path``, as
+    ``capfd`` would see it in a test."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def run_together(tmp_path_factory, seed: int, numbers: list[int]) -> SharedRun:
+    """Jobs ``numbers`` in ONE runner call against a fresh sandbox, e.g. [1, 4]: 04 reads 01's personas.json.
+
+    Each job's ``stats`` are the sandbox counters when the runner published that job. They are that job's
+    own only if nothing else ran beside or after it by then, so every stage must hold one job
+    (``helpers.jobs.order``): 01 alone, then 04 alone.
+    """
+    stages = jobs.order([jobs.job(n) for n in numbers])
+    if any(len(stage) > 1 for stage in stages):
+        raise ValueError(f"jobs {numbers} share a stage ({stages}); their counters would mix")
+    out = tmp_path_factory.mktemp("out")
+    with sandbox_session(tmp_path_factory, seed) as sb:
+        stats: dict[str, dict] = {}
+        lines: list[str] = []
+
+        def echo(line: str) -> None:  # the runner's verdict on a job comes before the next stage starts
+            lines.append(line)
+            for stage in stages:
+                stem = stage[0].stem
+                if line.startswith(f"[{stem}] ") and (" succeeded in " in line or " FAILED in " in line):
+                    stats[stem] = sb.stats()
+
+        with _output_to(out / "runner.log"):
+            result = run.run_jobs(jobs=numbers, out=out, date=RUN_DATE, workers=1, echo=echo)
+        with open(out / "runner.log", "a") as log:
+            log.writelines(line + "\n" for line in lines)
+        _log_executions(sb, [j.notebook for j in result.jobs])
+        missing = [j.notebook for j in result.jobs if j.notebook not in stats]
+        assert not missing, f"the runner printed no verdict line for {missing}; see {out / 'runner.log'}"
+        shared = SharedRun(result, out, [sb.klaviyo_api_key, sb.mavera_api_key])
+        truth = sb.truth()
+        for job in result.jobs:
+            shared.jobs[job.notebook] = {"job": job, "dir": result.run_dir, "truth": truth, "stats": stats[job.notebook]}
+        if 1 in numbers:  # what test_01 checks the report never shows
+            shared.jobs[jobs.job(1).stem].update(profile_facts(sb))
+    return shared
+
+
+def profile_facts(sb: Sandbox) -> dict[str, set[str]]:
+    """Every profile id of the store and every profile's created time as a report would print it."""
+    return {"profile_ids": {i.decode() for i in sb.store.profiles.ids},
+            "created_times": {str(pd.Timestamp(t, unit="s", tz="UTC"))[:19] for t in sb.store.profiles.created}}

@@ -1,6 +1,7 @@
 """Notebook 01 end to end against the sandbox: recorded metrics equal the planted truth, for two seeds.
 
-Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+Each seed is ONE notebook run that several assertions read: the session runs of conftest.py in which job 01
+runs first, then 04 (seed 7) or 05 (seed 11) asks its personas. The counters are read as 01 was published.
 """
 
 from __future__ import annotations
@@ -8,22 +9,19 @@ from __future__ import annotations
 import json
 import re
 
-import pandas as pd
 import pytest
 
-from tests.notebooks.support import run_job, sandbox_session
+from helpers import jobs
+from tests.notebooks.support import refused, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "01_persona_enrichment"
+RUNS = {7: "run_01_04_seed7", 11: "run_01_05_seed11"}
 
 
-@pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
-def outcome(request, tmp_path_factory):
-    with sandbox_session(tmp_path_factory, request.param) as sb:
-        result = run_job(sb, tmp_path_factory.mktemp("out"), 1)
-        result["profile_ids"] = {i.decode() for i in sb.store.profiles.ids}
-        result["created_times"] = {str(pd.Timestamp(t, unit="s", tz="UTC"))[:19] for t in sb.store.profiles.created}
-        yield result
+@pytest.fixture(scope="module", params=list(RUNS), ids=lambda s: f"seed{s}")
+def outcome(request):
+    return request.getfixturevalue(RUNS[request.param]).jobs[JOB]
 
 
 def test_notebook_succeeds(outcome):
@@ -50,7 +48,7 @@ def test_tiers_cover_every_scored_profile_by_quantile(outcome):
 def test_one_persona_per_tier_saved_for_04_and_05(outcome):
     personas = outcome["job"].metrics["personas"]
     assert set(personas) == {"Occasional", "Regular", "VIP"} and all(personas.values())
-    saved = json.loads((outcome["dir"] / JOB / "personas.json").read_text())
+    saved = json.loads(jobs.artifact_path(outcome["dir"], "personas").read_text())
     assert saved == personas
     assert outcome["stats"]["mavera"]["personas_created"] == 3
 
@@ -84,9 +82,8 @@ def test_report_shows_no_individual_profile(outcome):
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.9, 0.6])["job"]
-    assert not job.ok
-    assert "tier_cuts must be increasing quantiles strictly between 0 and 1" in job.error
+    error = refused(sandbox, tmp_path, 1, tier_cuts=[0.9, 0.6])
+    assert "tier_cuts must be increasing quantiles strictly between 0 and 1" in error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]

@@ -1,6 +1,7 @@
 """Notebook 03 end to end against the sandbox: redundant, nested and tiny segments equal the planted truth.
 
-Each seed is ONE notebook run (module-scoped fixture) that several assertions read.
+Each seed is ONE notebook run that several assertions read: seed 7 is the session run the end-to-end checks
+read too (conftest.py), seed 11 this module's own.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.notebooks.support import run_job, sandbox_session
+from tests.notebooks.support import once, refused, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "03_segment_overlap"
@@ -16,8 +17,14 @@ JOB = "03_segment_overlap"
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with sandbox_session(tmp_path_factory, request.param) as sb:
-        yield run_job(sb, tmp_path_factory.mktemp("out"), 3)
+    if request.param == 7:
+        return request.getfixturevalue("run_03_seed7").jobs[JOB]
+
+    def make():
+        with sandbox_session(tmp_path_factory, request.param) as sb:
+            return run_job(sb, tmp_path_factory.mktemp("out"), 3)
+
+    return once(tmp_path_factory, f"03_seed{request.param}", make)
 
 
 def test_notebook_succeeds(outcome):
@@ -60,8 +67,8 @@ def test_usage_is_recorded(outcome):
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    job = run_job(sandbox, tmp_path, 3, segment_ids=["only-one"])["job"]
-    assert not job.ok and "segment_ids needs at least two segments" in job.error
+    error = refused(sandbox, tmp_path, 3, segment_ids=["only-one"])
+    assert "segment_ids needs at least two segments" in error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]

@@ -1,8 +1,9 @@
 """Notebook 04 end to end against the sandbox: recorded pairs equal the planted truth, for two seeds.
 
-Each seed is ONE notebook run (module-scoped fixture) that several assertions read. Personas are created in
-the fixture with the Mavera client under the "CLV tier: " names job 01 uses, so the notebook's fallback
-lookup (no persona_ids, no personas.json) is exercised too.
+Each seed is ONE notebook run that several assertions read. Seed 7 is the session run in which job 01 runs
+first and 04 asks the personas in its personas.json (conftest.py). For seed 11 the personas are created in
+the fixture with the Mavera client under the names job 01 gives them, so the notebook's fallback lookup (no
+persona_ids, no personas.json) is exercised too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import math
 import pytest
 import requests
 
+from helpers.analysis.customers import persona_name
 from helpers.mavera import MaveraClient
 from sandbox import Sandbox
-from tests.notebooks.support import run_job, sandbox_session
+from tests.notebooks.support import once, refused, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "04_product_affinity_focus_group"
@@ -25,14 +27,21 @@ FOCUS_GROUP_CREDITS = 93  # 3 personas x 5 responses, 15 questions: ceil(40 + 1.
 
 def make_personas(sb: Sandbox) -> list[str]:
     mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
-    return [mc.upsert_persona(f"CLV tier: {tier}", f"{tier} customers, churn risk {churn}.")["id"] for tier, churn in TIERS]
+    return [mc.upsert_persona(persona_name(tier), f"{tier} customers, churn risk {churn}.")["id"] for tier, churn in TIERS]
 
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with sandbox_session(tmp_path_factory, request.param) as sb:
-        personas = make_personas(sb)
-        yield {**run_job(sb, tmp_path_factory.mktemp("out"), 4), "personas": personas}
+    if request.param == 7:
+        shared = request.getfixturevalue("run_01_04_seed7").jobs
+        return {**shared[JOB], "personas": list(shared["01_persona_enrichment"]["job"].metrics["personas"].values())}
+
+    def make():
+        with sandbox_session(tmp_path_factory, request.param) as sb:
+            personas = make_personas(sb)
+            return {**run_job(sb, tmp_path_factory.mktemp("out"), 4), "personas": personas}
+
+    return once(tmp_path_factory, f"04_seed{request.param}", make)
 
 
 def test_notebook_succeeds(outcome):
@@ -112,9 +121,8 @@ def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    job = run_job(sandbox, tmp_path, 4, min_co_orders=0)["job"]
-    assert not job.ok
-    assert "parameter min_co_orders=0 must be at least 1" in job.error
+    error = refused(sandbox, tmp_path, 4, min_co_orders=0)
+    assert "parameter min_co_orders=0 must be at least 1" in error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["requests"] == before["mavera"]["requests"]

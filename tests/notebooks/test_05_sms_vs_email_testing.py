@@ -1,6 +1,6 @@
 """Notebook 05 end to end against the sandbox: winners and significance equal the planted truth, two seeds.
 
-Each seed is ONE notebook run (module-scoped fixture). Persona ids are passed as the `persona_ids` parameter,
+Each seed is ONE notebook run (module-scoped fixture, run once per session: ``support.once``). Persona ids are passed as the `persona_ids` parameter,
 the path an analyst without job 01 takes.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.mavera import MaveraClient
-from tests.notebooks.support import run_job, sandbox_session
+from tests.notebooks.support import once, refused, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "05_sms_vs_email_testing"
@@ -18,12 +18,15 @@ FOCUS_GROUP_CREDITS = 71  # 2 personas x 5 responses, 8 questions: 40 + 1.5*10 +
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
-    with sandbox_session(tmp_path_factory, request.param) as sb:
-        mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
-        personas = [mc.upsert_persona(f"Shopper {k}", f"Persona {k} for channel tests.")["id"] for k in "AB"]
-        credits_before = sb.stats()["mavera"]["credits_used"]
-        yield {**run_job(sb, tmp_path_factory.mktemp("out"), 5, persona_ids=personas), "credits_before": credits_before,
-               "personas": personas}
+    def make():
+        with sandbox_session(tmp_path_factory, request.param) as sb:
+            mc = MaveraClient(sb.mavera_api_key, sb.mavera_base_url, sb.mavera_workspace_id)
+            personas = [mc.upsert_persona(f"Shopper {k}", f"Persona {k} for channel tests.")["id"] for k in "AB"]
+            credits_before = sb.stats()["mavera"]["credits_used"]
+            return {**run_job(sb, tmp_path_factory.mktemp("out"), 5, persona_ids=personas),
+                    "credits_before": credits_before, "personas": personas}
+
+    return once(tmp_path_factory, f"05_seed{request.param}", make)
 
 
 def test_notebook_succeeds(outcome):
@@ -111,9 +114,8 @@ def test_artifacts_and_consent_statement(outcome):
 
 def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, tmp_path):
     before = sandbox.stats()
-    job = run_job(sandbox, tmp_path, 5, timeframe="last_2_days")["job"]
-    assert not job.ok
-    assert "parameter timeframe='last_2_days' is not one of" in job.error
+    error = refused(sandbox, tmp_path, 5, timeframe="last_2_days")
+    assert "parameter timeframe='last_2_days' is not one of" in error
     after = sandbox.stats()
     assert after["klaviyo"]["requests"] == before["klaviyo"]["requests"]
     assert after["mavera"]["requests"] == before["mavera"]["requests"]

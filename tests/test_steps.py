@@ -1,0 +1,231 @@
+"""Shared notebook steps against the sandbox over real HTTP, their outputs captured as a notebook shows them."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import requests
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from helpers import jobs, mavera, report, steps
+from helpers.analysis import customers, focus_groups
+from helpers.mavera import BudgetExceeded, MaveraClient
+from sandbox import Sandbox
+from tests.runner.support import clean_env
+
+TEMPLATES = [("intent", "likert", "Would you buy {label}? (1-5)"), ("nps", "nps", "Recommend {label}? (0-10)"),
+             ("why", "open_ended", "Why or why not, for {label}?")]
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell, so display() outputs can be captured as a kernel would send them."""
+    yield InteractiveShell.instance()
+    InteractiveShell.clear_instance()  # report.record behaves differently with a shell: leave none behind
+
+
+def markdown(cap) -> list[str]:
+    return [o.data["text/markdown"] for o in cap.outputs if "text/markdown" in o.data]
+
+
+def mavera_stats(sb) -> dict:
+    return sb.stats()["mavera"]
+
+
+def plan_for(*labels: str, choice: bool = False) -> pd.DataFrame:
+    """Three questions per label, and with ``choice`` one multiple-choice question at the end."""
+    plan = focus_groups.question_plan({f"s{k}": {"label": label} for k, label in enumerate(labels)}, TEMPLATES)
+    pick = pd.DataFrame([{"subject": "all", "measure": "pick", "type": "multiple_choice", "question": "Which one?"}])
+    return focus_groups.number_questions(pd.concat([plan, pick]) if choice else plan)
+
+
+def make_personas(names: list[str]) -> list[str]:
+    mc = MaveraClient.from_env()
+    return [mc.upsert_persona(name, f"{name}: loyal email buyers, churn risk low.")["id"] for name in names]
+
+
+# ---------------------------------------------------------------------------------------------- cost, refusals
+
+
+@pytest.mark.parametrize(("max_credits", "dry_run", "line"), [
+    (600, False, "2 rewrites: estimated **at most 60 credits** (budget 600)."),
+    (1200, True, "2 rewrites: estimated **at most 60 credits** (budget 1,200) — dry run, nothing is sent."),
+    (None, False, "2 rewrites: estimated **at most 60 credits** (no budget)."),
+])
+def test_cost_line_names_the_budget_and_a_dry_run(sandbox_env, max_credits, dry_run, line):
+    mc = MaveraClient.from_env(max_credits=max_credits, dry_run=dry_run)
+    assert steps.cost_line(mc, "2 rewrites: estimated **at most 60 credits**") == line
+
+
+def test_show_cost_is_one_markdown_output(sandbox_env, shell):
+    with capture_output() as cap:
+        steps.show_cost(MaveraClient.from_env(max_credits=5), "A brief")
+    assert markdown(cap) == ["A brief (budget 5)."]
+
+
+def test_mavera_step_says_why_it_stopped_and_the_notebook_goes_on(sandbox_env, shell):
+    """The budget refuses the second persona's creation: the step stops, says so, keeps what it made."""
+    mc = MaveraClient.from_env(max_credits=300)
+    made = []
+    with capture_output() as cap, steps.mavera_step(lambda: f"The analysis above is saved; {len(made)} made."):
+        for name in ("steps-test: first", "steps-test: second"):
+            made.append(mc.upsert_persona(name, "A persona for the steps tests.")["id"])
+    assert len(made) == 1 and mc.credits_spent == 300
+    [shown] = markdown(cap)
+    assert shown.startswith("**Mavera step stopped:** ") and shown.endswith(" The analysis above is saved; 1 made.")
+    assert "max_credits=300" in shown
+
+
+def test_mavera_step_shows_nothing_when_all_went_well_and_lets_other_errors_through(shell):
+    with capture_output() as cap, steps.mavera_step("never shown", label="Mave step"):
+        pass
+    assert cap.outputs == []
+    with pytest.raises(KeyError), steps.mavera_step("never shown"):
+        raise KeyError("a bug, not a refusal")
+    with capture_output() as cap, steps.mavera_step("Plan saved.", label="Mave step"):
+        raise BudgetExceeded("Mave chat would cost up to 75 credits but only 10 remain.")
+    assert markdown(cap) == ["**Mave step stopped:** Mave chat would cost up to 75 credits but only 10 remain. Plan saved."]
+
+
+# ---------------------------------------------------------------------------------------------- personas
+
+
+def test_personas_from_the_parameter_need_no_request(sandbox_env, shell):
+    before = mavera_stats(sandbox_env)["requests"]
+    with capture_output() as cap:
+        chosen = steps.choose_personas(MaveraClient.from_env(), [" p1 ", "p2", "p1"])
+    assert chosen == ["p1", "p2"]
+    assert markdown(cap) == ["Focus-group personas: 2 (the `persona_ids` parameter)."]
+    assert mavera_stats(sandbox_env)["requests"] == before
+
+
+def test_personas_from_job_01_are_read_where_the_registry_says(sandbox_env, shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
+    assert steps.saved_personas() is None
+    path = jobs.artifact_path(tmp_path, "personas")
+    path.parent.mkdir()
+    path.write_text(json.dumps({"Occasional": "pa", "VIP": "pv"}))
+    before = mavera_stats(sandbox_env)["requests"]
+    with capture_output() as cap:
+        chosen = steps.choose_personas(MaveraClient.from_env(), [])
+    assert chosen == ["pa", "pv"] and steps.saved_personas() == {"Occasional": "pa", "VIP": "pv"}
+    assert markdown(cap) == ["Focus-group personas: 2 (job 01's personas.json)."]
+    assert mavera_stats(sandbox_env)["requests"] == before
+
+
+@pytest.fixture
+def empty_sandbox(tmp_path_factory):
+    """A sandbox of its own: no test before this one has created personas in it."""
+    with clean_env(tmp_path_factory.mktemp("cache")) as mp, Sandbox(seed=3, profiles=200, rate_scale=0) as sb:
+        for name, value in sb.env().items():
+            mp.setenv(name, value)
+        mp.setenv("WORKBOOKS_RUN_DIR", str(tmp_path_factory.mktemp("run")))
+        yield sb
+
+
+def test_without_ids_or_a_saved_file_the_tier_personas_are_found_by_name(empty_sandbox, shell):
+    with pytest.raises(report.ParameterError, match=r"run job 01 first .* or pass persona_ids"):
+        steps.choose_personas(MaveraClient.from_env(), [])
+    ids = make_personas([customers.persona_name("VIP"), customers.persona_name("Occasional"), "Someone else"])
+    with capture_output() as cap:
+        chosen = steps.choose_personas(MaveraClient.from_env(), [])
+    assert chosen == [ids[1], ids[0]]  # sorted by name: "CLV tier: Occasional" < "CLV tier: VIP"
+    assert markdown(cap) == ["Focus-group personas: 2 (found by the 'CLV tier:' name)."]
+
+
+# ---------------------------------------------------------------------------------------------- focus group
+
+
+def test_questions_carry_their_plan_ids_and_the_choice_options():
+    plan = plan_for("Bundle 1", choice=True)
+    asked = steps.questions(plan, ["A", "B"])
+    assert [q["id"] for q in asked] == list(plan["question_id"]) == ["q1", "q2", "q3", "q4"]
+    assert [q["type"] for q in asked] == ["likert", "nps", "open_ended", "multiple_choice"]
+    assert asked[3]["options"] == ["A", "B"] and asked[0]["text"] == "Would you buy Bundle 1? (1-5)"
+    with pytest.raises(ValueError, match="question type 'ranking' .* likert, nps, open_ended, multiple_choice"):
+        steps.questions(plan.assign(type="ranking"))
+
+
+def test_focus_group_answers_and_reports_its_size(sandbox_env, shell):
+    personas = make_personas(["steps-test: loyal", "steps-test: lapsing"])
+    mc = MaveraClient.from_env(max_credits=300)
+    plan = plan_for("Bundle 1", "Bundle 2", choice=True)
+    estimate = mc.estimate_focus_group(2, 7, 3)
+    before = mavera_stats(sandbox_env)
+    with capture_output() as cap:
+        fg = steps.focus_group(mc, "steps-test: answers", personas, plan, "Bundle 1: Mug + Coaster, $18", 3,
+                               intro="2 bundles and a choice = ", options=["Bundle 1", "Bundle 2"])
+    assert fg.id and fg.note is None
+    assert len(fg.answers) == 2 * 3 * 7 and set(fg.answers["persona_id"]) == set(personas)
+    assert list(fg.answers.columns) == mavera.ANSWER_COLUMNS
+    assert set(fg.tagged["measure"]) == {"intent", "nps", "why", "pick"}
+    assert fg.names == {personas[0]: "steps-test: loyal", personas[1]: "steps-test: lapsing"}
+    assert markdown(cap) == [
+        f"2 bundles and a choice = 7 questions, 2 personas × 3 responses: estimated **{estimate} credits** (budget 300).",
+        f"Focus group `{fg.id}`: 6 respondents, 42 answers.",
+    ]
+    assert cap.stdout == "Bundle 1: Mug + Coaster, $18\n"
+    after = mavera_stats(sandbox_env)
+    assert after["focus_groups_created"] == before["focus_groups_created"] + 1
+    assert mc.credits_spent == estimate == after["credits_used"] - before["credits_used"]
+
+
+def test_focus_group_over_budget_is_skipped_before_anything_is_sent(sandbox_env, shell):
+    personas = make_personas(["steps-test: loyal"])
+    plan = plan_for("Bundle 1")
+    estimate = MaveraClient.estimate_focus_group(1, 3, 5)
+    mc = MaveraClient.from_env(max_credits=estimate - 1)
+    before = mavera_stats(sandbox_env)
+    with capture_output() as cap:
+        fg = steps.focus_group(mc, "steps-test: over budget", personas, plan, "Bundle 1", 5,
+                               saved="The product analysis above is saved.")
+    assert fg.id is None and fg.answers.empty and list(fg.answers.columns) == mavera.ANSWER_COLUMNS
+    assert fg.tagged.empty and fg.names == {}
+    assert fg.note == (f"**The focus group was skipped before spending anything:** The focus group would cost up to "
+                       f"{estimate} credits but only {estimate - 1} of max_credits={estimate - 1} remain; raise "
+                       "max_credits or make the job smaller. The product analysis above is saved.")
+    assert markdown(cap)[-1] == fg.note
+    assert mavera_stats(sandbox_env)["requests"] == before["requests"] and mc.credits_spent == 0
+
+
+def test_focus_group_dry_run_prints_the_request_and_creates_nothing(sandbox_env, shell):
+    mc = MaveraClient.from_env(max_credits=0, dry_run=True)  # a dry run is never refused by the budget
+    before = mavera_stats(sandbox_env)
+    with capture_output() as cap:
+        fg = steps.focus_group(mc, "steps-test: dry", ["p1"], plan_for("Bundle 1"), "Bundle 1", 2)
+    assert fg.id is None and fg.answers.empty
+    assert fg.note == "Dry run: the focus group was not created (see the request printed above)."
+    assert markdown(cap)[0].endswith("(budget 0) — dry run, nothing is sent.") and markdown(cap)[-1] == fg.note
+    assert '"persona_ids"' in cap.stdout and "steps-test: dry [" in cap.stdout
+    assert mavera_stats(sandbox_env)["requests"] == before["requests"]
+
+
+def test_focus_group_that_does_not_complete_is_reported_and_resumed_by_a_rerun(sandbox_env, shell):
+    personas = make_personas(["steps-test: resumed"])
+    plan = plan_for("Bundle 1")
+    before = mavera_stats(sandbox_env)["focus_groups_created"]
+    # Every attempt of one poll fails (1 try + 3 retries in the client's session): the step gives up.
+    requests.post(f"{sandbox_env.klaviyo_base_url}/sandbox/faults", timeout=10, json={
+        "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 4,
+    }).raise_for_status()
+    with capture_output() as cap:
+        first = steps.focus_group(MaveraClient.from_env(), "steps-test: resume", personas, plan, "Bundle 1", 2,
+                                  saved="The channel analysis above is saved.")
+    assert first.id is None and first.answers.empty
+    assert first.note.startswith("**The Mavera focus group did not complete:** Polling focus group ")
+    assert first.note.endswith("rerun to resume it (it will not be created again). The channel analysis above is saved.")
+    assert markdown(cap)[-1] == first.note
+    rerun = MaveraClient.from_env()
+    second = steps.focus_group(rerun, "steps-test: resume", personas, plan, "Bundle 1", 2)
+    assert second.id and second.note is None and len(second.answers) == 1 * 2 * 3
+    assert mavera_stats(sandbox_env)["focus_groups_created"] == before + 1 and rerun.credits_spent == 0
+
+
+def test_other_mavera_errors_end_the_step_the_same_way(sandbox_env, shell, monkeypatch):
+    monkeypatch.delenv("MAVERA_WORKSPACE_ID")  # focus groups need a workspace: the client refuses with a sentence
+    with capture_output():
+        fg = steps.focus_group(MaveraClient.from_env(), "steps-test: no workspace", ["p1"], plan_for("B"), "B", 1)
+    assert fg.note.startswith("**The Mavera focus group did not complete:** MAVERA_WORKSPACE_ID is not set")
