@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -68,3 +69,44 @@ def test_stopping_a_run_leaves_no_process_behind(jobs, how, code, published, tmp
     assert not list(day.glob(".staging-*"))
     published_jobs = sorted(p.name for p in day.glob("*.ipynb"))
     assert published_jobs == (["01_succeeds.ipynb"] if published else [])
+
+
+def test_ctrl_c_again_during_the_stop_keeps_the_closing_line_true(tmp_path):
+    # Job 01 is published, 04 sleeps; then Ctrl-C is pressed again and again until the runner exits, so
+    # further presses land while it stops the worker and cleans up. Only the first one interrupts.
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "helpers.run", "--notebooks", str(FIXTURES), "--out", str(tmp_path),
+         "--jobs", "1,4", "--workers", "2", "--no-html"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    parent = psutil.Process(runner.pid)
+    seen: list[psutil.Process] = []
+
+    def sleeping_kernel_after_01():
+        try:
+            seen[:] = parent.children(recursive=True)
+            return (bool(kernels(seen)) and any(Path(tmp_path).glob("*/.staging-*/04_times_out.ipynb"))
+                    and any(Path(tmp_path).glob("*/01_succeeds.ipynb")))
+        except psutil.Error:
+            return False
+
+    wait_for(sleeping_kernel_after_01, "01 to be published and the 04 kernel to start")
+    presses = 0
+    end = time.monotonic() + DEADLINE
+    while runner.poll() is None and time.monotonic() < end:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(runner.pid, signal.SIGINT)
+            presses += 1
+        time.sleep(0.05)
+    out, err = runner.communicate(timeout=DEADLINE)
+
+    assert presses > 1  # it did not stop at the first press
+    assert runner.returncode == 130, (runner.returncode, out, err)
+    assert "interrupted: 1 published, 1 not run; earlier reports untouched" in out, out
+    assert "before any job ran" not in out
+    assert "Traceback" not in err, err
+    wait_for(lambda: not [p for p in seen if p.is_running() and p.status() != psutil.STATUS_ZOMBIE],
+             "the workers and the kernel to exit")
+    (day,) = tmp_path.iterdir()
+    assert not list(day.glob(".staging-*"))
+    assert sorted(p.name for p in day.glob("*.ipynb")) == ["01_succeeds.ipynb"]
