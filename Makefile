@@ -23,7 +23,7 @@ demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.htm
 	$(PY) -m helpers.run --sandbox $(ARGS)
 
 test: $(STAMP)  ## lint, then the whole test suite
-	$(PY) -m ruff check helpers tests scripts
+	$(PY) -m ruff check dags helpers tests scripts
 	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"
 	$(PY) -m pytest -q -m serial
 
@@ -39,7 +39,7 @@ bench: $(STAMP)  ## Klaviyo fetch benchmarks -> outputs/bench/
 	$(PY) -m helpers.bench $(ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check helpers tests scripts
+	$(PY) -m ruff check dags helpers tests scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

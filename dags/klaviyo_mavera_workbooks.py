@@ -91,6 +91,8 @@ ACCOUNTS_PATH = Path(setting("accounts", str(accounts_file.default_path(PROJECT)
 ACCOUNTS = accounts_file.load(ACCOUNTS_PATH)  # a bad file is this DAG's one import error, in one line
 JOBS = jobs_in_order()
 RETRY_DELAY = dt.timedelta(seconds=float(setting("retry_delay_seconds", "300") or 300))
+# Past it Airflow stops the task (SIGTERM: the runner stops its kernel, keeps what was published) and retries.
+TASK_TIMEOUT = dt.timedelta(seconds=float(setting("task_timeout_seconds", "7200") or 7200))
 
 
 def secret(name: str) -> str:
@@ -123,6 +125,7 @@ def run_date(context: Any) -> str:
     retry_delay=RETRY_DELAY,
     retry_exponential_backoff=2.0,
     max_retry_delay=dt.timedelta(hours=2),
+    execution_timeout=TASK_TIMEOUT,
 )
 def run_job(account: str, job: int) -> str:
     """Run one job of one account through the runner; returns the account's day folder."""
