@@ -46,8 +46,7 @@ PROJECT = Path(os.environ.get("WORKBOOKS_PROJECT") or Path(__file__).resolve().p
 if str(PROJECT) not in sys.path:  # Airflow puts the dags folder on sys.path, not the project above it
     sys.path.insert(0, str(PROJECT))
 
-from helpers import accounts as accounts_file  # noqa: E402  (needs PROJECT on sys.path)
-from helpers import scheduling  # noqa: E402
+from helpers import accounts, scheduling  # noqa: E402  (needs PROJECT on sys.path)
 
 FIRST_JOB = 1  # the fallback's "job 01 first" while helpers.jobs is not in this branch
 
@@ -87,8 +86,8 @@ def jobs_in_order(project: Path = PROJECT) -> list[tuple[int, list[int]]]:
     return [(FIRST_JOB, [])] * (FIRST_JOB in numbers) + [(n, [FIRST_JOB] * (FIRST_JOB in numbers)) for n in rest]
 
 
-ACCOUNTS_PATH = Path(setting("accounts", str(accounts_file.default_path(PROJECT))) or "")
-ACCOUNTS = accounts_file.load(ACCOUNTS_PATH)  # a bad file is this DAG's one import error, in one line
+ACCOUNTS_PATH = Path(setting("accounts", str(accounts.default_path(PROJECT))) or "")
+ACCOUNTS = accounts.load(ACCOUNTS_PATH)  # a bad file is this DAG's one import error, in one line
 JOBS = jobs_in_order()
 RETRY_DELAY = dt.timedelta(seconds=float(setting("retry_delay_seconds", "300") or 300))
 # Past it Airflow stops the task (SIGTERM: the runner stops its kernel, keeps what was published) and retries.
