@@ -24,7 +24,7 @@ demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.htm
 
 test: $(STAMP)  ## lint, then the whole test suite
 	@sh scripts/ensure_chromium.sh
-	$(PY) -m ruff check helpers sandbox apifacts tests scripts notebooks
+	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks
 	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"
 	$(PY) -m pytest -q -m serial
 
@@ -40,7 +40,7 @@ bench: $(STAMP)  ## Klaviyo fetch benchmarks -> outputs/bench/
 	$(PY) -m helpers.bench $(ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check helpers sandbox apifacts tests scripts notebooks
+	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
