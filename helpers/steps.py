@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers import jobs, mavera, report
 from helpers.analysis import focus_groups
-from helpers.analysis.customers import PERSONA_PREFIX
+from helpers.analysis.customers import persona_prefix
 from helpers.mavera import BudgetExceeded, MaveraClient, MaveraError
 
 
@@ -64,11 +64,12 @@ def saved_personas() -> dict | None:
 
 def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> list[str]:
     """The personas a focus group asks: ``persona_ids``, else job 01's personas of this run folder, else
-    the custom personas named ``CLV tier: ...`` (one free GET). Shows which; none is a ParameterError."""
+    the custom personas named ``CLV tier: ...`` (``customers.persona_prefix()``: one free GET). Shows which;
+    none is a ParameterError."""
     try:
         personas, source = focus_groups.choose_personas(
             persona_ids, saved_personas(),
-            lambda: mc.list_personas(search=PERSONA_PREFIX.strip(), custom_only=True))
+            lambda: mc.list_personas(search=persona_prefix().strip(), custom_only=True))
     except ValueError as exc:
         raise report.ParameterError(str(exc)) from None
     _show(f"Focus-group personas: {len(personas)} ({source}).")
