@@ -6,26 +6,38 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: demo test lab report bench lint clean
+.PHONY: demo test lab report bench lint spec clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
 	  echo "error: $(PYTHON) is missing or older than 3.11; install Python 3.11+ or run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
+	@echo "installing pinned dependencies into $(VENV), about 2–3 minutes the first time"
 	@# A venv cut short (no ensurepip, Ctrl-C) has a python but no pip: check pip itself, and start over if it fails.
 	@$(PY) -m pip --version >/dev/null 2>&1 || { \
 	  $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
 	    echo "error: $(PYTHON) cannot create virtual environments (no venv/ensurepip); install e.g. python3-venv" >&2; exit 1; }; \
 	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# -qq: errors only. pip's warnings here are about the machine's own index settings (e.g. extra index
+	@# folders that do not exist), not about this project; the exit status still stops make on failure.
+	@$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
+	@echo "installed: $(VENV) is ready"
 
 demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.html is
 	$(PY) -m helpers.run --sandbox $(ARGS)
 
-test: $(STAMP)  ## lint, then the whole test suite
+test: $(STAMP)  ## lint, then the whole test suite: the parallel stage, then the real-time pacing tests alone
 	$(PY) -m ruff check helpers tests scripts
-	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"
-	$(PY) -m pytest -q -m serial
+	@# The serial stage runs even when the parallel one failed, so one red does not hide another; make test
+	@# fails if either did. pytest exits 1 when tests failed; anything else (2: interrupted) stops here.
+	@trap 'exit 130' INT; trap 'exit 143' TERM; \
+	echo '$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"'; \
+	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"; parallel=$$?; \
+	case $$parallel in 0|1) ;; *) exit $$parallel ;; esac; \
+	echo '$(PY) -m pytest -q -m serial'; \
+	$(PY) -m pytest -q -m serial; serial=$$?; \
+	if [ $$parallel -ne 0 ]; then echo "make test: the parallel stage failed (its summary is above the serial one)" >&2; exit 1; fi; \
+	exit $$serial
 
 lab: $(STAMP)  ## JupyterLab on notebooks/, a sandbox running and its variables exported (WORKBOOKS_SEED, default 7)
 	$(PY) -m helpers.lab
@@ -37,6 +49,9 @@ report: $(STAMP)  ## all five jobs against the real APIs (keys from .env or the 
 
 bench: $(STAMP)  ## Klaviyo fetch benchmarks -> outputs/bench/
 	$(PY) -m helpers.bench $(ARGS)
+
+spec:  ## the Klaviyo OpenAPI document the contract tests need, into the cache (../shared/specs/ wins; no .venv needed)
+	@$(PYTHON) -m scripts.fetch_spec
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests scripts

@@ -89,7 +89,7 @@ def download(url: str | None = None, dest: Path | None = None, *, sha256: str = 
         got = digest.hexdigest()
         if got != sha256:
             raise SpecError(f"{url} served a document with sha256 {got[:12]}…, not the pinned {sha256[:12]}… "
-                            f"(revision {REVISION}); nothing was saved: check {URL_ENV} or the pin in {__name__}")
+                            f"(revision {REVISION}); nothing was saved: check {URL_ENV} or the pin in scripts/fetch_spec.py")
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a malformed URL
