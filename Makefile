@@ -26,18 +26,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.html is
 	$(PY) -m helpers.run --sandbox $(ARGS)
 
-test: $(STAMP)  ## lint, then the whole test suite: the parallel stage, then the real-time pacing tests alone
+test: $(STAMP)  ## lint, then the whole test suite: in parallel, then the real-time pacing tests alone
 	$(PY) -m ruff check helpers tests scripts
-	@# The serial stage runs even when the parallel one failed, so one red does not hide another; make test
-	@# fails if either did. pytest exits 1 when tests failed; anything else (2: interrupted) stops here.
-	@trap 'exit 130' INT; trap 'exit 143' TERM; \
-	echo '$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"'; \
-	$(PY) -m pytest -n auto --dist loadgroup -q -m "not serial"; parallel=$$?; \
-	case $$parallel in 0|1) ;; *) exit $$parallel ;; esac; \
-	echo '$(PY) -m pytest -q -m serial'; \
-	$(PY) -m pytest -q -m serial; serial=$$?; \
-	if [ $$parallel -ne 0 ]; then echo "make test: the parallel stage failed (its summary is above the serial one)" >&2; exit 1; fi; \
-	exit $$serial
+	$(PY) -m scripts.test_stages
 
 lab: $(STAMP)  ## JupyterLab on notebooks/, a sandbox running and its variables exported (WORKBOOKS_SEED, default 7)
 	$(PY) -m helpers.lab

@@ -31,7 +31,14 @@ _OUR_VARS = (
 )
 
 
+_terminating = False
+
+
 def _sigterm_as_interrupt(signum, _frame):
+    global _terminating
+    if _terminating:  # sent to the group and passed on by make test too: let the first unwind finish
+        return
+    _terminating = True
     raise KeyboardInterrupt(f"signal {signum}")
 
 
