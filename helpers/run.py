@@ -33,6 +33,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -365,6 +366,15 @@ def _worker_init() -> None:
     global _IN_WORKER
     _IN_WORKER = True
     _worker_signals()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A runner killed outright (SIGKILL, OOM) cannot stop its workers, and an idle one waits on its task
+    # queue forever; its kernel follows it out (ipykernel exits when its parent does).
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 _IN_WORKER = False

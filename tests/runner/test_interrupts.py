@@ -79,6 +79,20 @@ class Descendants:
             return list(self.seen)
 
 
+def sleeping(below: Descendants, out: Path) -> bool:
+    """The 04 kernel runs and papermill saved 04 as it started the sleeping cell. papermill writes nothing
+    more until that cell ends (ten minutes), so from here on only stopping the run ends that kernel."""
+    if not kernels(below.snapshot()):
+        return False
+    for path in out.glob("*/.staging-*/04_times_out.ipynb"):
+        with contextlib.suppress(OSError, ValueError):  # gone, or caught half-written
+            cells = json.loads(path.read_text())["cells"]
+            if any("time.sleep" in "".join(c["source"]) and c["metadata"].get("papermill", {})
+                   .get("status") == "running" for c in cells):
+                return True
+    return False
+
+
 @pytest.mark.parametrize(
     ("jobs", "how", "code", "published"),
     [("1,4", "sigterm", 143, 1), ("4", "ctrl-c", 130, 0)],
@@ -94,20 +108,7 @@ def test_stopping_a_run_leaves_no_process_behind(jobs, how, code, published, tmp
     try:
         below = Descendants(psutil.Process(runner.pid))
 
-        def sleeping_kernel():
-            # papermill saved 04 as it started the sleeping cell; it writes nothing more until that cell
-            # ends (ten minutes), so from here on only stopping the run ends that kernel.
-            if not kernels(below.snapshot()):
-                return False
-            for path in Path(tmp_path).glob("*/.staging-*/04_times_out.ipynb"):
-                with contextlib.suppress(OSError, ValueError):  # gone, or caught half-written
-                    cells = json.loads(path.read_text())["cells"]
-                    if any("time.sleep" in "".join(c["source"]) and c["metadata"].get("papermill", {})
-                           .get("status") == "running" for c in cells):
-                        return True
-            return False
-
-        wait_for(sleeping_kernel, "the 04 kernel to start its sleep")
+        wait_for(lambda: sleeping(below, tmp_path), "the 04 kernel to start its sleep")
         if how == "sigterm":
             runner.send_signal(signal.SIGTERM)
         else:
@@ -128,6 +129,31 @@ def test_stopping_a_run_leaves_no_process_behind(jobs, how, code, published, tmp
         if runner.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+        for p in marked(mark):
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+
+
+def test_a_runner_killed_outright_leaves_no_process_behind(tmp_path):
+    # SIGKILL (the OOM killer, a scheduler's last resort): the runner cannot stop anything, so its
+    # workers notice it is gone and exit, and each kernel follows its worker.
+    mark = uuid.uuid4().hex
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "helpers.run", "--notebooks", str(FIXTURES), "--out", str(tmp_path),
+         "--jobs", "1,4", "--workers", "2", "--no-html"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, MARK: mark},
+        start_new_session=True,
+    )
+    try:
+        below = Descendants(psutil.Process(runner.pid))
+        wait_for(lambda: sleeping(below, tmp_path), "the 04 kernel to start its sleep")
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=DEADLINE)
+        wait_for(lambda: not marked(mark), "the workers and the kernel to exit after the runner")
+    finally:
+        if runner.poll() is None:
+            runner.kill()
             runner.wait()
         for p in marked(mark):
             with contextlib.suppress(psutil.Error):
