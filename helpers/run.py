@@ -419,7 +419,7 @@ def _execute_one(task: dict[str, Any]) -> dict[str, Any]:
     seconds = round(time.monotonic() - begin, 2)
 
     nb = nbformat.read(out, as_version=4) if out.exists() else None
-    error = _describe_error(exc, budget, nb) if exc is not None else None
+    error = config.redact(_describe_error(exc, budget, nb)) if exc is not None else None  # no key in run.json
     if nb is None:  # papermill never got to save it (e.g. the kernel would not start)
         nb = nbformat.read(source, as_version=4)
     if error and not isinstance(exc, _papermill_execution_error()):
@@ -434,7 +434,7 @@ def _execute_one(task: dict[str, Any]) -> dict[str, Any]:
             _write_atomic(staging / f"{stem}.html", export_html(nb, title=stem))
             html_name = f"{stem}.html"
         except Exception as export_exc:  # a missing report is a failed job, but the notebook is kept
-            error = error or f"HTML export failed: {type(export_exc).__name__}: {export_exc}"
+            error = error or config.redact(f"HTML export failed: {type(export_exc).__name__}: {export_exc}")
     return asdict(
         JobResult(
             notebook=stem,
