@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
+
+from helpers.klaviyo import frames
 from helpers.klaviyo.jsonapi import and_, dig, filter_param, iso, parse_dt, unique
 from helpers.klaviyo.streams import Stream
 from helpers.progress import progress
@@ -55,6 +58,8 @@ class Fetcher(Protocol):
     def request(self, method: str, path_or_url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]: ...
 
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any], desc: str | None = None) -> list[Any]: ...
 
@@ -136,10 +141,57 @@ def fetch_chains(client: Fetcher, chains: Sequence[_Chain], desc: str | None = N
     return unique([r for part in found for r in part])
 
 
+class Collector:
+    """What a split fetch keeps of each part (its first page, each chain): here the records themselves.
+
+    A fetch gives every part its own accumulator (``part()``), feeds it page by page (``add``), and
+    joins the parts in order (``merge``), each (type, id) once. Subclasses keep less than the JSON.
+    """
+
+    def part(self) -> Any:
+        return []
+
+    def add(self, part: Any, records: list[dict]) -> None:
+        part.extend(records)
+
+    def merge(self, parts: Sequence[Any]) -> Any:
+        return unique([r for part in parts for r in part])
+
+
+class FrameCollector(Collector):
+    """Parts as :class:`~helpers.klaviyo.frames.FrameBuilder`: a frame, never the records (profiles)."""
+
+    def __init__(self, columns: Sequence[frames.Column], id_column: str) -> None:
+        self.columns, self.id_column = tuple(columns), id_column
+
+    def part(self) -> frames.FrameBuilder:
+        return frames.FrameBuilder(self.columns)
+
+    def add(self, part: frames.FrameBuilder, records: list[dict]) -> None:
+        part.add(records)
+
+    def merge(self, parts: Sequence[frames.FrameBuilder]) -> Any:
+        return frames.concat_chunks(self.columns, [c for part in parts for c in part.chunks()],
+                                    unique_on=self.id_column)
+
+
+class IdCollector(Collector):
+    """Parts as lists of ids; merged into a numpy array of unique ids in order (segment members)."""
+
+    def add(self, part: list, records: list[dict]) -> None:
+        part.extend(r.get("id") for r in records)
+
+    def merge(self, parts: Sequence[list]) -> Any:
+        return np.array(list(dict.fromkeys(i for part in parts for i in part)), dtype=object)
+
+
 def split_fetch(client: Fetcher, jobs: Sequence[_Split], desc: str, max_parts: int = 16,
-                pages_per_chain: int = 6) -> dict[str, list[dict]]:
+                pages_per_chain: int = 6, collect: Collector | None = None) -> dict[str, Any]:
     """Fetch several collections as concurrent cursor chains over disjoint ranges of a datetime;
-    every record of each job's collection exactly once, by job key."""
+    every record of each job's collection exactly once, by job key (as ``collect`` keeps them:
+    default the records in a list; page by page, so a part never holds more than it keeps)."""
+    collect = collect or Collector()
+
     def first_page(job: _Split) -> tuple[list[dict], str | None]:
         doc = client.request("GET", job.path, {**job.params, **filter_param(job.base_filter)})
         return list(doc.get("data") or []), dig(doc, "links", "next")
@@ -170,12 +222,18 @@ def split_fetch(client: Fetcher, jobs: Sequence[_Split], desc: str, max_parts: i
         hi = lasts[job.key]
         chains.extend(_range_chains(job, lo, mid, hi, len(records), max_parts, pages_per_chain))
     chains.sort(key=lambda c: -c.weight)  # longest first, so no long chain is left alone at the end
-    results = client._map(lambda c: list(client.paginate(c.path, c.params)), chains, desc=desc)
-    out: dict[str, list[dict]] = {}
+
+    def drain(chain: _Chain) -> Any:
+        part = collect.part()
+        for doc in client.pages(chain.path, chain.params):
+            collect.add(part, list(doc.get("data") or []))
+        return part
+
+    results = client._map(drain, chains, desc=desc)
+    parts: dict[str, list[Any]] = {}
     for job, (records, _nxt) in zip(jobs, firsts, strict=True):
-        out[job.key] = list(records)
-    for chain, records in zip(chains, results, strict=True):
-        out[chain.key].extend(records)
-    for key, records in out.items():
-        out[key] = unique(records)
-    return out
+        first = parts.setdefault(job.key, [collect.part()])[0]
+        collect.add(first, records)
+    for chain, part in zip(chains, results, strict=True):
+        parts[chain.key].append(part)
+    return {key: collect.merge(found) for key, found in parts.items()}
