@@ -81,6 +81,12 @@ class Klaviyo:
             def host_url(self) -> str:
                 return SPEC_HOST
 
+            @property
+            def path(self) -> str:
+                # Klaviyo's links end in a slash, its document's paths do not ("/api/events/" would
+                # otherwise match "/api/events/{id}" with an empty id).
+                return super().path.rstrip("/") or "/"
+
         try:
             self.openapi.validate_response(AtKlaviyo(resp.request), RequestsOpenAPIResponse(resp))
         except Exception as exc:  # openapi-core raises several error types; report them all the same way
