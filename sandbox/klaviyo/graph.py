@@ -23,7 +23,7 @@ import numpy as np
 
 from . import assets as A
 from . import render as R
-from .call import Call, bad_param, not_found
+from .call import ApiError, Call, bad_param, not_found
 from .params import OPERATIONS
 from .select import match_objects, sort_objects
 
@@ -246,10 +246,13 @@ def resource(store, type_: str, obj, call: Call, include: set[str] = frozenset()
     rels = {}
     for name, rel in kind.rels.items():
         entry: dict = {}
-        if rel.linked:
+        data = linkage(store, rel, obj) if rel.get is not None else None
+        # A to-one relationship with nothing at its end (an SMS message has no template) is left out: the
+        # document's related endpoint answers an object and its linkage data is not nullable.
+        if rel.linked and (rel.many or rel.get is None or data is not None):
             entry["links"] = _links(call, kind, ident, name)
-        if rel.get is not None and (rel.always or name in include):
-            entry["data"] = linkage(store, rel, obj)
+        if rel.get is not None and (rel.always or name in include) and (rel.many or data is not None):
+            entry["data"] = data  # never a null to-one: the document's relationship data is not nullable
         if entry:
             rels[name] = entry
     if rels:
@@ -332,6 +335,8 @@ def get_related(store, call: Call) -> dict:
     rel = kind.rels[call.op.rsplit("/", 1)[1]]
     rows = _related_rows(store, call, rel, obj)
     if not rel.many:
+        if not rows:
+            raise ApiError(404, "not_found", "Not found.", f"{kind.type} {call.args['id']} has no {rel.target}.")
         return document(store, rel.target, rows, call, {"self": call.url()}, many=False)
     if "page[size]" in OPERATIONS[call.op] or "page[cursor]" in OPERATIONS[call.op]:
         return page(store, rel.target, rows, call)
@@ -344,7 +349,9 @@ def get_relationship(store, call: Call) -> dict:
     rows = _related_rows(store, call, rel, obj)
     ids = [identifier(store, rel.target, o) for o in rows]
     if not rel.many:
-        return {"data": ids[0] if ids else None, "links": {"self": call.url()}}
+        if not ids:
+            raise ApiError(404, "not_found", "Not found.", f"{kind.type} {call.args['id']} has no {rel.target}.")
+        return {"data": ids[0], "links": {"self": call.url()}}
     if "page[size]" in OPERATIONS[call.op] or "page[cursor]" in OPERATIONS[call.op]:
         size, offset = call.page_size(), call.cursor()
         return {"data": ids[offset:offset + size], "links": call.page_links(offset, size, len(ids))}

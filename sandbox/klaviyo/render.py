@@ -196,7 +196,9 @@ def flow_definition(store, f) -> dict:
     actions = [action_definition(store, a, ids[k + 1] if k + 1 < len(ids) else None, with_message=True)
                for k, a in enumerate(f.actions)]
     return {"triggers": triggers, "profile_filter": None, "actions": actions,
-            "entry_action_id": ids[0] if ids else None, "reentry_criteria": None}
+            # Re-entry: once a month for metric-triggered flows (a shopper abandons carts again), never otherwise.
+            "entry_action_id": ids[0] if ids else None,
+            "reentry_criteria": {"duration": 30, "unit": "day"} if kind == "metric" else {"duration": 1, "unit": "alltime"}}
 
 
 def flow_action(store, a, opts: set[str]) -> dict:
@@ -212,7 +214,7 @@ def flow_message(store, m, opts: set[str]) -> dict:
 def campaign(store, c, opts: set[str]) -> dict:
     tracking = ({"add_tracking_params": True, "custom_tracking_params": None, "is_tracking_clicks": True,
                  "is_tracking_opens": True} if c.channel == "email"
-                else {"add_tracking_params": True, "custom_tracking_params": None})
+                else {"add_tracking_params": True, "custom_tracking_params": []})  # not nullable for SMS
     return {"name": c.name, "status": "Sent", "archived": False,
             "audiences": {"included": [c.audience], "excluded": []},
             "send_options": {"use_smart_sending": True}, "tracking_options": tracking,
