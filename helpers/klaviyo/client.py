@@ -18,7 +18,7 @@ import pandas as pd
 from helpers.config import ConfigError, KlaviyoSettings
 from helpers.klaviyo import frames
 from helpers.klaviyo.errors import KlaviyoError
-from helpers.klaviyo.jsonapi import as_dt, dig, included_index
+from helpers.klaviyo.jsonapi import as_dt, custom_timeframe, dig, included_index, whole_day
 from helpers.klaviyo.split import _Split, concurrent_map, equal_ranges, fetch_chains, split_fetch
 from helpers.klaviyo.streams import DEFAULT_STATISTICS, PREDICTIVE_FIELDS, REPORTS, STREAMS
 from helpers.klaviyo.transport import Transport
@@ -223,11 +223,18 @@ class KlaviyoClient(Transport):
         return frames.choose_metric(self.metrics(), name)
 
     def events(self, metric_id: str, start: datetime | str, end: datetime | str, parts: int = 8) -> pd.DataFrame:
-        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges."""
-        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', as_dt(start),
-                              as_dt(end), parts)
+        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges.
+
+        What is asked of Klaviyo is the whole UTC days around the window (``start`` floored, ``end`` raised
+        to the next midnight), cut here to ``[start, end)``: a window computed from "now" then repeats the
+        same requests all day, so a rerun within the cache lifetime is served from the cache.
+        """
+        lo, hi = as_dt(start), as_dt(end)
+        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', whole_day(lo),
+                              whole_day(hi, up=True), parts)
         frame = frames.build_frame(frames.EVENT, fetch_chains(self, chains, desc="events"))
-        return frame.sort_values("datetime", kind="stable").reset_index(drop=True)
+        keep = (frame["datetime"] >= pd.Timestamp(lo)) & (frame["datetime"] < pd.Timestamp(hi))
+        return frame[keep].sort_values("datetime", kind="stable").reset_index(drop=True)
 
     def catalog_categories(self) -> pd.DataFrame:
         return self._listing("catalog_categories", frames.CATALOG_CATEGORY)
@@ -252,7 +259,7 @@ class KlaviyoClient(Transport):
         report = REPORTS[kind]
         if conversion_metric_id is None:
             conversion_metric_id = self.metric_id("Placed Order")
-        tf = {"key": timeframe} if isinstance(timeframe, str) else dict(timeframe)
+        tf = {"key": timeframe} if isinstance(timeframe, str) else custom_timeframe(timeframe)
         attributes: dict[str, Any] = {"statistics": list(statistics), "timeframe": tf,
                                       "conversion_metric_id": conversion_metric_id,
                                       "group_by": list(report.group_by)}
