@@ -52,7 +52,8 @@ class KlaviyoClient(Transport):
         self.concurrency = max(1, concurrency)
         super().__init__(settings, refresh=refresh, rate_scale=rate_scale, cache=cache, attempts=attempts,
                          backoff=backoff, max_retry_after=max_retry_after, timeout=timeout,
-                         pool_size=max(32, self.concurrency * 2))
+                         # split fetches run every tie block (two requests each) and range chains at once
+                         pool_size=max(64, self.concurrency * 4))
 
     def __repr__(self) -> str:
         return f"KlaviyoClient({self.settings!r}, requests_sent={self.requests_sent})"

@@ -38,7 +38,7 @@ def _sort(call: Call, rows, keys: dict):
     if not sort:
         return rows
     name = sort.lstrip("-")
-    rows = np.asarray(rows)
+    rows = np.asarray(rows, dtype=np.int64)  # an empty range would otherwise be float and fail as an index
     order = np.argsort(keys[name](rows), kind="stable")
     rows = rows[order]
     return rows[::-1] if sort.startswith("-") else rows
