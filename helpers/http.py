@@ -176,11 +176,13 @@ class DailyLimitReached(RuntimeError):
 
 
 class RequestStats:
-    """Thread-safe counts of what reached the network: attempts (retries included), per bucket, 429s."""
+    """Thread-safe counts of what reached the network: attempts (retries included), per bucket, 429s; and
+    ``cached``, the requests answered from the response cache instead (never counted in ``sent``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sent = 0
+        self.cached = 0
         self.throttled = 0
         self.retries = 0
         self.by_bucket: Counter[str] = Counter()
@@ -194,6 +196,10 @@ class RequestStats:
     def count_throttled(self) -> None:
         with self._lock:
             self.throttled += 1
+
+    def count_cached(self) -> None:
+        with self._lock:
+            self.cached += 1
 
 
 class _Windows:

@@ -20,7 +20,7 @@ import pandas as pd
 from helpers.config import ConfigError, KlaviyoSettings
 from helpers.klaviyo import frames
 from helpers.klaviyo.errors import KlaviyoError
-from helpers.klaviyo.jsonapi import as_dt, dig, included_index
+from helpers.klaviyo.jsonapi import as_dt, custom_timeframe, dig, included_index, whole_day
 from helpers.klaviyo.split import (
     FrameCollector,
     IdCollector,
@@ -69,7 +69,8 @@ class KlaviyoClient(Transport):
         self.max_pages = max_pages  # pages one chain may take at most (None: derived from the collection)
         super().__init__(settings, refresh=refresh, rate_scale=rate_scale, cache=cache, attempts=attempts,
                          backoff=backoff, max_retry_after=max_retry_after, timeout=timeout,
-                         pool_size=max(32, self.concurrency * 2))
+                         # split fetches run every tie block (two requests each) and range chains at once
+                         pool_size=max(64, self.concurrency * 4))
 
     def __repr__(self) -> str:
         return f"KlaviyoClient({self.settings!r}, requests_sent={self.requests_sent})"
@@ -287,11 +288,18 @@ class KlaviyoClient(Transport):
         return frames.choose_metric(self.metrics(), name)
 
     def events(self, metric_id: str, start: datetime | str, end: datetime | str, parts: int = 8) -> pd.DataFrame:
-        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges."""
-        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', as_dt(start),
-                              as_dt(end), parts)
+        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges.
+
+        What is asked of Klaviyo is the whole UTC days around the window (``start`` floored, ``end`` raised
+        to the next midnight), cut here to ``[start, end)``: a window computed from "now" then repeats the
+        same requests all day, so a rerun within the cache lifetime is served from the cache.
+        """
+        lo, hi = as_dt(start), as_dt(end)
+        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', whole_day(lo),
+                              whole_day(hi, up=True), parts)
         frame = frames.build_frame(frames.EVENT, fetch_chains(self, chains, desc="events"))
-        return frame.sort_values("datetime", kind="stable").reset_index(drop=True)
+        keep = (frame["datetime"] >= pd.Timestamp(lo)) & (frame["datetime"] < pd.Timestamp(hi))
+        return frame[keep].sort_values("datetime", kind="stable").reset_index(drop=True)
 
     def catalog_categories(self) -> pd.DataFrame:
         return self._listing("catalog_categories", frames.CATALOG_CATEGORY)
@@ -316,7 +324,7 @@ class KlaviyoClient(Transport):
         report = REPORTS[kind]
         if conversion_metric_id is None:
             conversion_metric_id = self.metric_id("Placed Order")
-        tf = {"key": timeframe} if isinstance(timeframe, str) else dict(timeframe)
+        tf = {"key": timeframe} if isinstance(timeframe, str) else custom_timeframe(timeframe)
         attributes: dict[str, Any] = {"statistics": list(statistics), "timeframe": tf,
                                       "conversion_metric_id": conversion_metric_id,
                                       "group_by": list(report.group_by)}

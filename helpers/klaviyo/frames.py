@@ -198,12 +198,20 @@ def _category(value: Any) -> Any:
 _PREDICTIVE = "attributes.predictive_analytics"
 _NUMERIC = ("historic_clv", "predicted_clv", "total_clv", "historic_number_of_orders",
             "predicted_number_of_orders", "average_days_between_orders", "average_order_value", "churn_probability")
+SCORED_BY = ("historic_clv", "predicted_clv", "total_clv", "churn_probability")
+
+
+def has_predictions(value: Any) -> bool:
+    """Whether a profile's ``predictive_analytics`` holds predictions. Klaviyo's document declares the object
+    with every field nullable, so "not scored yet" comes either as null or as an object whose CLV and churn
+    fields are all null; both read as no predictions (an object with other fields set, too)."""
+    return isinstance(value, Mapping) and any(value.get(k) is not None for k in SCORED_BY)
 
 PROFILE = (
     Column("profile_id", "id", "str"),
     Column("created", "attributes.created", "datetime"),
     Column("updated", "attributes.updated", "datetime"),
-    Column("has_predictions", _PREDICTIVE, "bool"),  # null (or empty) predictive_analytics: none yet
+    Column("has_predictions", _PREDICTIVE, "bool", convert=has_predictions),
     *(Column(name, f"{_PREDICTIVE}.{name}", "float") for name in _NUMERIC),
     Column("expected_date_of_next_order", f"{_PREDICTIVE}.expected_date_of_next_order", "datetime"),
     Column("preferred_channel", f"{_PREDICTIVE}.ranked_channel_affinity", "str", convert=first),

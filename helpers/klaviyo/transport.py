@@ -97,6 +97,11 @@ class Transport:
     def requests_sent(self) -> int:
         return self.stats.sent
 
+    @property
+    def cache_hits(self) -> int:
+        """Requests answered from the response cache (nothing sent to Klaviyo for them)."""
+        return self.stats.cached
+
     def close(self) -> None:
         self.session.close()
 
@@ -143,6 +148,8 @@ class Transport:
             reason = transport_failure(exc, self.timeout)
             raise unreachable(method, path, attempts_of(exc, self.attempts), reason,
                               self.settings.base_url) from None
+        if getattr(response, "from_cache", False):
+            self.stats.count_cached()
         if response.status_code >= 400:
             raise http_error(method, path, response, revision=self.settings.revision,
                              attempts=attempts_of(response, self.attempts), max_wait=self.max_retry_after)
