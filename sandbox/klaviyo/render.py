@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ..store.ids import event_id
+from ..store.ids import event_id, short_id
 from ..store.profiles import COUNTRIES, FIRST_NAMES, LAST_NAMES, LOYALTY, PLACES, SOURCES
 
 CHANNEL_ORDERS = [["email", "sms", "push"], ["sms", "email", "push"], ["email", "push", "sms"]]
@@ -68,7 +68,7 @@ def profile(store, i: int, base: str, additional: set[str], fields: list[str] | 
                      "region": region, "zip": None, "timezone": tz, "ip": None},
         "properties": {"engagement_score": float(p.engagement[i]), "loyalty_tier": str(LOYALTY[p.loyalty[i]]),
                        "signup_source": str(SOURCES[p.source[i]]), "favorite_category": p.categories[p.favorite[i]],
-                       "beta_tester": bool(p.beta[i])},
+                       "beta_tester": bool(p.beta[i]), "wholesale_interest": bool(p.wholesale[i])},
     }
     if joined_at is not None:
         attrs["joined_group_at"] = iso(joined_at)
@@ -129,14 +129,57 @@ def segment(store, seg, base: str, fields, profile_count: bool = False) -> dict:
             "links": {"self": f"{base}/api/segments/{seg.id}/"}}
 
 
-def flow(store, f, base: str, fields, with_actions: bool = False) -> dict:
+def flow(store, f, base: str, fields, with_actions: bool = False, definition: bool = False) -> dict:
     attrs = {"name": f.name, "status": f.status, "archived": False, "created": iso(f.created),
              "updated": iso(f.updated), "trigger_type": f.trigger_type}
+    if definition:  # only GET /api/flows/{id}?additional-fields[flow]=definition
+        attrs["definition"] = flow_definition(store, f)
     data = [{"type": "flow-action", "id": a.id} for a in f.actions] if with_actions else None
     return {"type": "flow", "id": f.id, "attributes": sparse(attrs, fields),
             "relationships": {"flow-actions": rel(base, "flows", f.id, "flow-actions", data),
                               "tags": rel(base, "flows", f.id, "tags")},
             "links": {"self": f"{base}/api/flows/{f.id}/"}}
+
+
+_METRIC_TRIGGERS = {"Abandoned Cart": "Checkout Started", "Browse Abandonment": "Checkout Started"}
+
+
+def _trigger(store, f) -> dict:
+    """definition.triggers[0]: the flow's own (a segment), else the one its trigger_type implies."""
+    if f.trigger is not None:
+        return dict(f.trigger)
+    if f.trigger_type == "Added to List":
+        return {"type": "list", "id": short_id(store.seed, "list", 0)}
+    if f.trigger_type == "Metric":
+        name = _METRIC_TRIGGERS.get(f.name, "Placed Order")
+        metric = next(m for m in store.metrics if m.name == name and m.event_kind != "L")
+        return {"type": "metric", "id": metric.id, "trigger_filter": None}
+    if f.trigger_type == "Date Based":
+        return {"type": "date", "date_field_type": "profile-property", "date_profile_property": "birthday",
+                "timedelta_unit_before_date": "days", "timedelta_value_before_date": 0,
+                "recurrence_frequency": "annually", "timezone": "profile", "trigger_time": "09:00:00", "trigger_days": None}
+    if f.trigger_type == "Price Drop":
+        return {"type": "price-drop", "trigger_filter": None, "price_drop_amount_value": 12.5,
+                "price_drop_amount_unit": "percent", "audience": ["viewed", "checkout-started"], "timeframe_days": 30}
+    return {"type": "low-inventory", "product_level": "product", "trigger_filter": None, "inventory_count": 10,
+            "audience": ["viewed", "added-to-cart"], "timeframe_days": 30}
+
+
+def _action_definition(a, next_id: str | None) -> dict:
+    links = {"next": next_id}
+    if a.kind == "time-delay":
+        return {"id": a.id, "type": "time-delay", "links": links,
+                "data": {"unit": "hours", "value": a.delay_hours, "secondary_value": None, "timezone": "profile"}}
+    message = flow_message_definition(a.message) if a.message else None
+    return {"id": a.id, "type": a.kind, "links": links, "data": {"message": message, "status": "live"}}
+
+
+def flow_definition(store, f) -> dict:
+    """A flow's encoded definition (revision 2026-07-15 FlowDefinition): trigger, profile filter, actions."""
+    ids = [a.id for a in f.actions]
+    actions = [_action_definition(a, ids[k + 1] if k + 1 < len(ids) else None) for k, a in enumerate(f.actions)]
+    return {"triggers": [_trigger(store, f)], "profile_filter": f.profile_filter, "actions": actions,
+            "entry_action_id": ids[0] if ids else None, "reentry_criteria": {"duration": 0, "unit": "alltime"}}
 
 
 def flow_message_definition(m) -> dict:
@@ -180,8 +223,8 @@ def campaign(store, c, base: str, fields, with_messages: bool = False) -> dict:
     tracking = ({"add_tracking_params": True, "custom_tracking_params": None, "is_tracking_clicks": True,
                  "is_tracking_opens": True} if c.channel == "email"
                 else {"add_tracking_params": True, "custom_tracking_params": None})
-    attrs = {"name": c.name, "status": "Sent", "archived": False,
-             "audiences": {"included": [c.audience], "excluded": []},
+    attrs = {"name": c.name, "status": c.status, "archived": False,
+             "audiences": {"included": [c.audience], "excluded": list(c.excluded)},
              "send_options": {"use_smart_sending": True}, "tracking_options": tracking,
              "send_strategy": {"method": "static", "datetime": iso(c.send_time), "options": {"is_local": False}},
              "created_at": iso(c.created), "scheduled_at": iso(c.send_time - 3600), "updated_at": iso(c.updated),
@@ -198,6 +241,9 @@ def campaign_message(store, c, base: str, fields) -> dict:
         definition = {"channel": "email", "label": c.name, "content": {
             "subject": c.subject, "preview_text": c.preview, "from_email": "hello@sandbox-goods.example",
             "from_label": "Sandbox Goods", "reply_to_email": None, "cc_email": None, "bcc_email": None}}
+    elif c.channel == "mobile_push":
+        definition = {"channel": "mobile_push", "notification_type": "standard", "content": {
+            "title": c.subject, "body": c.body, "dynamic_image": None}, "kv_pairs": None}
     else:
         definition = {"channel": "sms", "content": {"body": c.body, "media_url": None},
                       "render_options": {"shorten_links": True, "add_org_prefix": True, "add_info_link": True,

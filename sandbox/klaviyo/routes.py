@@ -230,7 +230,8 @@ def _flow(store, call: Call):
 def get_flow(store, call: Call) -> dict:
     f = _flow(store, call)
     include = set(call.listing("include"))
-    body = {"data": R.flow(store, f, call.base, call.fields("flow"), "flow-actions" in include),
+    definition = "definition" in call.listing("additional-fields[flow]")
+    body = {"data": R.flow(store, f, call.base, call.fields("flow"), "flow-actions" in include, definition),
             "links": {"self": call.url()}}
     if "flow-actions" in include:
         body["included"] = [R.flow_action(store, a, call.base, call.fields("flow-action")) for a in f.actions]
@@ -275,7 +276,7 @@ def get_flow_message(store, call: Call) -> dict:
 
 # --- campaigns ------------------------------------------------------------------------------------
 CAMPAIGN_FIELDS = {"id": lambda c: c.id, "messages.channel": lambda c: c.channel, "name": lambda c: c.name,
-                   "status": lambda c: "Sent", "archived": lambda c: False, "created_at": lambda c: c.created,
+                   "status": lambda c: c.status, "archived": lambda c: False, "created_at": lambda c: c.created,
                    "scheduled_at": lambda c: c.send_time - 3600, "updated_at": lambda c: c.updated}
 
 
@@ -287,7 +288,7 @@ def list_campaigns(store, call: Call) -> dict:
     if channel[0].value not in ("email", "sms", "mobile_push"):
         raise bad_param("filter", f"Invalid filter provided: messages.channel must be email, sms or mobile_push, "
                                   f"not {channel[0].value!r}.")
-    camps = _sort_objects(_match_objects(store.messaging.campaigns, call, CAMPAIGN_FIELDS), call, CAMPAIGN_FIELDS)
+    camps = _sort_objects(_match_objects(store.messaging.all_campaigns, call, CAMPAIGN_FIELDS), call, CAMPAIGN_FIELDS)
     include = set(call.listing("include"))
     fields = call.fields("campaign")
     body = _page(call, camps, lambda c: R.campaign(store, c, call.base, fields, "campaign-messages" in include))

@@ -91,6 +91,9 @@ class Profiles:
         ).astype(np.int8)
         self.aov = np.round(rng.lognormal(np.log(70), 0.45, n), 2)
         self._rng = rng
+        # A third rare attribute for a tiny segment no live campaign or flow uses (notebook 03 retires it). Its
+        # own generator, so every column above stays what it was for the seed.
+        self.wholesale = np.random.default_rng([seed, 12]).random(n) < 0.006
 
     def set_orders(self, orders_365: np.ndarray, last_order: np.ndarray, t_end: int) -> None:
         """Predictive analytics derived from each profile's orders, so CLV and churn track behaviour."""
