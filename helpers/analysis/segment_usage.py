@@ -60,8 +60,8 @@ def _ids(value) -> list[str]:
 
 def _campaign_uses(row: dict) -> list[tuple[str, str]]:
     audiences = row.get("audiences")
-    if not isinstance(audiences, Mapping):
-        audiences = {"included": row.get("included"), "excluded": row.get("excluded")}
+    if not isinstance(audiences, Mapping):  # the client's frame: audiences_included / audiences_excluded lists
+        audiences = {side: row.get(f"audiences_{side}", row.get(side)) for side in ("included", "excluded")}
     return [(s, f"{side} audience") for side in ("included", "excluded") for s in _ids(audiences.get(side))]
 
 
@@ -93,8 +93,8 @@ def segment_uses(
     """Every use of a segment id: one row per (segment, campaign or flow, how).
 
     Why: "in use by …" must name the campaign or flow and how it uses the segment. `campaigns` rows carry
-    `campaign_id` (or `id`), `name`, `status` and `audiences` ({included, excluded}) or `included` /
-    `excluded` columns; `flows` rows `flow_id` (or `id`), `name`, `status`, `archived` and any of
+    `campaign_id` (or `id`), `name`, `status` and `audiences` ({included, excluded}) or `audiences_included` /
+    `audiences_excluded` (`kc.campaigns(...)`) or `included` / `excluded` columns; `flows` rows `flow_id` (or `id`), `name`, `status`, `archived` and any of
     `definition` (triggers + profile_filter), `triggers`, `trigger_segment_ids` (e.g. from
     /api/segments/{id}/flow-triggers) or `trigger_type` + `trigger_id`. With `live_only`, only campaigns
     whose status is in `campaign_statuses` and unarchived flows in `flow_statuses` count (case-insensitive).
