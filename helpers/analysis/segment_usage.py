@@ -17,6 +17,7 @@ import pandas as pd
 __all__ = [
     "LIVE_CAMPAIGN_STATUSES",
     "LIVE_FLOW_STATUSES",
+    "in_use_text",
     "protect_in_use",
     "segment_usage",
     "segment_uses",
@@ -143,6 +144,14 @@ def _in_use_text(segment_id: str, uses: pd.DataFrame) -> str:
         label = f"{kind} “{name}”" if isinstance(name, str) and name else f"{kind} {_id}"
         parts.append(f"{label} ({', '.join(group['how'])})")
     return "in use by " + "; ".join(parts)
+
+
+def in_use_text(uses: pd.DataFrame) -> dict[str, str]:
+    """`{segment id: "flow “Beta welcome” (trigger); campaign “Spring” (excluded audience)"}` for every segment
+    in `uses` (`segment_uses(...)`): what the report and Mave's brief say uses each one."""
+    if uses.empty:
+        return {}
+    return {s: _in_use_text(s, uses).removeprefix("in use by ") for s in dict.fromkeys(uses["segment_id"])}
 
 
 def protect_in_use(plan: pd.DataFrame, uses: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:

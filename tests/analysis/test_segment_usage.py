@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.analysis.segment_usage import protect_in_use, segment_usage, segment_uses
+from helpers.analysis.segment_usage import in_use_text, protect_in_use, segment_usage, segment_uses
 from helpers.analysis.segments import suggest_simplification
 
 CAMPAIGNS = [
@@ -95,3 +95,10 @@ def test_the_client_campaign_frame_audience_columns_count():
     assert segment_usage(frame, None) == {"S_all": ["p1"], "S_ice": ["p1"]}
     uses = segment_uses(frame, None)
     assert set(uses["how"]) == {"included audience", "excluded audience"}
+
+
+def test_in_use_text_names_each_user_and_how():
+    text = in_use_text(segment_uses(CAMPAIGNS, FLOWS))
+    assert text["S_beta"] == "campaign “Spring launch” (excluded audience); flow “Beta welcome” (trigger)"
+    assert text["S_ice"] == "flow “Winback” (profile filter (not member))"
+    assert in_use_text(segment_uses([], None)) == {}
