@@ -233,6 +233,7 @@ SPECS: dict[str, Spec] = {
             **REPORT,
             "significance": SIGNIFICANCE,
             "min_delivered": Range(1),
+            "pair_window_days": Range(0, 365),
             **FOCUS_GROUP,
             **MAVERA,
         },
