@@ -223,6 +223,7 @@ SPECS: dict[str, Spec] = {
             "focus_pairs": Range(1, 4),
             "bundle_discount": Range(0, 0.9),
             "min_lift": Range(0),
+            "significance": SIGNIFICANCE,
             **FOCUS_GROUP,
             **MAVERA,
         },
