@@ -237,6 +237,16 @@ class KlaviyoClient(Transport):
         # Same query as flow_messages (actions included), so one serves the other from the cache.
         return self._listing("flows", frames.FLOW)
 
+    def flow_definitions(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Each flow with its definition (``definition``: triggers, profile_filter, actions), one GET per flow
+        (all flows when ``ids`` is None): what a flow is triggered by and whom it filters for, e.g. a segment."""
+        if ids is None:
+            ids = list(self.flows()["flow_id"])
+        one = STREAMS["flow"]
+        docs = self._map(lambda fid: self.request("GET", one.path.format(id=fid), one.query()).get("data"),
+                         list(ids), desc="flow definitions")
+        return frames.build_frame(frames.FLOW_DEFINITION, [d for d in docs if d])
+
     def flow_messages(self) -> pd.DataFrame:
         """Flows -> actions -> messages, with content (subject, preview text, SMS body)."""
         stream = STREAMS["flows"]
@@ -264,7 +274,8 @@ class KlaviyoClient(Transport):
         return frames.build_frame(frames.FLOW_MESSAGE, records)
 
     def campaigns(self, channel: str = "email") -> pd.DataFrame:
-        """Campaigns of one channel (email, sms, mobile_push), one row per message."""
+        """Campaigns of one channel (email, sms, mobile_push), one row per message, with their audiences
+        (``audiences_included``, ``audiences_excluded``: lists of segment or list ids)."""
         stream = STREAMS["campaigns"]
         records = []
         for doc in self.pages(stream.path, stream.query(filter=f"equals(messages.channel,'{channel}')")):

@@ -272,6 +272,21 @@ CAMPAIGN = (
     Column("subject", "message.attributes.definition.content.subject"),
     Column("preview_text", "message.attributes.definition.content.preview_text"),
     Column("body", "message.attributes.definition.content.body"),
+    # Segment (or list) ids the campaign sends to and those it leaves out: a scheduled campaign reads them when
+    # it sends, so notebook 03 must not retire them.
+    Column("audiences_included", "campaign.attributes.audiences.included", convert=lambda ids: list(ids or [])),
+    Column("audiences_excluded", "campaign.attributes.audiences.excluded", convert=lambda ids: list(ids or [])),
+)
+
+# GET /api/flows/{id}?additional-fields[flow]=definition: the flow and its encoded definition (triggers,
+# profile_filter, actions), which the flows listing does not return.
+FLOW_DEFINITION = (
+    Column("flow_id", "id"),
+    Column("name", "attributes.name"),
+    Column("status", "attributes.status"),
+    Column("archived", "attributes.archived", "bool"),
+    Column("trigger_type", "attributes.trigger_type"),
+    Column("definition", "attributes.definition", convert=lambda d: d if isinstance(d, Mapping) else {}),
 )
 
 METRIC = (

@@ -62,7 +62,7 @@ def profile(store, i: int, opts: set[str]) -> dict:
                      "region": region, "zip": None, "timezone": tz, "ip": None},
         "properties": {"engagement_score": float(p.engagement[i]), "loyalty_tier": str(LOYALTY[p.loyalty[i]]),
                        "signup_source": str(SOURCES[p.source[i]]), "favorite_category": p.categories[p.favorite[i]],
-                       "beta_tester": bool(p.beta[i])},
+                       "beta_tester": bool(p.beta[i]), "wholesale_interest": bool(p.wholesale[i])},
     }
     if "subscriptions" in opts:
         attrs["subscriptions"] = subscriptions(store, i)
@@ -177,7 +177,10 @@ def action_definition(store, a, next_id: str | None = None, with_message: bool =
 def flow_definition(store, f) -> dict:
     """``additional-fields[flow]=definition``: the trigger, the actions linked in order, the entry action."""
     kind, ref = store.assets.triggers.get(f.id, ("unconfigured", None))
-    if kind in ("metric", "list", "segment"):
+    own = getattr(f, "trigger", None)  # a flow planted with its own trigger (a segment: store/messaging.py)
+    if own is not None:
+        triggers, kind = [dict(own)], own.get("type", kind)
+    elif kind in ("metric", "list", "segment"):
         triggers = [{"type": kind, "id": ref}]
     elif kind == "date":
         triggers = [{"type": "date", "date_field_type": "profile-property", "date_profile_property": "birthday",
@@ -195,7 +198,7 @@ def flow_definition(store, f) -> dict:
     ids = [a.id for a in f.actions]
     actions = [action_definition(store, a, ids[k + 1] if k + 1 < len(ids) else None, with_message=True)
                for k, a in enumerate(f.actions)]
-    return {"triggers": triggers, "profile_filter": None, "actions": actions,
+    return {"triggers": triggers, "profile_filter": getattr(f, "profile_filter", None), "actions": actions,
             # Re-entry: once a month for metric-triggered flows (a shopper abandons carts again), never otherwise.
             "entry_action_id": ids[0] if ids else None,
             "reentry_criteria": {"duration": 30, "unit": "day"} if kind == "metric" else {"duration": 1, "unit": "alltime"}}
@@ -215,8 +218,8 @@ def campaign(store, c, opts: set[str]) -> dict:
     tracking = ({"add_tracking_params": True, "custom_tracking_params": None, "is_tracking_clicks": True,
                  "is_tracking_opens": True} if c.channel == "email"
                 else {"add_tracking_params": True, "custom_tracking_params": []})  # not nullable for SMS
-    return {"name": c.name, "status": "Sent", "archived": False,
-            "audiences": {"included": [c.audience], "excluded": []},
+    return {"name": c.name, "status": c.status, "archived": False,
+            "audiences": {"included": [c.audience], "excluded": list(c.excluded)},
             "send_options": {"use_smart_sending": True}, "tracking_options": tracking,
             "send_strategy": {"method": "static", "datetime": iso(c.send_time), "options": {"is_local": False}},
             "created_at": iso(c.created), "scheduled_at": iso(c.send_time - 3600), "updated_at": iso(c.updated),
@@ -229,6 +232,9 @@ def campaign_message(store, c, opts: set[str]) -> dict:
         definition = {"channel": "email", "label": c.name, "content": {
             "subject": c.subject, "preview_text": c.preview, **SENDER, "reply_to_email": None, "cc_email": None,
             "bcc_email": None}}
+    elif c.channel == "mobile_push":
+        definition = {"channel": "mobile_push", "notification_type": "standard", "content": {
+            "title": c.subject, "body": c.body, "dynamic_image": None}, "kv_pairs": None}
     else:
         image = store.assets.image_of.get(c.message_id)
         definition = {"channel": "sms", "content": {"body": c.body, "media_url": image.url if image else None},

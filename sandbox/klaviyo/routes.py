@@ -162,7 +162,7 @@ def list_flows(store, call: Call) -> dict:
 
 # --- campaigns ------------------------------------------------------------------------------------
 CAMPAIGN_FIELDS = {"id": lambda c: c.id, "messages.channel": lambda c: c.channel, "name": lambda c: c.name,
-                   "status": lambda c: "Sent", "archived": lambda c: False, "created_at": lambda c: c.created,
+                   "status": lambda c: c.status, "archived": lambda c: False, "created_at": lambda c: c.created,
                    "scheduled_at": lambda c: c.send_time - 3600, "updated_at": lambda c: c.updated}
 
 
@@ -174,7 +174,7 @@ def list_campaigns(store, call: Call) -> dict:
     if channel[0].value not in ("email", "sms", "mobile_push"):
         raise bad_param("filter", f"Invalid filter provided: messages.channel must be email, sms or mobile_push, "
                                   f"not {channel[0].value!r}.")
-    camps = _sort_objects(_match_objects(store.messaging.campaigns, call, CAMPAIGN_FIELDS), call, CAMPAIGN_FIELDS)
+    camps = _sort_objects(_match_objects(store.messaging.all_campaigns, call, CAMPAIGN_FIELDS), call, CAMPAIGN_FIELDS)
     return G.page(store, "campaign", camps, call)
 
 

@@ -166,7 +166,9 @@ def test_specs_hold_the_contract_columns_of_docs_internals():
         "SEGMENT": "segment_id, name, created, updated, is_active, definition",
         "FLOW_MESSAGE": "flow_id, flow_name, flow_status, trigger_type, action_id, message_id, message_name, channel, "
                         "subject, preview_text, body",
-        "CAMPAIGN": "campaign_id, name, channel, status, send_time, message_id, label, subject, preview_text, body",
+        "CAMPAIGN": "campaign_id, name, channel, status, send_time, message_id, label, subject, preview_text, body, "
+                    "audiences_included, audiences_excluded",
+        "FLOW_DEFINITION": "flow_id, name, status, archived, trigger_type, definition",
         "EVENT": "event_id, datetime, profile_id, value, properties",
         "CATALOG_ITEM": "item_id, external_id, title, description, price, category_ids",
         "PROFILE": "profile_id, created, updated, has_predictions, historic_clv, predicted_clv, total_clv, "
