@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from helpers import config
+from helpers import config, earlier_runs
 from helpers.runner import execute, plan, publish
 from helpers.runner.results import JobResult, RunError, RunInterrupted, RunResult, Terminated
 from helpers.runner.workers import environment, interrupts, run_stages
@@ -58,6 +58,9 @@ def run_jobs(
         env, is_sandbox = _connect(stack, sandbox, seed, nb_dir, echo)
         staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
         env["WORKBOOKS_RUN_DIR"] = str(staging)
+        # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs).
+        env[earlier_runs.OUT_ROOT_ENV] = str(run_dir.parent)
+        env[earlier_runs.RUN_DATE_ENV] = run_date
         stack.enter_context(environment(env))
         echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
 

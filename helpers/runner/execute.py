@@ -120,8 +120,20 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
             sandbox=bool(task["sandbox"]),
             started_at=started_at,
             finished_at=_now(),
+            title=_title(nb),
         )
     )
+
+
+def _title(nb) -> str | None:
+    """The first Markdown cell's ``# heading``, without the marker."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip() or None
+            return None
+    return None
 
 
 def _execute_with_retry(source: Path, out: Path, task: dict[str, Any], budget: float) -> BaseException | None:

@@ -38,6 +38,7 @@ class JobResult:
     started_at: str | None = None
     finished_at: str | None = None
     previous_success: dict[str, Any] | None = None
+    title: str | None = None  # the notebook's "# heading", for index.html
 
     @property
     def ok(self) -> bool:
