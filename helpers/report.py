@@ -72,17 +72,19 @@ class Job:
         os.replace(tmp, path)
         return path
 
-    def save_fig(self, fig, name: str, *, dpi: int = 120, alt: str | None = None) -> Path:
+    def save_fig(self, fig, name: str, *, dpi: int = 120, alt: str | None = None) -> Path | None:
         """Save a matplotlib figure as PNG. With ``alt`` (one sentence: what the chart shows) the figure is
-        also shown, carrying that alt text into the report, and closed; without it the figure stays open
-        for the notebook to show."""
+        also shown, carrying that alt text into the report, and closed, and nothing is returned (a cell that
+        ends with it shows the chart, not a path); without it the figure stays open for the notebook to show
+        and the PNG's path is returned."""
         path = self._path(name, ".png")
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        if alt is not None:
-            from helpers.report_html import show_figure
+        if alt is None:
+            return path
+        from helpers.report_html import show_figure
 
-            show_figure(fig, alt)
-        return path
+        show_figure(fig, alt)
+        return None
 
     def table(
         self,
@@ -159,19 +161,18 @@ class Job:
                                                        run_date=run_date)
         return self._previous
 
-    def since_last_run(self, compare: Callable[..., list[str]], *args: Any, **kwargs: Any) -> list[str] | None:
+    def since_last_run(self, compare: Callable[..., list[str]], *args: Any, **kwargs: Any) -> None:
         """Show what moved since the earlier run: ``compare(previous, *args, **kwargs)`` (a
-        ``helpers.history`` function) gives the sentences. Shows nothing, and returns None, without an earlier
-        run."""
+        ``helpers.history`` function) gives the sentences. Shows nothing without an earlier run. Returns
+        nothing, so a cell that ends with it shows no value."""
         previous = self.previous()
         if previous is None:
-            return None
+            return
         from helpers import report_blocks
 
         lines = compare(previous, *args, **kwargs)
         report_blocks.show(report_blocks.SINCE, report_blocks.since_html(previous.date, lines),
                            "\n".join(report_blocks.plain(x) for x in lines) or "Nothing moved.")
-        return lines
 
     def progress(self, iterable: Iterable, **kw):
         """A progress bar over ``iterable``: a widget in JupyterLab, silent under the runner."""

@@ -184,8 +184,8 @@ def test_save_fig_with_alt_shows_the_chart_with_its_alt_and_closes_it(tmp_path, 
 
     fig, ax = plt.subplots()
     ax.bar(["a"], [1])
-    png = report.Job("01_x", tmp_path).save_fig(fig, "bars", alt="Bar chart: one bar.")
-    assert png.read_bytes().startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
+    assert report.Job("01_x", tmp_path).save_fig(fig, "bars", alt="Bar chart: one bar.") is None  # no value shown
+    assert (tmp_path / "bars.png").read_bytes().startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
     (data, metadata), = shown
     assert metadata == {"image/png": {"alt": "Bar chart: one bar."}} and data["image/png"]
 
@@ -203,7 +203,7 @@ def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_
     job.header(report.period("last_30_days", dt.date(2026, 7, 15)), Currency("EUR", "from the order events"))
     lines = [f"- finding {i}" for i in range(6)]
     job.findings(lines, "**Next step:** act")
-    assert job.since_last_run(lambda previous: ["never called"]) is None  # no earlier run: no section
+    job.since_last_run(lambda previous: ["never called"])  # no earlier run: no section
     assert [report_blocks.place_of({"metadata": m}) for _, m in shown] == ["header", "findings"]
     header, findings = (data["text/html"] for data, _ in shown)
     assert "15 Jun 2026 – 14 Jul 2026 (30 days)" in header and "EUR (€), from the order events" in header
@@ -226,8 +226,9 @@ def test_since_last_run_compares_with_the_earlier_run_on_disk(tmp_path, shown, m
     monkeypatch.setenv(earlier_runs.RUN_DATE_ENV, "2026-07-15")
     monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")
     job = report.Job("01_x", tmp_path)
-    assert job.since_last_run(history.tiers, {"VIP": 12}, {}, job.currency) == ["Tier sizes: VIP 10 → 12 (+2)."]
+    assert job.since_last_run(history.tiers, {"VIP": 12}, {}, job.currency) is None  # shown, not a cell value
     (data, _), = shown
-    assert "Since the last run (14 Jul 2026)" in data["text/html"] and "VIP 10 → 12" in data["text/html"]
+    assert "Since the last run (14 Jul 2026)" in data["text/html"]
+    assert data["text/plain"] == "Tier sizes: VIP 10 → 12 (+2)."
     monkeypatch.delenv("WORKBOOKS_SANDBOX")  # a real run never compares with a sandbox one
     assert report.Job("01_x", tmp_path).previous() is None
