@@ -54,6 +54,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from helpers import lifeline
 from helpers.ratelimits import Limit
 
 __all__ = [
@@ -313,7 +314,8 @@ class _Policy:
         self._attempt = threading.local()  # urllib3 retries run in the caller's thread
 
     def attempt_sent(self) -> None:
-        """Note (on the pacer's clock) that an attempt is being sent now."""
+        """Note (on the pacer's clock) that an attempt is being sent now; refused if the runner has died."""
+        lifeline.check()  # every attempt, first or retry, passes here just before it is sent
         if self.pacer is not None:
             self._attempt.sent_at = self.pacer.now()
 
@@ -369,8 +371,8 @@ class PacedRetry(Retry):
         if policy is not None:
             if policy.pacer is not None and lim is not None:
                 policy.pacer.acquire_limit(lim)
-            policy.stats.count(lim.bucket if lim else None, retry=True)
             policy.attempt_sent()
+            policy.stats.count(lim.bucket if lim else None, retry=True)
 
 
 def make_retry(
@@ -421,8 +423,8 @@ class PolicyAdapter(HTTPAdapter):
         method, url = request.method or "GET", request.url or ""
         pacer = self.policy.pacer
         lim = pacer.acquire(method, url) if pacer else None
-        self.policy.stats.count(lim.bucket if lim else None)
         self.policy.attempt_sent()
+        self.policy.stats.count(lim.bucket if lim else None)
         response = super().send(request, **kwargs)
         if response.status_code == 429:
             self.policy.stats.count_throttled()

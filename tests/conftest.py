@@ -6,12 +6,18 @@ Fixtures that only one area needs live next to its tests (tests/<area>/conftest.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
 
+from scripts import fetch_spec
+
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = ROOT.parent / "shared" / "specs" / "klaviyo-openapi-2026-07-15.json"
+# The OpenAPI document as found when the session starts (../shared/specs/, else a checked cached copy);
+# when neither is there, a path that does not exist. ``openapi_spec_path`` may still download it.
+SPEC_PATH = fetch_spec.present() or fetch_spec.SHARED
 
 _OUR_VARS = (
     "KLAVIYO_API_KEY",
@@ -27,6 +33,37 @@ _OUR_VARS = (
     "WORKBOOKS_RUN_DATE",
     "WORKBOOKS_CURRENCY",
 )
+
+
+_terminating = False
+
+
+def _sigterm_as_interrupt(signum, _frame):
+    global _terminating
+    if _terminating:  # sent to the group and passed on by make test too: let the first unwind finish
+        return
+    _terminating = True
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (CI cancelling a job, `timeout`, a scheduler) ends the session as Ctrl-C does.
+
+    Python's default for SIGTERM is to die at once: fixtures never tear down, so sandboxes started as
+    subprocesses, the runner's worker processes (blocked on a task queue nobody will fill) and their
+    kernels outlive the session. As an interrupt, pytest unwinds and every fixture and ``finally`` runs.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+def pytest_configure(config):
+    _stop_on_sigterm()
+
+
+def pytest_runtest_setup(item):
+    # A notebook executed in this process (nbclient) resets SIGTERM to the default when it ends.
+    _stop_on_sigterm()
 
 
 @pytest.fixture(autouse=True)
@@ -58,10 +95,13 @@ def sandbox_env(sandbox, monkeypatch):
 
 @pytest.fixture(scope="session")
 def openapi_spec_path():
-    if not SPEC_PATH.exists():
-        pytest.skip(f"Klaviyo OpenAPI document not found at {SPEC_PATH} (shared/ is not beside this clone)")
-    return SPEC_PATH
+    """The official document (contract tests): shared copy, cached copy, or downloaded now into the cache."""
+    try:
+        return fetch_spec.locate()
+    except fetch_spec.SpecError as exc:  # offline with no copy: one line that says to run `make spec`
+        pytest.skip(str(exc))
 
 
 def pytest_report_header(config):
-    return f"spec: {SPEC_PATH if SPEC_PATH.exists() else 'absent'}; cpus: {os.cpu_count()}"
+    spec = SPEC_PATH if SPEC_PATH.exists() else "not here yet (`make spec` fetches it)"
+    return f"spec: {spec}; cpus: {os.cpu_count()}"

@@ -25,6 +25,7 @@ class Script:
         self.plan: dict[str, list] = defaultdict(list)
         self.arrivals: dict[str, list[float]] = defaultdict(list)
         self.lock = threading.Lock()
+        self.released = threading.Event()  # set at teardown: ends every "hang"
 
     def __call__(self, environ, start_response):
         req = Request(environ)
@@ -39,6 +40,9 @@ class Script:
         if status == "slow":
             time.sleep(headers)
             status, headers = 200, {}
+        if status == "hang":  # never answers while the test runs: any read timeout ends the wait first
+            self.released.wait()
+            return []
         body = {"path": req.path, "n": len(self.arrivals[req.path]), "auth_seen": "Authorization" in req.headers}
         return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")(
             environ, start_response
@@ -53,6 +57,7 @@ def server():
     thread.start()
     app.base = f"http://127.0.0.1:{srv.server_port}"
     yield app
+    app.released.set()
     srv.shutdown()
 
 
@@ -89,9 +94,15 @@ def test_dropped_connections_exhausting_attempts_raise_connection_error(server):
     assert len(server.arrivals["/c"]) == 4
 
 
+# Read timeouts: the server hangs (answers never) rather than answering a little late, and the timeout
+# is far above what a local answer takes, so a busy machine changes neither which attempts time out nor
+# which succeed.
+READ_TIMEOUT = 2.0
+
+
 def test_read_timeout_is_retried(server):
-    server.plan["/slow"] = [("slow", 0.5)]
-    s, stats = session_for(timeout=(2, 0.1))
+    server.plan["/slow"] = [("hang", None)]
+    s, stats = session_for(timeout=(2, READ_TIMEOUT))
     r = s.get(server.base + "/slow")
     assert r.status_code == 200 and stats.sent == 2
 
@@ -100,18 +111,19 @@ def test_transport_failures_say_which_failure_it_was(server):
     import requests
 
     server.plan["/drop"] = [(0, {})] * 10
-    server.plan["/hang"] = [("slow", 0.5)] * 10
-    s, _ = session_for(timeout=(2, 0.1))
+    server.plan["/hang"] = [("hang", None)] * 10
+    timeout = (2, READ_TIMEOUT)
+    s, _ = session_for(timeout=timeout, retry=make_retry(attempts=2, backoff=0.01, backoff_max=0.05))
     caught = {}
     for path in ("/drop", "/hang"):
         with pytest.raises(requests.RequestException) as info:
             s.get(server.base + path)
-        caught[path] = transport_failure(info.value, (2, 0.1))
+        caught[path] = transport_failure(info.value, timeout)
     assert caught == {"/drop": "connection dropped before an answer",
-                      "/hang": "timed out after 0.1 s waiting for the answer"}
+                      "/hang": "timed out after 2 s waiting for the answer"}
     with pytest.raises(requests.RequestException) as info:
         s.get("http://127.0.0.1:9/")  # nothing listens on the discard port
-    assert transport_failure(info.value, (2, 0.1)) == "connection refused"
+    assert transport_failure(info.value, timeout) == "connection refused"
 
 
 @pytest.mark.parametrize("headers", [{"Retry-After": "1"}, {"Retry-After": "0"}, {}])
@@ -131,9 +143,17 @@ def test_a_429_holds_back_the_whole_bucket(server):
     server.plan["/x"] = [(429, {"Retry-After": "1"})]
     s, _ = session_for(pacer=pacer)
     done = {}
+    held = threading.Event()
+    throttled = pacer.throttled
+
+    def throttled_and_told(*args):
+        throttled(*args)
+        held.set()
+
+    pacer.throttled = throttled_and_told
 
     def other():
-        time.sleep(0.2)  # starts while /x waits out its Retry-After
+        held.wait(60)  # starts once the 429 holds the bucket, however long /x took (60: only if broken)
         s.get(server.base + "/y")
         done["y"] = True
 
@@ -305,7 +325,15 @@ def test_pacer_daily_cap_raises_before_sending():
 
 
 def test_pacer_is_thread_safe():
-    pacer = Pacer(lambda m, u: Limit("b", 1000, 100000), guard=0.0)
+    # Each grant is timed by the clock reading the pacer granted it at (the last one in that thread),
+    # not by a reading taken afterwards, which a busy machine could push into the next second.
+    last = threading.local()
+
+    def clock():
+        last.t = time.time()
+        return last.t
+
+    pacer = Pacer(lambda m, u: Limit("b", 1000, 100000), guard=0.0, clock=clock)
     times = []
     lock = threading.Lock()
 
@@ -313,7 +341,7 @@ def test_pacer_is_thread_safe():
         for _ in range(200):
             pacer.acquire("GET", "/x")
             with lock:
-                times.append(time.time())
+                times.append(last.t)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     [t.start() for t in threads]

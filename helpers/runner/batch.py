@@ -14,13 +14,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from helpers import config, earlier_runs
+from helpers import config, earlier_runs, lifeline
 from helpers.runner import execute, plan, publish
-from helpers.runner.results import JobResult, RunError, RunInterrupted, RunResult, Terminated
+from helpers.runner.redaction import redact
+from helpers.runner.results import (
+    FAILED,
+    TRANSIENT,
+    JobResult,
+    RunError,
+    RunInterrupted,
+    RunResult,
+    Terminated,
+)
 from helpers.runner.workers import environment, interrupts, run_stages
 
 DEFAULT_TIMEOUT = 3600.0
@@ -42,7 +52,12 @@ def run_jobs(
     html: bool = True,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
-    """Run the selected notebooks into ``<out>/<date>/``; raises :class:`RunError` only before executing."""
+    """Run the selected notebooks into ``<out>/<date>/``; raises :class:`RunError` only before executing.
+
+    Everything that can be checked is checked before any kernel starts, in this order: the notebooks
+    and ``parameters``, the date and limits, the kernel, the settings (the project's notebooks only:
+    fixtures and other folders may need no keys), and last ``out`` (which is then made).
+    """
     config.load_env()
     nb_dir = Path(notebooks_dir) if notebooks_dir else plan.default_notebooks_dir()
     selected = plan.select(plan.discover(nb_dir), jobs)
@@ -51,38 +66,51 @@ def run_jobs(
     _check_limits(timeout, workers)
     argv0 = execute.kernel_command()
     execute.check_kernel_imports_helpers(argv0)
+    project_notebooks = nb_dir.resolve() == plan.default_notebooks_dir().resolve()
+    if project_notebooks and not sandbox:
+        plan.check_settings()
     # Absolute: kernels run in the notebooks' folder, so a relative path would mean another place to them.
-    run_dir = (Path(out).expanduser().resolve() if out else config.project_root() / "outputs") / run_date
+    out_root = Path(out).expanduser().resolve() if out else config.project_root() / "outputs"
+    run_dir = out_root / run_date
+    publish.check_writable(run_dir, out_root)
 
-    with contextlib.ExitStack() as stack:
-        env, is_sandbox = _connect(stack, sandbox, seed, nb_dir, echo)
-        staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
-        env["WORKBOOKS_RUN_DIR"] = str(staging)
-        # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs).
-        env[earlier_runs.OUT_ROOT_ENV] = str(run_dir.parent)
-        env[earlier_runs.RUN_DATE_ENV] = run_date
-        stack.enter_context(environment(env))
-        echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
+    finished: _Publisher | None = None  # set once jobs may start: an interrupt before it ran none
+    try:
+        with contextlib.ExitStack() as stack:
+            env, is_sandbox = _connect(stack, sandbox, seed, echo)
+            if sandbox and project_notebooks:
+                with environment(env):  # the sandbox's URLs and keys; the rest (cache folder) is the user's
+                    plan.check_settings()
+            staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
+            env["WORKBOOKS_RUN_DIR"] = str(staging)
+            # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs).
+            env[earlier_runs.OUT_ROOT_ENV] = str(out_root)
+            env[earlier_runs.RUN_DATE_ENV] = run_date
+            env[lifeline.ENV] = str(os.getpid())  # kernels refuse to send once this process is gone
+            stack.enter_context(environment(env))
+            echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
 
-        tasks = {
-            nb.stem: {
-                "stem": nb.stem,
-                "path": str(nb.path),
-                "staging": str(staging),
-                "parameters": overrides[nb.stem],
-                "timeout": timeout,
-                "html": html,
-                "sandbox": is_sandbox,
+            tasks = {
+                nb.stem: {
+                    "stem": nb.stem,
+                    "path": str(nb.path),
+                    "staging": str(staging),
+                    "parameters": overrides[nb.stem],
+                    "timeout": timeout,
+                    "html": html,
+                    "sandbox": is_sandbox,
+                }
+                for nb in selected
             }
-            for nb in selected
-        }
-        stages = [[tasks[nb.stem] for nb in stage] for stage in plan.run_order(selected)]
-        finished = _Publisher(run_dir, staging, stamp, echo)
-        try:
+            stages = [[tasks[nb.stem] for nb in stage] for stage in plan.run_order(selected)]
+            finished = _Publisher(run_dir, staging, stamp, echo)
             run_stages(stages, workers, finished)
-        except KeyboardInterrupt as exc:
-            published = len(finished.results)
-            raise RunInterrupted(published, len(tasks) - published, isinstance(exc, Terminated)) from None
+    except KeyboardInterrupt as exc:
+        # Also an interrupt during the clean-up after the last job: what was published decides the words.
+        if finished is None or isinstance(exc, RunInterrupted):
+            raise
+        published = len(finished.results)
+        raise RunInterrupted(published, len(selected) - published, isinstance(exc, Terminated)) from None
 
     order = {nb.stem: i for i, nb in enumerate(selected)}
     results = sorted(finished.results, key=lambda job: order[job.notebook])
@@ -98,7 +126,12 @@ class _Publisher:
 
     def __call__(self, outcome: dict[str, Any]) -> None:
         with interrupts.deferred():  # a half-published job would be worse than either outcome
-            job = publish.publish(self.run_dir, self.staging, outcome, self.stamp, self.echo)
+            try:
+                job = publish.publish(self.run_dir, self.staging, outcome, self.stamp, self.echo)
+            except OSError as exc:  # the disk filled or the folder went away: this job fails, the run goes on
+                job = JobResult(**outcome)
+                job.status, job.failure = FAILED, job.failure or TRANSIENT
+                job.error = redact((f"{job.error}; " if job.error else "") + f"not published: {exc}")
             self.results.append(job)
         if job.ok:
             self.echo(f"[{job.notebook}] succeeded in {job.seconds:.1f} s -> {self.run_dir / (job.html or job.ipynb)}")
@@ -108,7 +141,7 @@ class _Publisher:
 
 
 def _connect(
-    stack: contextlib.ExitStack, sandbox: bool, seed: int, nb_dir: Path, echo: Callable[[str], None]
+    stack: contextlib.ExitStack, sandbox: bool, seed: int, echo: Callable[[str], None]
 ) -> tuple[dict[str, str], bool]:
     """(environment for the kernels, whether the data is from a sandbox); starts the sandbox if asked."""
     env: dict[str, str] = {}
@@ -118,18 +151,7 @@ def _connect(
         sb = stack.enter_context(Sandbox(seed=seed))
         env.update(sb.env())
         echo(f"sandbox: Klaviyo at {sb.klaviyo_base_url}, Mavera at {sb.mavera_base_url} (seed {seed})")
-    elif nb_dir.resolve() == plan.default_notebooks_dir().resolve():
-        _preflight()
     return env, sandbox or env.get("WORKBOOKS_SANDBOX") == "1" or config.is_sandbox()
-
-
-def _preflight() -> None:
-    """Real keys are checked before five kernels start, so a missing key is one line, not five tracebacks."""
-    try:
-        config.KlaviyoSettings.from_env()
-        config.MaveraSettings.from_env()
-    except config.ConfigError as exc:
-        raise RunError(str(exc)) from None
 
 
 def _check_limits(timeout: float, workers: int) -> None:

@@ -1,4 +1,14 @@
-"""``python -m helpers.run``: the command line over :func:`run_jobs`, its exit codes and summary lines."""
+"""``python -m helpers.run``: the command line over :func:`run_jobs`, its exit codes and summary lines.
+
+Exit codes, for schedulers (an Airflow task may retry on 1 and not on 2):
+
+- 0: every job succeeded;
+- 1: a job failed at run time, possibly for a passing reason (network, a 5xx, a Mavera outage, a timeout,
+  a full disk): a retry may succeed;
+- 2: the run could not start (bad flag, parameter, setting or key, unusable ``--out``; nothing ran), or
+  a job failed for a permanent reason (it stopped on ``ParameterError`` or ``ConfigError``): fix, then rerun;
+- 130 / 143: stopped by Ctrl-C / SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,8 @@ from typing import Any
 from helpers import config
 from helpers.runner import plan
 from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, run_jobs
-from helpers.runner.results import RunError, RunInterrupted, Terminated
+from helpers.runner.redaction import redact
+from helpers.runner.results import EXIT_PERMANENT, PERMANENT, RunError, RunInterrupted, Terminated
 from helpers.runner.workers import interrupts
 
 
@@ -40,36 +51,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """Run the command; the exit code. ``exiting``: the process ends when this returns (``python -m``)."""
     args = build_parser().parse_args(argv)
+    # Installed until the last line is printed: a second Ctrl-C during the clean-up hurries it, and never
+    # replaces the closing line with a traceback. When the process is exiting they stay held to the end,
+    # so a late press cannot turn exit code 130 into a death by signal after that line.
+    with interrupts.installed_for_main(hold=exiting):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     for name, value in args.parameter:
         overrides[name] = value
     try:
-        with interrupts.installed_for_main():
-            result = run_jobs(
-                jobs=plan.parse_jobs(args.jobs) if args.jobs else None,
-                notebooks_dir=args.notebooks,
-                out=args.out,
-                date=args.date,
-                parameters=overrides,
-                sandbox=args.sandbox,
-                seed=args.seed,
-                timeout=args.timeout,
-                workers=args.workers,
-                html=not args.no_html,
-            )
+        result = run_jobs(
+            jobs=plan.parse_jobs(args.jobs) if args.jobs else None,
+            notebooks_dir=args.notebooks,
+            out=args.out,
+            date=args.date,
+            parameters=overrides,
+            sandbox=args.sandbox,
+            seed=args.seed,
+            timeout=args.timeout,
+            workers=args.workers,
+            html=not args.no_html,
+        )
     except (RunError, config.ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_PERMANENT
     except RunInterrupted as exc:
         print(exc, flush=True)
         return 143 if exc.terminated else 130
-    except KeyboardInterrupt as exc:  # before any job started
+    except KeyboardInterrupt as exc:  # run_jobs turns every later one into RunInterrupted
         print("interrupted before any job ran; earlier reports untouched", flush=True)
         return 143 if isinstance(exc, Terminated) else 130
     failed = [job.notebook for job in result.jobs if not job.ok]
+    permanent = [job.notebook for job in result.jobs if job.failure == PERMANENT]
     summary = f"{len(result.jobs) - len(failed)} of {len(result.jobs)} job(s) succeeded"
     print(f"{summary}{'; failed: ' + ', '.join(failed) if failed else ''}")
+    if permanent:
+        print(f"not worth retrying before a fix: {', '.join(permanent)} (a parameter or setting is wrong)")
     print(f"index: {result.index}")
-    return 0 if result.ok else 1
+    return result.exit_code

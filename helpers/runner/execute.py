@@ -7,7 +7,9 @@ shows where it stopped. It runs in a worker process (see ``workers``) but knows 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import html
 import logging
 import math
@@ -21,10 +23,17 @@ from helpers import report
 from helpers.report_html import failed_report_html, failure_sentence
 from helpers.runner.export import export_html
 from helpers.runner.files import write_atomic
-from helpers.runner.results import FAILED, SUCCEEDED, JobResult, RunError
+from helpers.runner.redaction import redact, redact_notebook
+from helpers.runner.results import FAILED, PERMANENT, SUCCEEDED, TRANSIENT, JobResult, RunError
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
+# A notebook that stops on one of these failed for a reason a rerun cannot fix (a bad parameter, a missing
+# or malformed setting or key): exit code 2. Matched on the exception's name as the executed notebook
+# records it (PapermillExecutionError.ename), since the class itself lived in the kernel.
+PERMANENT_ERRORS = frozenset({"ParameterError", "ConfigError"})
+# Writing under --out failed: the kernel had started, and rerunning would repeat the notebook's requests.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EACCES, errno.EPERM})
 
 
 class _NotebookBudget:
@@ -81,7 +90,22 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
 
     ``task`` holds ``stem``, ``path`` (the source notebook), ``staging``, ``parameters``, ``timeout``
     (seconds for the whole notebook), ``html`` and ``sandbox``; the result is a :class:`JobResult` as a dict.
+    Its ``error`` and the saved notebook and report hold no key (:mod:`helpers.runner.redaction`).
     """
+    started_at = _now()
+    begin = time.monotonic()
+    try:
+        return _execute_one(task, started_at, begin)
+    except Exception as exc:  # a failure of the runner's own bookkeeping fails this job, never the whole run
+        error = redact(f"the runner could not finish this job: {type(exc).__name__}: {exc}")
+        return asdict(JobResult(
+            notebook=task["stem"], status=FAILED, ipynb=None, html=None,
+            seconds=round(time.monotonic() - begin, 2), error=error, sandbox=bool(task["sandbox"]),
+            started_at=started_at, finished_at=_now(), failure=TRANSIENT,
+        ))
+
+
+def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[str, Any]:
     import nbformat
 
     # The runner prints its own one-line verdict; nbclient's and the kernel's log lines are noise here.
@@ -89,30 +113,37 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
     stem, staging = task["stem"], Path(task["staging"])
     source = Path(task["path"])
     out = staging / f"{stem}.ipynb"
-    started_at = _now()
     print(f"[{stem}] started", flush=True)
-    begin = time.monotonic()
     budget = float(task["timeout"])
     exc = _execute_with_retry(source, out, task, budget)
     seconds = round(time.monotonic() - begin, 2)
 
-    nb = nbformat.read(out, as_version=4) if out.exists() else None
-    error = _describe_error(exc, budget, nb) if exc is not None else None
-    if nb is None:  # papermill never got to save it (e.g. the kernel would not start)
+    nb = _read(out)
+    error = redact(_describe_error(exc, budget, nb)) if exc is not None else None
+    if nb is None:  # papermill never got to save it (the kernel would not start, or the disk is full)
         nb = nbformat.read(source, as_version=4)
     if error and not isinstance(exc, _papermill_execution_error()):
         _mark_stopped(nb, error)
     _scrub(nb, stem)
+    nb = redact_notebook(nb)
     metrics = report.read_records(nb)
-    write_atomic(out, nbformat.writes(nb))
+    ipynb: str | None = f"{stem}.ipynb"
+    try:
+        write_atomic(out, nbformat.writes(nb))
+    except OSError as write_error:
+        # What papermill left there is unredacted and may be cut short: publish no notebook rather than that.
+        with contextlib.suppress(OSError):
+            out.unlink()
+        ipynb = None
+        error = error or redact(f"could not save the executed notebook: {_os_error(write_error)}")
 
-    html_name, export_error = _export(nb, staging, stem, error, bool(task["sandbox"])) if task["html"] else (None, None)
+    html_name, export_error = _export(nb, staging, stem, error, bool(task["sandbox"])) if task["html"] and ipynb else (None, None)
     error = error or export_error  # a missing report is a failed job, but the notebook is kept
     return asdict(
         JobResult(
             notebook=stem,
             status=FAILED if error else SUCCEEDED,
-            ipynb=f"{stem}.ipynb",
+            ipynb=ipynb,
             html=html_name,
             seconds=seconds,
             error=error,
@@ -121,6 +152,7 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
             started_at=started_at,
             finished_at=_now(),
             title=_title(nb),
+            failure=(failure_kind(exc) if exc is not None else TRANSIENT) if error else None,
         )
     )
 
@@ -134,6 +166,23 @@ def _title(nb) -> str | None:
                     return line[2:].strip() or None
             return None
     return None
+
+
+def failure_kind(exc: BaseException) -> str:
+    """:data:`PERMANENT` when the notebook stopped on one of :data:`PERMANENT_ERRORS`, else :data:`TRANSIENT`."""
+    if isinstance(exc, _papermill_execution_error()) and exc.ename in PERMANENT_ERRORS:
+        return PERMANENT
+    return TRANSIENT
+
+
+def _read(path: Path):
+    """The notebook papermill saved, or None when there is none or it was cut short (a failed write)."""
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # missing, empty or truncated: nbformat raises several types for these
+        return None
 
 
 def _execute_with_retry(source: Path, out: Path, task: dict[str, Any], budget: float) -> BaseException | None:
@@ -182,7 +231,7 @@ def _export(nb, staging: Path, stem: str, error: str | None, sandbox: bool) -> t
         page = failed_report_html(stem, failure_sentence(error), sandbox) if error else export_html(nb, title=stem)
         write_atomic(staging / f"{stem}.html", page)
     except Exception as exc:
-        return None, f"HTML export failed: {type(exc).__name__}: {exc}"
+        return None, redact(f"HTML export failed: {type(exc).__name__}: {exc}")
     return f"{stem}.html", None
 
 
@@ -205,6 +254,8 @@ def _describe_error(exc: BaseException, budget: float, nb) -> str:
         return f"timed out: the notebook ran past its {budget:g} s budget (--timeout){where}"
     if isinstance(exc, DeadKernelError):
         return f"the kernel died (out of memory or killed){where}"
+    if _disk_error(exc):
+        return f"could not save the notebook as it ran: {_os_error(exc)}{where}"
     first = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {first[0] if first else ''}{where}".rstrip(": ")
 
@@ -252,16 +303,25 @@ def _mark_stopped(nb, error: str) -> None:
 
 
 def _died_before_any_cell(exc: BaseException, out: Path) -> bool:
-    import nbformat
-
-    if isinstance(exc, _papermill_execution_error()):
+    if isinstance(exc, _papermill_execution_error()) or _disk_error(exc):
         return False
     if not out.exists():
         return True
-    try:
-        return _running_cell_index(nbformat.read(out, as_version=4)) is None
-    except Exception:  # a half-written file: treat like no file
-        return True
+    nb = _read(out)
+    # Unreadable means a write failed part-way, which papermill only does after the kernel started.
+    return nb is not None and _running_cell_index(nb) is None
+
+
+def _disk_error(exc: BaseException) -> bool:
+    """Writing the outputs failed (full disk, quota, read-only or vanished folder), not the kernel."""
+    return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS
+
+
+def _os_error(exc: OSError) -> str:
+    """``No space left on device (errno 28) writing 02_x.ipynb under --out; free space there and rerun``."""
+    what = f" writing {Path(exc.filename).name}" if exc.filename else ""
+    hint = "; free space there and rerun" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return f"{exc.strerror or type(exc).__name__} (errno {exc.errno}){what} under --out{hint}"
 
 
 def _papermill_execution_error() -> type:

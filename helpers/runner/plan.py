@@ -91,6 +91,27 @@ def run_order(selected: list[Notebook]) -> list[list[Notebook]]:
             for stage in jobs.order(role(nb) for nb in selected)]
 
 
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def check_settings() -> None:
+    """Every setting the kernels will read, checked once here: a bad one is one line, not a traceback per kernel.
+
+    ``config.preflight()`` checks them all (base URLs, revision, keys, cache folder) and raises
+    :class:`~helpers.config.ConfigError` saying what to set. Until it exists in ``helpers.config``, the keys
+    alone are checked, as before.
+    """
+    preflight = getattr(config, "preflight", None)
+    try:
+        if callable(preflight):
+            preflight()
+        else:
+            config.KlaviyoSettings.from_env()
+            config.MaveraSettings.from_env()
+    except config.ConfigError as exc:
+        raise RunError(str(exc)) from None
+
+
 # ---------------------------------------------------------------------------------------------- parameters
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
+import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -23,9 +26,31 @@ from typing import Any
 from helpers.runner.files import write_atomic
 from helpers.runner.index import render_index
 from helpers.runner.plan import Notebook
-from helpers.runner.results import FAILED, SUCCEEDED, JobResult
+from helpers.runner.results import FAILED, SUCCEEDED, TRANSIENT, JobResult, RunError
 
 _KEPT_FIELDS = ("ipynb", "html", "seconds", "metrics", "finished_at")
+
+
+def check_writable(run_dir: Path, out: Path) -> None:
+    """``--out`` must be a folder this process can write in: else a :class:`RunError` before any job runs.
+
+    Creating a file is the only test that holds for root too, who ignores permission bits but not a
+    read-only mount or a full disk. Makes ``run_dir`` (as the run would anyway); leaves nothing else.
+    """
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file, not a folder: give a folder (it is made if missing)")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir, prefix=".probe-") as probe:
+            probe.write(b"x")  # a file of no bytes needs no space: one byte finds a full disk
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
+        raise RunError(
+            f"--out {out} cannot be written: {exc.strerror or exc}{where}; give a folder you can write to"
+            + (" or free space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "")
+        ) from None
 
 
 def open_staging(
@@ -34,8 +59,20 @@ def open_staging(
     """Make this run's staging folder ``.staging-<stamp>`` (removed when ``stack`` closes); (folder, stamp).
 
     Under the day lock: staging left by killed runs is removed, a day of the other kind is moved aside,
-    and the day's artifacts of jobs this run does not rerun are copied in.
+    and the day's artifacts of jobs this run does not rerun are copied in. A write that fails here (a
+    full disk) is a :class:`RunError`: no job has run yet.
     """
+    try:
+        return _open_staging(stack, run_dir, selected, sandbox, echo)
+    except OSError as exc:
+        raise RunError(
+            f"cannot prepare {run_dir} for this run: {exc.strerror or exc}; free space there or give another --out"
+        ) from None
+
+
+def _open_staging(
+    stack: contextlib.ExitStack, run_dir: Path, selected: list[Notebook], sandbox: bool, echo: Callable[[str], None]
+) -> tuple[Path, str]:
     run_dir.mkdir(parents=True, exist_ok=True)
     run_stamp = stamp()
     staging = run_dir / f".staging-{run_stamp}"
@@ -203,19 +240,54 @@ def _published_success(run_dir: Path, manifest: dict[str, Any], stem: str) -> di
     return good
 
 
-def _move_in(run_dir: Path, staging: Path, job: JobResult, failed_beside: bool) -> None:
-    """Move the job's notebook and report from staging to their published names; copy its artifacts."""
+def _copy_artifacts(run_dir: Path, staging: Path, job: JobResult, stamp: str) -> Path | None:
+    """Copy the job's artifact folder next to where it will be published (a hidden name); the copy or None.
+
+    Copied, not moved: jobs still running in this run read it from staging (04/05 need 01's
+    personas.json); the staging folder is removed when the run ends. Copied before anything is moved,
+    so that a copy that fails (a full disk) fails this job as itself while the published reports are
+    still untouched. Then the job's staged artifacts are dropped to free the space they hold, so that
+    run.json can still record the failure.
+    """
+    source = staging / job.notebook
+    if not source.is_dir():
+        return None
+    target = run_dir / f".{job.notebook}.publishing-{stamp}"
+    try:
+        shutil.copytree(source, target)
+    except OSError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        number, reason = _why(exc)
+        if number in (errno.ENOSPC, errno.EDQUOT):
+            shutil.rmtree(source, ignore_errors=True)
+        job.status = FAILED
+        job.failure = job.failure or TRANSIENT
+        job.error = (f"{job.error}; " if job.error else "") + f"its artifacts could not be published: {reason}"
+        return None
+    return target
+
+
+def _why(exc: OSError) -> tuple[int | None, str]:
+    """(errno, reason) of a failed copy; ``shutil.Error`` gathers one ``[Errno N] reason: path`` per file."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        text = str(exc.args[0][0][-1])
+        found = re.match(r"\[Errno (\d+)\] ([^:]+)", text)
+        return (int(found.group(1)), found.group(2)) if found else (None, text[:200])
+    return exc.errno, exc.strerror or str(exc)[:200]
+
+
+def _move_in(run_dir: Path, staging: Path, job: JobResult, failed_beside: bool, artifacts_copy: Path | None) -> None:
+    """Move the job's notebook, report and artifact copy from staging to their published names."""
     stem = job.notebook
     ipynb, html_name, artifacts = _names(stem, failed=failed_beside)
-    os.replace(staging / f"{stem}.ipynb", run_dir / ipynb)
-    job.ipynb = ipynb
+    if job.ipynb:
+        os.replace(staging / job.ipynb, run_dir / ipynb)
+        job.ipynb = ipynb
     if job.html:
         os.replace(staging / job.html, run_dir / html_name)
         job.html = html_name
-    if (staging / stem).is_dir():
-        # Copied, not moved: jobs still running in this run read it from staging (04/05 need 01's
-        # personas.json). The staging folder is removed when the run ends.
-        shutil.copytree(staging / stem, run_dir / artifacts)
+    if artifacts_copy is not None:
+        os.replace(artifacts_copy, run_dir / artifacts)
 
 
 def publish(
@@ -230,6 +302,7 @@ def publish(
         if moved and echo:
             echo(moved)
         manifest = read_manifest(run_dir)
+        artifacts_copy = _copy_artifacts(run_dir, staging, job, stamp)
         good = _published_success(run_dir, manifest, stem)
         keep_beside = job.status == FAILED and good is not None
         if keep_beside:
@@ -237,7 +310,11 @@ def publish(
             job.previous_success = good
         else:
             _retire(run_dir, (*_names(stem, failed=False), *_names(stem, failed=True)), stamp)
-        _move_in(run_dir, staging, job, keep_beside)
+        try:
+            _move_in(run_dir, staging, job, keep_beside, artifacts_copy)
+        finally:
+            if artifacts_copy is not None and artifacts_copy.exists():  # moving in failed part-way
+                shutil.rmtree(artifacts_copy, ignore_errors=True)
 
         manifest["jobs"] = sorted(
             [j for j in manifest["jobs"] if j.get("notebook") != stem] + [asdict(job)],
@@ -245,5 +322,10 @@ def publish(
         )
         manifest["date"] = run_dir.name
         manifest["sandbox"] = job.sandbox
-        write_manifest(run_dir, manifest)
+        try:
+            write_manifest(run_dir, manifest)
+        except OSError as exc:  # e.g. a full disk: the day's run.json and index.html stay as they were
+            job.status = FAILED
+            job.failure = job.failure or TRANSIENT
+            job.error = (f"{job.error}; " if job.error else "") + f"not recorded in run.json: {exc.strerror or exc}"
     return job

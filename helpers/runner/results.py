@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 SUCCEEDED, FAILED = "succeeded", "failed"
+# Why a job failed, for schedulers (exit codes below, and each job's ``failure`` in run.json): a rerun may
+# succeed (network, 5xx, an outage, a timeout, a full disk), or it cannot until something is changed
+# (a bad parameter or setting; see helpers.runner.execute.PERMANENT_ERRORS).
+TRANSIENT, PERMANENT = "transient", "permanent"
+# Exit codes of python -m helpers.run.
+EXIT_OK, EXIT_FAILED, EXIT_PERMANENT = 0, 1, 2
 
 
 class RunError(RuntimeError):
@@ -39,6 +45,7 @@ class JobResult:
     finished_at: str | None = None
     previous_success: dict[str, Any] | None = None
     title: str | None = None  # the notebook's "# heading", for index.html
+    failure: str | None = None  # TRANSIENT or PERMANENT when the job failed
 
     @property
     def ok(self) -> bool:
@@ -55,6 +62,16 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return bool(self.jobs) and all(job.ok for job in self.jobs)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every job succeeded; 2 when one failed for a permanent reason (rerunning will not help);
+        else 1 (a job failed at run time, perhaps for a passing reason: retrying may help)."""
+        if self.ok:
+            return EXIT_OK
+        if any(job.failure == PERMANENT for job in self.jobs):
+            return EXIT_PERMANENT
+        return EXIT_FAILED
 
     @property
     def manifest(self) -> Path:

@@ -7,9 +7,13 @@ that runs a notebook, and the runner's own process must stay able to stop everyt
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,6 +23,7 @@ from helpers.runner.execute import execute_one
 from helpers.runner.results import Terminated
 
 STOP_GRACE = 30  # seconds stopped workers get to shut their kernels down before they are killed
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 _IN_WORKER = False
 
@@ -57,11 +62,31 @@ def klaviyo_share(share: float) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------- in a worker
 
 
-def _worker_init() -> None:
-    """Worker processes leave Ctrl-C to the runner, and stop on SIGTERM (the runner's way to stop them)."""
+def _worker_init(runner_pid: int) -> None:
+    """Worker processes leave Ctrl-C to the runner, stop on SIGTERM (the runner's way to stop them), and die
+    with the runner."""
     global _IN_WORKER
     _IN_WORKER = True
+    _die_with_parent(runner_pid)
     _worker_signals()
+
+
+def _die_with_parent(runner_pid: int) -> None:
+    """Ask Linux to SIGKILL this worker the moment the runner dies, even by ``kill -9``.
+
+    SIGKILL, not SIGTERM: with the runner gone nobody collects the result, and a worker that shut down
+    gracefully could retry a kernel start and run the notebook again. The kernel this worker started
+    ends itself when its parent is gone (ipykernel polls for that each second), and meanwhile
+    ``helpers.lifeline`` refuses its requests. The signal follows the runner's thread that spawned the
+    worker: ``run_stages`` submits, and so spawns, from the thread that waits for the jobs.
+    """
+    if not sys.platform.startswith("linux"):
+        return  # elsewhere only helpers.lifeline stops the kernels' requests
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() != runner_pid:  # the runner died before the request took effect
+        os._exit(1)
 
 
 def _worker_signals() -> None:
@@ -102,6 +127,7 @@ def run_stages(
         max_workers=max(1, min(workers, max((len(stage) for stage in stages), default=1))),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
+        initargs=(os.getpid(),),
     )
     try:
         for stage in stages:
@@ -123,8 +149,12 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.terminate()
     deadline = time.monotonic() + STOP_GRACE
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
+    # A further Ctrl-C or SIGTERM while waiting cuts the grace short instead of abandoning the workers.
+    while not interrupts.hurry and (alive := [p.sentinel for p in processes if p.is_alive()]):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        multiprocessing.connection.wait(alive, timeout=min(left, 0.2))
     for process in processes:
         if process.is_alive():  # its kernel's parent poller ends the kernel once the worker is gone
             process.kill()
@@ -135,29 +165,46 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 class _Interrupts:
-    """SIGINT/SIGTERM as interrupts in ``main``, held back while a job is being published."""
+    """SIGINT/SIGTERM as interrupts in ``main``, held back while a job is being published.
+
+    Only the first one interrupts. Once the run is stopping, a second Ctrl-C (or the SIGTERM a scheduler
+    sends after its own grace) only sets ``hurry``: the workers are killed at once instead of after
+    :data:`STOP_GRACE`, and the clean-up (stopping workers, removing staging, the closing line) is never
+    cut off half-way.
+    """
 
     def __init__(self) -> None:
         self.installed = False
         self.deferring = 0
         self.pending: int | None = None
+        self.stopping = False
+        self.hurry = False
 
     def handle(self, signum: int, _frame) -> None:
+        if self.stopping:
+            self.hurry = True
+            return
         if self.deferring:
             self.pending = signum
             return
+        self.stopping = True
         raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     @contextlib.contextmanager
-    def installed_for_main(self) -> Iterator[None]:
+    def installed_for_main(self, hold: bool = False) -> Iterator[None]:
+        """Handle SIGINT/SIGTERM inside; after, restore the old handlers, or with ``hold`` ignore both."""
         saved = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        self.installed = True
+        self.installed, self.stopping, self.hurry = True, False, False
         try:
             yield
         finally:
-            self.installed = False
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
+            if hold:  # set before the flags reset, so no signal finds Python's default handler in between
+                for sig in saved:
+                    signal.signal(sig, signal.SIG_IGN)
+            self.installed, self.stopping, self.hurry = False, False, False
+            if not hold:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:

@@ -26,6 +26,12 @@ def test_make_recreates_a_venv_that_has_no_pip(tmp_path):
     assert subprocess.run([str(tmp_path / ".venv/bin/python"), "-m", "pip", "--version"],
                           capture_output=True).returncode == 0
     assert (tmp_path / ".venv/.installed").is_file()
+    # One line before the install starts and one when it is done; nothing from it on later runs.
+    assert done.stdout.splitlines() == [
+        "installing pinned dependencies into .venv, about 2–3 minutes the first time", "installed: .venv is ready"]
+    again = subprocess.run(["make", "-s", ".venv/.installed", f"PYTHON={python}"], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
 
 
 def test_no_test_skips_when_a_project_module_fails_to_import():

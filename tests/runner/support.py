@@ -47,3 +47,40 @@ def files_containing(root: Path, needles: list[str]) -> dict[str, list[str]]:
         if found:
             hits[str(path.relative_to(root))] = found
     return hits
+
+
+# ---------------------------------------------------------------------------------------------- hostile set-ups
+
+
+def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
+    """A notebook made on the spot: a ``parameters`` cell (typed, commented literals), then ``cells``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(source) for source in cells)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "4m", *, read_only: bool = False) -> Iterator[Path]:
+    """A small RAM file system mounted at ``path`` for the test: a disk that fills, or one that is read-only.
+
+    Root ignores permission bits, so a read-only mount is the honest way to make a folder root cannot
+    write. Skips the test when this machine cannot mount (not root, or no CAP_SYS_ADMIN).
+    """
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)

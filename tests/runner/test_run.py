@@ -1,7 +1,9 @@
 """The runner's behaviour, proven on tiny fixture notebooks (no sandbox needed).
 
-One module-scoped run executes four fixture notebooks (succeeds, records metrics, raises, times out)
-on two workers; the tests below each check one promise against that run.
+A module-scoped outcome runs four fixture notebooks (succeeds, records metrics, raises, times out) into one
+day folder; the tests below each check one promise against it. Nothing here depends on machine speed: the
+three that finish run with the default budget (an hour), and the one that times out sleeps ten minutes
+against a budget of seconds, so neither a slow kernel start nor a busy machine changes an outcome.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import pytest
 from helpers import report, run
 from tests.runner.support import FIXTURES, clean_env, hrefs, quiet
 
-TIMEOUT = 3  # the times_out fixture sleeps 60 s by default
+# Seconds for 04_times_out, which sleeps 600 s. Its budget starts at its first cell (kernel start-up is not
+# charged) and the cells before the sleep only import helpers.report: far less than this, even on a busy
+# machine, and far from the sleep's end.
+TIMEOUT = 10
 # One worker runs the whole module, so the module-scoped run executes once (needs --dist loadgroup, as make test).
 pytestmark = pytest.mark.xdist_group("runner_outcome")
 
@@ -23,18 +28,16 @@ pytestmark = pytest.mark.xdist_group("runner_outcome")
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
+    common = {"notebooks_dir": FIXTURES, "out": out, "date": "2026-07-15", "workers": 2, "echo": quiet}
     with clean_env(tmp_path_factory.mktemp("cache")):
-        result = run.run_jobs(
-            notebooks_dir=FIXTURES,
-            jobs=[1, 2, 3, 4],
-            out=out,
-            date="2026-07-15",
-            parameters={"ratio": "1", "label": "00123"},
-            timeout=TIMEOUT,
-            workers=2,
-            echo=quiet,
-        )
-    return result
+        # 01 first, then 02 and 03 side by side on two workers, with the default budget.
+        finished = run.run_jobs(jobs=[1, 2, 3], parameters={"ratio": "1", "label": "00123"}, **common)
+        # The same day folder again, 04 alone with a budget of seconds: a same-day rerun of one job keeps
+        # the others' entries, so run.json and index.html describe all four.
+        timed_out = run.run_jobs(jobs=[4], timeout=TIMEOUT, **common)
+    assert timed_out.run_dir == finished.run_dir
+    return run.RunResult(date=timed_out.date, sandbox=timed_out.sandbox, run_dir=timed_out.run_dir,
+                         jobs=finished.jobs + timed_out.jobs)
 
 
 def manifest(result):

@@ -9,9 +9,23 @@ from __future__ import annotations
 import json
 import secrets
 
+import pytest
+
 import sandbox as sandbox_module
 from helpers import run
-from tests.runner.support import FIXTURES, files_containing
+from tests.runner.support import FIXTURES, files_containing, write_notebook
+
+SENDS_WITH_KEY = """\
+from helpers import report
+from helpers.klaviyo import KlaviyoClient
+from helpers.mavera import MaveraClient
+
+job = report.setup(STEM)
+if STEM.startswith("01"):
+    KlaviyoClient.from_env().request("GET", "/api/segments")
+else:
+    MaveraClient.from_env().usage()
+"""
 
 
 def scan(tmp_path, capfd, keys):
@@ -62,3 +76,23 @@ def test_no_key_in_any_output_of_a_sandbox_run(tmp_path, capfd, monkeypatch):
     assert result.job("05").metrics["klaviyo_base_url"] == sb.klaviyo_base_url  # the kernel saw the sandbox
     assert json.loads(result.manifest.read_text())["sandbox"] is True
     assert scan(tmp_path, capfd, [sb.klaviyo_api_key, sb.mavera_api_key]) == {}
+
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r\nX-Injected: 1\r\n"])
+def test_a_key_that_breaks_the_header_reaches_no_output(breaker, tmp_path, capfd, monkeypatch):
+    # requests refuses such a header and its message quotes the header, key and all. The key's parts,
+    # whichever way a message escapes them, must reach no file the run writes and no line it prints.
+    parts = [secrets.token_hex(12) for _ in range(4)]
+    monkeypatch.setenv("KLAVIYO_API_KEY", f"pk_{parts[0]}{breaker}{parts[1]}")
+    monkeypatch.setenv("MAVERA_API_KEY", f"mvra_test_{parts[2]}{breaker}{parts[3]}")
+    monkeypatch.setenv("KLAVIYO_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MAVERA_BASE_URL", "http://127.0.0.1:9/mavera/api/v1")
+    monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")
+    notebooks = tmp_path / "notebooks"
+    for stem in ("01_klaviyo_key", "02_mavera_key"):
+        write_notebook(notebooks / f"{stem}.ipynb", 'note: str = ""  # unused', f"STEM = {stem!r}\n" + SENDS_WITH_KEY)
+    result = run.run_jobs(notebooks_dir=notebooks, out=tmp_path / "outputs", workers=2)
+    assert [job.status for job in result.jobs] == ["failed", "failed"]
+    assert all(job.error for job in result.jobs)
+    assert (result.run_dir / "01_klaviyo_key.html").is_file() and (result.run_dir / "02_mavera_key.ipynb").is_file()
+    assert scan(tmp_path, capfd, parts) == {}

@@ -31,7 +31,7 @@ def test_cli_prints_urls_and_keys_then_serves_until_sigterm():
         assert r.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=120) == 0  # a bound on a hang, not a measure of speed
 
 
 def test_cli_rejects_bad_flags_with_a_clear_message():

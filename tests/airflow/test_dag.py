@@ -1,0 +1,260 @@
+"""The Airflow DAG under pinned Apache Airflow 3, in its own virtualenv, against the real runner.
+
+Airflow is installed from ``requirements-airflow.txt`` into a cached virtualenv (tests/airflow/support.py);
+each test gets its own ``AIRFLOW_HOME`` with a SQLite database. The end-to-end test runs the whole DAG with
+``airflow dags test`` for two sandboxes standing in for two accounts (plus one account whose job is made to
+fail); it waits for the runner's ``--account`` flag and turns on by itself once ``python -m helpers.run
+--help`` lists it.
+
+``WORKBOOKS_PYTHON`` (default: this interpreter) is the project Python the DAG runs the runner with.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import accounts as accounts_module
+from tests.airflow.support import DAG_ID, GRAPH_SCRIPT, ROOT, Airflow, ensure_venv, pinned_version
+from tests.runner.support import files_containing
+
+Sandbox = importlib.import_module("sandbox" if importlib.util.find_spec("sandbox") else "helpers.sandbox").Sandbox
+
+pytestmark = pytest.mark.xdist_group("airflow")  # one worker builds the venv and runs these one by one
+
+DATE = "2026-07-15"
+JOBS = range(1, 6)
+
+
+def project_python() -> str:
+    return os.environ.get("WORKBOOKS_PYTHON") or sys.executable
+
+
+def runner_has_account_flag(python: str) -> bool:
+    """True once ``python -m helpers.run --help`` lists ``--account`` (the runner speaks docs/airflow.md)."""
+    probe = subprocess.run([python, "-m", "helpers.run", "--help"], capture_output=True, text=True, cwd=ROOT,
+                           timeout=300)
+    return probe.returncode == 0 and re.search(r"(?<![\w-])--account(?![\w-])", probe.stdout) is not None
+
+
+def toml(accounts: dict[str, dict[str, Any]]) -> str:
+    """An accounts file: flat settings, then [accounts.NAME.parameters] and [accounts.NAME.jobs.NN] tables."""
+    lines = []
+    for name, entry in accounts.items():
+        lines.append(f"[accounts.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in entry.items() if key not in {"parameters", "jobs"}]
+        if entry.get("parameters"):
+            lines.append(f"[accounts.{name}.parameters]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in entry["parameters"].items()]
+        for number, table in (entry.get("jobs") or {}).items():
+            lines.append(f"[accounts.{name}.jobs.{number}]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def leaks(paths: list[Path], keys: list[str]) -> dict[str, list[str]]:
+    """Files among ``paths`` (files or folders) holding a key. Not the metadata database: it stores the
+    Variables and Connections, which is where keys belong."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        if path.is_dir():
+            found.update({f"{path.name}/{k}": v for k, v in files_containing(path, keys).items()})
+        elif path.is_file():
+            hits = [key for key in keys if key in path.read_text(errors="replace")]
+            if hits:
+                found[path.name] = hits
+    return found
+
+
+def keys_entry(name: str, **settings: Any) -> dict[str, Any]:
+    upper = name.upper().replace("-", "_")
+    return {"klaviyo_api_key_env": f"{upper}_KLAVIYO_API_KEY", "mavera_api_key_env": f"{upper}_MAVERA_API_KEY",
+            **settings}
+
+
+@pytest.fixture(scope="session")
+def airflow_venv() -> Path:
+    venv, stamp = ensure_venv()
+    assert stamp["airflow"] == pinned_version()
+    return venv
+
+
+def home(venv: Path, tmp_path: Path, accounts: dict[str, dict[str, Any]], **env: str) -> Airflow:
+    path = tmp_path / "accounts.toml"
+    path.write_text(toml(accounts))
+    return Airflow.create(venv, tmp_path / "airflow", WORKBOOKS_ACCOUNTS=str(path),
+                          WORKBOOKS_PYTHON=project_python(), **env)
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+def test_the_pinned_airflow_is_a_3x_release(airflow_venv, tmp_path):
+    version = subprocess.run([str(airflow_venv / "bin" / "airflow"), "version"], capture_output=True, text=True,
+                             timeout=300, env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
+    assert version.stdout.strip().splitlines()[-1] == pinned_version()
+    assert pinned_version().startswith("3.")
+
+
+def test_dag_parses_into_one_task_group_per_account(airflow_venv, tmp_path):
+    airflow = home(airflow_venv, tmp_path, {"north": keys_entry("north"), "south-eu": keys_entry("south-eu",
+                                                                                           concurrency=2)})
+    airflow.run("dags", "reserialize")
+    assert airflow.json("dags", "list-import-errors") == []
+    assert [d["dag_id"] for d in airflow.json("dags", "list")] == [DAG_ID]
+
+    graph = airflow.python(GRAPH_SCRIPT)
+    assert graph["errors"] == {}
+    tasks = graph["tasks"]
+    assert sorted(tasks) == sorted(f"{a}.job_{n:02d}" for a in ("north", "south-eu") for n in JOBS)
+    for task_id, task in tasks.items():
+        account, job = task_id.split(".")
+        assert task["pool"] == f"klaviyo_{account}", task_id  # the account's pool caps its tasks
+        assert all(up.startswith(f"{account}.") for up in task["upstream"]), task  # accounts never wait on each other
+        # A job waits for its producers, then runs whether they succeeded or not (its own task fails alone).
+        assert task["trigger_rule"].endswith("all_done" if task["upstream"] else "all_success"), task
+        assert (task["retries"], task["backoff"]) == (3, 2.0)
+        if job in {"job_04", "job_05"}:  # they ask the personas job 01 makes
+            assert f"{account}.job_01" in task["upstream"]
+    assert tasks["north.job_01"]["upstream"] == []
+
+
+def test_a_bad_accounts_file_is_the_dags_one_import_error(airflow_venv, tmp_path):
+    key = f"pk_{secrets.token_hex(12)}"
+    airflow = home(airflow_venv, tmp_path, {"north": keys_entry("north", klaviyo_api_key_env=key)})
+    airflow.run("dags", "reserialize")
+    errors = airflow.json("dags", "list-import-errors", check=False)  # it exits 1 when there are some
+    assert [e["filepath"] for e in errors] == ["klaviyo_mavera_workbooks.py"]
+    last = errors[0]["error"].strip().splitlines()[-1]
+    assert last.startswith("helpers.accounts.AccountsError: ") and "looks like an API key" in last
+    assert key not in errors[0]["error"]
+
+
+# ---------------------------------------------------------------------------------------------- one task
+
+
+@pytest.fixture(scope="module")
+def keyed_home(airflow_venv, tmp_path_factory):
+    """north's keys are an Airflow Variable and a Connection; south's are nowhere."""
+    tmp = tmp_path_factory.mktemp("keyed")
+    keys = {"klaviyo": f"pk_sbx_{secrets.token_hex(12)}", "mavera": f"mvra_test_{secrets.token_hex(12)}"}
+    airflow = home(
+        airflow_venv, tmp,
+        {
+            # A value of the wrong type: the runner refuses it before anything runs (exit 2).
+            "north": keys_entry("north", klaviyo_base_url="http://127.0.0.1:9", jobs={"04": {"min_lift": "high"}}),
+            "south": keys_entry("south"),
+        },
+        WORKBOOKS_IGNORE_DOTENV="1", WORKBOOKS_OUTPUTS=str(tmp / "outputs"), WORKBOOKS_CACHE_DIR=str(tmp / "cache"),
+    )
+    airflow.import_json("variables", {"NORTH_KLAVIYO_API_KEY": keys["klaviyo"]})
+    airflow.import_json("connections", {"north_mavera_api_key": {"conn_type": "generic", "password": keys["mavera"]}})
+    airflow.import_json("pools", accounts_module.pools(accounts_module.load(tmp / "accounts.toml")))
+    return airflow, keys, tmp
+
+
+def test_a_job_the_runner_refuses_fails_at_once_and_no_key_is_logged(keyed_home):
+    airflow, keys, tmp = keyed_home
+    log = tmp / "north.job_04.log"
+    airflow.run("tasks", "test", DAG_ID, "north.job_04", DATE, log=log)
+    text = log.read_text()
+    command = re.search(r"Running command: (\[.*?\])", text)
+    assert command, text[-3000:]
+    argv = json.loads(command.group(1).replace("'", '"'))
+    assert argv[:3] == [project_python(), "-m", "helpers.run"]
+    assert argv[3:] == ["--account", "north", "--accounts", str(tmp / "accounts.toml"), "--jobs", "4",
+                        "--date", DATE, "--workers", "1", "--out", str(tmp / "outputs")]
+    assert "the runner refused (exit 2, no retry)" in text
+    assert "new_state=failed" in text and "up_for_retry" not in text  # exit 2: failed, never retried
+    if runner_has_account_flag(project_python()):
+        assert re.search(r"error: .*min_lift", text)  # the runner's own one line about the account's bad override
+    assert leaks([log, tmp / "outputs", airflow.home / "logs"], list(keys.values())) == {}
+
+
+def test_a_task_whose_keys_are_nowhere_fails_naming_the_variable(keyed_home):
+    airflow, keys, tmp = keyed_home
+    log = tmp / "south.job_01.log"
+    airflow.run("tasks", "test", DAG_ID, "south.job_01", DATE, log=log)
+    text = log.read_text()
+    assert "SOUTH_KLAVIYO_API_KEY is not set: create an Airflow Variable SOUTH_KLAVIYO_API_KEY" in text
+    assert "new_state=failed" in text and "Running command" not in text  # the runner never started
+
+
+# ---------------------------------------------------------------------------------------------- the DAG run
+
+
+TRUTH_CHECKS = {  # job -> (metric, truth key): values that differ between seeds 7 and 11
+    "01_persona_enrichment": [("profiles_without_predictions", "profiles_without_predictions")],
+    "02_flow_content_refresh": [("underperforming_message_ids", "underperforming_message_ids")],
+    "03_segment_overlap": [("redundant_pairs", "redundant_pairs"), ("tiny_segments", "tiny_segments")],
+    "05_sms_vs_email_testing": [("winner_by_metric", "winner_by_metric")],
+}
+
+
+def test_two_accounts_run_end_to_end_and_a_bad_parameter_fails_only_its_task(airflow_venv, tmp_path):
+    if not runner_has_account_flag(project_python()):
+        pytest.skip("runner has no --account yet")
+    out = tmp_path / "outputs"
+    with Sandbox(seed=7, rate_scale=0) as first, Sandbox(seed=11, rate_scale=0) as second:
+        def at(sb):
+            return {"klaviyo_base_url": sb.klaviyo_base_url, "mavera_base_url": sb.mavera_base_url,
+                    "mavera_workspace_id": sb.mavera_workspace_id}
+
+        accounts = {
+            "alpha": keys_entry("alpha", **at(first)),
+            "beta": keys_entry("beta", **at(second)),
+            # A third account on the first sandbox whose job 03 gets a value of the wrong type.
+            "gamma": keys_entry("gamma", **at(first), jobs={"03": {"jaccard_min": "high"}}),
+        }
+        keys = [first.klaviyo_api_key, first.mavera_api_key, second.klaviyo_api_key, second.mavera_api_key]
+        airflow = home(
+            airflow_venv, tmp_path, accounts,
+            WORKBOOKS_OUTPUTS=str(out), WORKBOOKS_CACHE_DIR=str(tmp_path / "cache"), WORKBOOKS_IGNORE_DOTENV="1",
+            WORKBOOKS_SANDBOX="1", KLAVIYO_RATE_SCALE="0", MPLBACKEND="Agg",
+            WORKBOOKS_RETRIES="1", WORKBOOKS_RETRY_DELAY_SECONDS="1",
+            # gamma's keys come from the workers' environment, alpha's from Variables, beta's from Connections.
+            GAMMA_KLAVIYO_API_KEY=first.klaviyo_api_key, GAMMA_MAVERA_API_KEY=first.mavera_api_key,
+        )
+        airflow.import_json("variables", {"ALPHA_KLAVIYO_API_KEY": first.klaviyo_api_key,
+                                          "ALPHA_MAVERA_API_KEY": first.mavera_api_key})
+        airflow.import_json("connections", {
+            "beta_klaviyo_api_key": {"conn_type": "generic", "password": second.klaviyo_api_key},
+            "beta_mavera_api_key": {"conn_type": "generic", "password": second.mavera_api_key},
+        })
+        airflow.import_json("pools", accounts_module.pools(accounts_module.load(tmp_path / "accounts.toml")))
+        log = tmp_path / "dags-test.log"
+        # A failed task fails the run (and may fail the command): the states below say which.
+        airflow.run("dags", "test", DAG_ID, DATE, log=log, timeout=5400, check=False)
+        truths = {"alpha": first.truth(), "beta": second.truth()}
+
+    (run,) = airflow.json("dags", "list-runs", DAG_ID)
+    states = {t["task_id"]: t["state"] for t in airflow.json("tasks", "states-for-dag-run", DAG_ID, run["run_id"])}
+    expected = {f"{a}.job_{n:02d}": "success" for a in accounts for n in JOBS} | {"gamma.job_03": "failed"}
+    assert states == expected, log.read_text()[-5000:]
+    assert "the runner refused (exit 2, no retry)" in log.read_text()
+
+    for account, truth in truths.items():
+        manifest = json.loads((out / account / DATE / "run.json").read_text())
+        jobs = {job["notebook"]: job for job in manifest["jobs"]}
+        assert [job["status"] for job in jobs.values()] == ["succeeded"] * 5, account
+        for notebook, checks in TRUTH_CHECKS.items():
+            for metric, key in checks:
+                assert jobs[notebook]["metrics"][metric] == truth[key], (account, notebook, metric)
+        top = jobs["04_product_affinity_focus_group"]["metrics"]["top_pairs"]
+        assert [[a, b] for a, b, _ in top[: len(truth["top_pairs"])]] == truth["top_pairs"], account
+    assert truths["alpha"]["redundant_pairs"] != truths["beta"]["redundant_pairs"]  # the seeds tell them apart
+
+    gamma = {job["notebook"]: job["status"] for job in json.loads((out / "gamma" / DATE / "run.json").read_text())["jobs"]}
+    assert "03_segment_overlap" not in gamma and set(gamma.values()) == {"succeeded"} and len(gamma) == 4
+
+    assert leaks([log, out, airflow.home / "logs"], keys) == {}
