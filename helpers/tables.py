@@ -142,7 +142,7 @@ def table_html(
 
     ``headers``: column → header; when given, only those columns are shown, in that order (a column not in
     it is left out). ``formats``: column → format (see :func:`formatter`); a column without one gets counts
-    with separators, numbers with two decimals. The index is shown as the first column only when it is a
+    with separators, numbers with two decimals; a format for a column the frame lacks is ignored. The index is shown as the first column only when it is a
     label (named, or not the default 0..n-1). ``csv_href``: the link to the file that holds every row
     (and possibly more columns, or more rows than this selection).
     """
@@ -151,10 +151,8 @@ def table_html(
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise KeyError(f"table columns {missing} are not in the frame (it has {list(frame.columns)})")
-    formats = dict(formats or {})
-    unknown = [c for c in formats if c not in frame.columns]
-    if unknown:
-        raise KeyError(f"formats name columns {unknown} the frame does not have")
+    # A format for a column the frame lacks is ignored: notebooks drop columns that came back empty.
+    formats = {c: f for c, f in (formats or {}).items() if c in frame.columns}
     total = len(frame)
     shown = frame if max_rows is None else frame.head(max_rows)
     labels = list(df.index[: len(shown)])
