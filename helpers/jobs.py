@@ -1,6 +1,7 @@
 """The five jobs as data: which notebook each is, what it produces and what it consumes.
 
-Job 01 saves the CLV-tier personas it created; jobs 04 and 05 ask those personas in their focus groups.
+Job 01 saves the CLV-tier personas it created and its tier table; jobs 04 and 05 ask those personas in their
+focus groups, and 04 weighs each persona by its tier's share of customers.
 That dependency is written here once: the runner orders a run by it (:func:`order`), and notebooks and
 helpers find the file by its name in :data:`ARTIFACTS` (:func:`artifact_path`), never by a literal path.
 Persona *names* (the ``CLV tier: `` prefix that 04/05 fall back to) belong to job 01's analysis:
@@ -26,16 +27,18 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    Job(1, "01_persona_enrichment", produces=("personas",)),
+    Job(1, "01_persona_enrichment", produces=("personas", "tiers")),
     Job(2, "02_flow_content_refresh"),
     Job(3, "03_segment_overlap"),
-    Job(4, "04_product_affinity_focus_group", consumes=("personas",)),
+    Job(4, "04_product_affinity_focus_group", consumes=("personas", "tiers")),
     Job(5, "05_sms_vs_email_testing", consumes=("personas",)),
 )
 
 # Artifact name -> its path inside a run folder: ``<producer stem>/<file>``. personas.json is
-# ``{tier name: persona id}`` (docs/internals.md).
-ARTIFACTS: dict[str, str] = {"personas": "01_persona_enrichment/personas.json"}
+# ``{tier name: persona id}``; tiers.csv the tier table, one row per tier (index ``tier``) with its ``size``
+# in customers, which 04 weighs each tier persona's support by (docs/internals.md).
+ARTIFACTS: dict[str, str] = {"personas": "01_persona_enrichment/personas.json",
+                             "tiers": "01_persona_enrichment/tiers.csv"}
 
 
 def job(stem_or_number: int | str) -> Job:

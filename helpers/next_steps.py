@@ -84,7 +84,7 @@ def bundles(verdicts: pd.DataFrame) -> str:
 
 def channels(recommendations: pd.DataFrame, winner_by_metric: Mapping[str, str], significant: Mapping[str, bool]) -> str:
     """Per recommended channel, the personas to reach on it; without personas, the pooled winner."""
-    names = {"email": "email", "sms": "SMS"}
+    names = {"email": "email", "sms": "SMS", "either": "either channel"}
     if recommendations is not None and not recommendations.empty and "recommendation" in recommendations.columns:
         groups = []
         for choice, rows in recommendations.groupby("recommendation", sort=False):

@@ -146,7 +146,7 @@ class Job:
         keep = report_blocks.MAX_FINDINGS - (1 if next_step else 0)
         shown, rest = lines[:keep] + ([next_step] if next_step else []), lines[keep:]
         report_blocks.show(report_blocks.FINDINGS, report_blocks.findings_html(shown, more=rest),
-                           "\n".join(report_blocks.plain(x) for x in shown + rest))
+                           "\n".join(report_blocks.plain(x) for x in shown + rest), markdown=report_blocks.markdown_bullets(shown + rest))
         chosen = list(headlines) if headlines is not None else ([next_step] if next_step else []) + lines
         record("headlines", [_short(report_blocks.plain(x)) for x in chosen[:3]])
 
@@ -172,7 +172,8 @@ class Job:
 
         lines = compare(previous, *args, **kwargs)
         report_blocks.show(report_blocks.SINCE, report_blocks.since_html(previous.date, lines),
-                           "\n".join(report_blocks.plain(x) for x in lines) or "Nothing moved.")
+                           "\n".join(report_blocks.plain(x) for x in lines) or "Nothing moved.",
+                           markdown=report_blocks.markdown_bullets(lines) or "Nothing moved.")
 
     def progress(self, iterable: Iterable, **kw):
         """A progress bar over ``iterable``: a widget in JupyterLab, silent under the runner."""
@@ -319,8 +320,10 @@ def record(name: str, value: Any) -> None:
 
 
 def record_usage(klaviyo=None, mavera=None) -> None:
-    """Record ``klaviyo_requests``, ``mavera_credits`` and ``sandbox`` from the two clients."""
+    """Record ``klaviyo_requests``, ``klaviyo_cache_hits``, ``mavera_credits`` and ``sandbox`` from the two clients."""
     record("klaviyo_requests", int(klaviyo.requests_sent) if klaviyo is not None else 0)
+    if hasattr(klaviyo, "cache_hits"):  # requests answered from the HTTP cache, sending nothing
+        record("klaviyo_cache_hits", int(klaviyo.cache_hits))
     credits = mavera.credits_spent if mavera is not None else 0
     record("mavera_credits", int(credits) if float(credits).is_integer() else float(credits))
     record("sandbox", config.is_sandbox())

@@ -88,6 +88,11 @@ def since_html(previous_date: str, lines: Sequence[str]) -> str:
             f"<h2>Since the last run ({html.escape(when)})</h2>{body}</div>")
 
 
+def markdown_bullets(lines: Sequence[str]) -> str:
+    """The lines as one Markdown list (a line without a list marker gets one)."""
+    return "\n".join(line if re.match(r"^\s*[-*+]\s", str(line)) else f"- {line}" for line in lines)
+
+
 def plain(line: str) -> str:
     """A Markdown line as plain text for index.html and run.json: markers, emphasis and code ticks gone."""
     text = re.sub(r"^\s*[-*+]\s+", "", str(line).strip())
@@ -109,8 +114,12 @@ def place_of(output: dict) -> str | None:
     return kind if kind in PLACES else None
 
 
-def show(kind: str, block_html: str, text: str) -> None:
-    """Display a block where the notebook is; the report lifts it to the top."""
+def show(kind: str, block_html: str, text: str, markdown: str | None = None) -> None:
+    """Display a block where the notebook is; the report lifts it to the top. ``markdown``: the same content as
+    Markdown, for readers of the saved notebook that take that (the report and JupyterLab show the HTML)."""
     from IPython.display import display
 
-    display({"text/html": block_html, "text/plain": text}, metadata=placed(kind), raw=True)
+    data = {"text/html": block_html, "text/plain": text}
+    if markdown is not None:
+        data["text/markdown"] = markdown
+    display(data, metadata=placed(kind), raw=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -60,6 +60,29 @@ def saved_personas() -> dict | None:
     """Job 01's ``{tier: persona id}`` from this run folder (``helpers.jobs.ARTIFACTS``), or None."""
     path = jobs.artifact_path(report.run_dir(), "personas")
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def saved_tier_sizes() -> dict[str, int] | None:
+    """Job 01's tier sizes ``{tier: customers}`` from this run folder's tiers.csv (``helpers.jobs.ARTIFACTS``),
+    or None when job 01 has not run for this folder (or its table has no ``size``)."""
+    path = jobs.artifact_path(report.run_dir(), "tiers")
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, index_col=0)
+    if "size" not in table:
+        return None
+    return {str(tier): int(size) for tier, size in table["size"].items() if pd.notna(size)}
+
+
+def persona_tiers(personas: Sequence[str], names: Mapping[str, str]) -> dict[str, str]:
+    """``{tier: persona id}`` for the asked ``personas`` that stand for a CLV tier: job 01's personas.json of this
+    run folder first, else a persona named ``CLV tier: <tier>`` (``names``: id → name, e.g. ``fg.names``)."""
+    asked = set(personas)
+    tiers = {tier: pid for tier, pid in (saved_personas() or {}).items() if pid in asked}
+    for pid, name in names.items():
+        if pid in asked and pid not in tiers.values() and str(name).startswith(PERSONA_PREFIX):
+            tiers.setdefault(str(name)[len(PERSONA_PREFIX):], pid)
+    return tiers
 
 
 def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> list[str]:

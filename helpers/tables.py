@@ -164,8 +164,11 @@ def table_html(
     numeric = {c: _numeric(frame[c]) or isinstance(formats.get(c), ByRow)
                or formats.get(c) in ("money", "money0", "count", "percent", "ratio") for c in columns}
 
+    label = frame.columns[0] if frame is not df else None  # the index, shown as the first column
+    # pandas' class names: the row label's header is index_name, the others col_heading.
     head = "".join(
-        f'<th scope="col"{_align(numeric[c], header=True)}>{html.escape(str((headers or {}).get(c) or humanize(c)))}</th>'
+        f'<th scope="col" class="{"index_name" if c == label else "col_heading"}"{_align(numeric[c], header=True)}>'
+        f'{html.escape(str((headers or {}).get(c) or humanize(c)))}</th>'
         for c in columns
     )
     rows = []

@@ -20,7 +20,8 @@ def test_registry_names_exactly_the_notebooks():
 def test_personas_come_from_01_and_go_to_04_and_05():
     assert jobs.producer("personas") == jobs.job(1)
     assert [j.number for j in jobs.JOBS if "personas" in j.consumes] == [4, 5]
-    assert jobs.job(1).produces == ("personas",)
+    assert jobs.job(1).produces == ("personas", "tiers")
+    assert [j.number for j in jobs.JOBS if "tiers" in j.consumes] == [4]  # 04 weighs personas by tier size
 
 
 def test_every_artifact_lives_in_its_producers_folder():
@@ -45,10 +46,11 @@ def test_unknown_job_is_one_sentence_naming_the_jobs(key):
 def test_artifact_path_is_inside_the_run_folder(tmp_path):
     assert jobs.artifact_path(tmp_path, "personas") == tmp_path / "01_persona_enrichment" / "personas.json"
     assert jobs.artifact_path(str(tmp_path), "personas") == tmp_path / "01_persona_enrichment" / "personas.json"
-    with pytest.raises(LookupError, match="no artifact 'tiers'; artifacts: personas"):
-        jobs.artifact_path(tmp_path, "tiers")
-    with pytest.raises(LookupError, match="no job produces 'tiers'"):
-        jobs.producer("tiers")
+    assert jobs.artifact_path(tmp_path, "tiers") == tmp_path / "01_persona_enrichment" / "tiers.csv"
+    with pytest.raises(LookupError, match="no artifact 'orders'; artifacts: personas, tiers"):
+        jobs.artifact_path(tmp_path, "orders")
+    with pytest.raises(LookupError, match="no job produces 'orders'"):
+        jobs.producer("orders")
 
 
 def stems(stages):

@@ -64,6 +64,8 @@ def test_defaults_are_read_as_papermill_reads_them_and_pass_the_spec(stem):
      "pass e.g. -p timeframe last_365_days."),
     ("05_sms_vs_email_testing", {"conversion_metric": "  "},
      "parameter conversion_metric='  ' is empty; pass e.g. -p conversion_metric 'Placed Order'."),
+    ("05_sms_vs_email_testing", {"pair_window_days": -1},
+     "parameter pair_window_days=-1 must be at least 0; pass e.g. -p pair_window_days 7."),
     ("01_persona_enrichment", {"clv_field": "clv"},
      "parameter clv_field='clv' is not one of 'predicted_clv', 'total_clv', 'historic_clv'; "
      "pass e.g. -p clv_field predicted_clv."),

@@ -210,6 +210,8 @@ def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_
     assert "(report dated 2026-07-15)" in header  # the run date differs from the folder's
     assert findings.count("<li>") == 7 and "finding 3</li><li><strong>Next step:</strong> act" in findings
     assert "<summary>2 more findings</summary>" in findings
+    markdown = shown[1][0]["text/markdown"]  # the same findings for readers of the saved notebook
+    assert markdown.splitlines() == [*lines[:4], "- **Next step:** act", *lines[4:]]
     assert job.currency.code == "EUR"
     assert "record currency = EUR" in caplog.text
     assert "record headlines = ['Next step: act', 'finding 0', 'finding 1']" in caplog.text

@@ -116,6 +116,23 @@ def test_personas_from_job_01_are_read_where_the_registry_says(sandbox_env, shel
     assert mavera_stats(sandbox_env)["requests"] == before
 
 
+def test_tier_sizes_and_persona_tiers_come_from_job_01(tmp_path, monkeypatch):
+    """04 weighs each tier persona by its tier's share of customers: sizes from 01's tiers.csv, the persona's
+    tier from 01's personas.json or else its "CLV tier: <tier>" name."""
+    monkeypatch.setenv("WORKBOOKS_RUN_DIR", str(tmp_path))
+    assert steps.saved_tier_sizes() is None
+    tiers = jobs.artifact_path(tmp_path, "tiers")
+    tiers.parent.mkdir()
+    tiers.write_text("tier,size,share_customers\nOccasional,600,0.6\nRegular,300,0.3\nVIP,100,0.1\n")
+    assert steps.saved_tier_sizes() == {"Occasional": 600, "Regular": 300, "VIP": 100}
+    names = {"pa": "CLV tier: Occasional", "pv": "CLV tier: VIP", "px": "Shopper X"}
+    assert steps.persona_tiers(["pa", "pv", "px"], names) == {"Occasional": "pa", "VIP": "pv"}
+    jobs.artifact_path(tmp_path, "personas").write_text(json.dumps({"Regular": "pa", "VIP": "pv", "Other": "pz"}))
+    assert steps.persona_tiers(["pa", "pv"], names) == {"Regular": "pa", "VIP": "pv"}  # the saved file wins
+    tiers.write_text("tier,customers\nVIP,1\n")
+    assert steps.saved_tier_sizes() is None
+
+
 @pytest.fixture
 def empty_sandbox(tmp_path_factory):
     """A sandbox of its own: no test before this one has created personas in it."""

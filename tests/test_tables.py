@@ -39,6 +39,8 @@ def test_the_default_index_is_dropped_and_a_label_index_is_the_first_column():
     labelled = pd.DataFrame({"size": [3, 4]}, index=pd.Index(["VIP", "Regular"], name="tier"))
     _, head, rows, _ = parse(tables.table_html(labelled, formats={"size": "count"}))
     assert head == ["Tier", "Size"] and rows == [["VIP", "3"], ["Regular", "4"]]
+    soup = parse(tables.table_html(labelled))[0]  # pandas' class names, for readers of the saved notebook
+    assert [th["class"] for th in soup.select("thead th")] == [["index_name"], ["col_heading"]]
 
 
 def test_a_capped_table_says_how_many_rows_it_shows_and_links_the_file_with_all():

@@ -296,8 +296,13 @@ def summary_lines(
     pairs_total: int,
     described: pd.DataFrame,
     category_pairs: pd.DataFrame,
+    category_line: str | None = None,
 ) -> list[str]:
-    """Markdown bullets on the basket data: orders, the strongest pair, the strongest category pairing."""
+    """Markdown bullets on the basket data: orders, the strongest pair, the strongest category pairing.
+
+    `category_line` (e.g. `affinity_significance.category_headline`) replaces the strongest-lift category
+    bullet, which would headline a lift whatever its evidence.
+    """
     lines = [
         f"- {orders_analyzed:,} orders over the last {lookback_days} days; "
         f"{pairs_total:,} product pairs pass the thresholds."
@@ -309,7 +314,9 @@ def summary_lines(
             f"{best['co_orders']} orders ({best['support']:.2%}), {best['lift']:.1f}× more often than chance; "
             f"{best['confidence_a_to_b']:.0%} of {best['title_a']} orders also hold {best['title_b']}."
         )
-    if len(category_pairs):
+    if category_line:
+        lines.append(f"- {category_line}")
+    elif len(category_pairs):
         top = category_pairs.iloc[0]
         lines.append(
             f"- Strongest category pairing: {top['category_a']} + {top['category_b']} (lift {top['lift']:.2f})."

@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.analysis.focus_groups import MIN_ANSWERS, persona_supports
 
-__all__ = ["persona_customer_shares", "verdicts_by_customers", "weighted_support"]
+__all__ = ["persona_customer_shares", "verdicts_by_customers", "weighted_lines", "weighted_support"]
 
 
 def persona_customer_shares(personas: Mapping[str, str], tier_sizes: Mapping[str, int]) -> dict[str, float]:
@@ -94,3 +94,24 @@ def verdicts_by_customers(verdicts: pd.DataFrame, weighted: pd.DataFrame) -> pd.
         labels[(bool(d), bool(c))] for d, c in zip(out["data_support"], out["customer_support"], strict=True)
     ]
     return out
+
+
+def weighted_lines(verdicts: pd.DataFrame) -> list[str]:
+    """Markdown bullets: per bundle, the persona count beside the share of customers those personas stand for.
+
+    Why: "2 of 3 personas back it" reads as a majority even when the third persona is 60 % of customers.
+    `verdicts` is `verdicts_by_customers(...)` (with the `bundle` label of `bundle_verdicts`); the bullets
+    name the part of the label before its parenthesis. A bundle whose customer verdict differs from the
+    persona-count verdict says so.
+    """
+    if not len(verdicts) or "customer_verdict" not in verdicts:
+        return []
+    lines = ["- Weighted by customers (each tier persona counts for its tier's share of customers):"]
+    for row in verdicts.itertuples(index=False):
+        label = str(getattr(row, "bundle", row.subject)).split(" (", 1)[0]
+        note = "" if row.customer_verdict == row.verdict else (
+            f"; by persona count it would read “{row.verdict}”")
+        lines.append(f"  - {label}: {row.personas_supporting} of {row.personas} personas back it, standing for "
+                     f"{row.weighted_support:.0%} of customers ({row.customers_asked:.0%} asked) → "
+                     f"**{row.customer_verdict}**{note}.")
+    return lines

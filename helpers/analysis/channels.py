@@ -489,9 +489,12 @@ def summary_lines(
     sms_campaigns: int,
     timeframe: str,
     significance: float,
+    verdict: str | None = None,
 ) -> list[str]:
     """Markdown bullets on the channel numbers: each headline metric's winner and test, SMS ROI, paired
-    campaigns and the channel the numbers favour."""
+    campaigns and the channel the numbers favour — or, given `verdict` (`channel_revenue.verdict_sentence`:
+    which factor drives revenue per recipient and what it costs in unsubscribes), that sentence instead, since
+    "the numbers favour email" alone hides both."""
     lines = [
         f"- {email_campaigns} email and {sms_campaigns} SMS campaigns in `{timeframe}`; "
         "SMS figures are over consented SMS audiences only."
@@ -501,14 +504,14 @@ def summary_lines(
         win, lose = ("sms", "email") if row["winner"] == "sms" else ("email", "sms")
         fmt = "${:.3f}" if metric == "revenue_per_recipient" else "{:.2%}"
         p_adjusted = row["p_adjusted"] if "p_adjusted" in row else row["p_value"]
-        verdict = (
+        test_note = (
             f"(significant, Holm-adjusted p = {p_adjusted:.1e})."
             if row["significant"]
             else f"(not significant at {significance:g} after the Holm correction)."
         )
         lines.append(
             f"- **{METRIC_LABELS[metric]}**: {_channel_name(win)} wins, "
-            f"{fmt.format(row[win])} vs {fmt.format(row[lose])} {verdict}"
+            f"{fmt.format(row[win])} vs {fmt.format(row[lose])} {test_note}"
         )
     sms_roi = totals["roi"].get("sms", np.nan)
     if np.isfinite(sms_roi):
@@ -521,7 +524,10 @@ def summary_lines(
             f"- Of {len(paired)} campaigns sent on both channels, SMS converted better in "
             f"{sms_wins(paired)['conversion_rate']}."
         )
-    lines.append(f"- The numbers favour **{data_channel(comparison) or 'neither channel clearly'}**.")
+    if verdict:
+        lines.append(f"- **Verdict:** {verdict}")
+    else:
+        lines.append(f"- The numbers favour **{data_channel(comparison) or 'neither channel clearly'}**.")
     return lines
 
 

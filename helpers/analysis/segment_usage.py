@@ -17,6 +17,7 @@ import pandas as pd
 __all__ = [
     "LIVE_CAMPAIGN_STATUSES",
     "LIVE_FLOW_STATUSES",
+    "in_use_text",
     "protect_in_use",
     "segment_usage",
     "segment_uses",
@@ -60,8 +61,8 @@ def _ids(value) -> list[str]:
 
 def _campaign_uses(row: dict) -> list[tuple[str, str]]:
     audiences = row.get("audiences")
-    if not isinstance(audiences, Mapping):
-        audiences = {"included": row.get("included"), "excluded": row.get("excluded")}
+    if not isinstance(audiences, Mapping):  # the client's frame: audiences_included / audiences_excluded lists
+        audiences = {side: row.get(f"audiences_{side}", row.get(side)) for side in ("included", "excluded")}
     return [(s, f"{side} audience") for side in ("included", "excluded") for s in _ids(audiences.get(side))]
 
 
@@ -93,8 +94,8 @@ def segment_uses(
     """Every use of a segment id: one row per (segment, campaign or flow, how).
 
     Why: "in use by …" must name the campaign or flow and how it uses the segment. `campaigns` rows carry
-    `campaign_id` (or `id`), `name`, `status` and `audiences` ({included, excluded}) or `included` /
-    `excluded` columns; `flows` rows `flow_id` (or `id`), `name`, `status`, `archived` and any of
+    `campaign_id` (or `id`), `name`, `status` and `audiences` ({included, excluded}) or `audiences_included` /
+    `audiences_excluded` (`kc.campaigns(...)`) or `included` / `excluded` columns; `flows` rows `flow_id` (or `id`), `name`, `status`, `archived` and any of
     `definition` (triggers + profile_filter), `triggers`, `trigger_segment_ids` (e.g. from
     /api/segments/{id}/flow-triggers) or `trigger_type` + `trigger_id`. With `live_only`, only campaigns
     whose status is in `campaign_statuses` and unarchived flows in `flow_statuses` count (case-insensitive).
@@ -143,6 +144,14 @@ def _in_use_text(segment_id: str, uses: pd.DataFrame) -> str:
         label = f"{kind} “{name}”" if isinstance(name, str) and name else f"{kind} {_id}"
         parts.append(f"{label} ({', '.join(group['how'])})")
     return "in use by " + "; ".join(parts)
+
+
+def in_use_text(uses: pd.DataFrame) -> dict[str, str]:
+    """`{segment id: "flow “Beta welcome” (trigger); campaign “Spring” (excluded audience)"}` for every segment
+    in `uses` (`segment_uses(...)`): what the report and Mave's brief say uses each one."""
+    if uses.empty:
+        return {}
+    return {s: _in_use_text(s, uses).removeprefix("in use by ") for s in dict.fromkeys(uses["segment_id"])}
 
 
 def protect_in_use(plan: pd.DataFrame, uses: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:

@@ -219,11 +219,14 @@ def mave_brief(
     cov: dict,
     definitions: Mapping[str, str] | None = None,
     max_segments: int = 40,
+    in_use: Mapping[str, str] | None = None,
 ) -> str:
     """A compact, numbers-first brief for the Mave agent asking for a simpler segmentation.
 
     Lists the largest `max_segments` segments (name, size, unique share, plain-language definition when
-    given) and every flagged pair with its overlap numbers. Aggregates only: no profile data.
+    given) and every flagged pair with its overlap numbers. `in_use` ({segment id: "flow “Beta welcome”
+    (trigger)"}) adds which segments live campaigns or flows depend on, so the agent can keep them.
+    Aggregates only: no profile data.
     """
     name = dict(zip(table["segment_id"], table["name"], strict=True))
     lines = [
@@ -247,6 +250,9 @@ def mave_brief(
             lines.append(f"- {name[inner]} inside {name[outer]}: {share:.0%}")
     if tiny:
         lines.append("Tiny segments: " + ", ".join(f"{name[s]} ({int(table.set_index('segment_id').at[s, 'size'])})" for s in tiny))
+    if in_use:
+        lines.append("Used by live campaigns or flows (changing them changes whom those reach): "
+                     + "; ".join(f"{name.get(s, s)}: {how}" for s, how in in_use.items()) + ".")
     lines.append(
         "Propose a simpler segmentation for an e-commerce email/SMS programme: which segments to merge, "
         "retire or redefine, and what the resulting set should be, with a one-line reason for each change."

@@ -80,10 +80,13 @@ STREAMS: dict[str, Stream] = {
                               sort="joined_group_at", ttl=6 * HOUR, split_on="joined_group_at"),
     "flows": Stream("/api/flows", "flow", 50, fields=("name", "status", "archived", "created", "updated", "trigger_type"),
                     include=("flow-actions",), ttl=24 * HOUR),
+    # One flow with its definition (triggers, profile filter): only the single-flow endpoint has it.
+    "flow": Stream("/api/flows/{id}", "flow", None, fields=("name", "status", "archived", "trigger_type", "definition"),
+                   additional=("definition",), ttl=24 * HOUR),
     "flow_actions": Stream("/api/flows/{id}/flow-actions", "flow-action", 50, ttl=24 * HOUR),
     "flow_messages": Stream("/api/flow-actions/{id}/flow-messages", "flow-message", 50, ttl=24 * HOUR),
     "campaigns": Stream("/api/campaigns", "campaign", 100,
-                        fields=("name", "status", "archived", "send_time", "created_at", "updated_at"),
+                        fields=("name", "status", "archived", "audiences", "send_time", "created_at", "updated_at"),
                         include=("campaign-messages",),
                         included_fields={"campaign-message": ("definition", "send_times")}, ttl=6 * HOUR),
     "metrics": Stream("/api/metrics", "metric", None, fields=("name", "created", "updated", "integration"),
@@ -117,7 +120,8 @@ DEFAULT_STATISTICS = (
     "conversion_rate", "conversion_value", "revenue_per_recipient", "unsubscribe_rate", "bounce_rate",
 )
 
-_TEMPLATES = [(re.compile("^" + re.sub(r"\\\{id\\\}", "[^/]+", re.escape(s.path)) + "$"), s) for s in STREAMS.values()]
+# Klaviyo's links.next end the path in a slash ("/api/profiles/?page%5Bcursor%5D=..."): match both spellings.
+_TEMPLATES = [(re.compile("^" + re.sub(r"\\\{id\\\}", "[^/]+", re.escape(s.path)) + "/?$"), s) for s in STREAMS.values()]
 
 
 def stream_for(path: str) -> Stream | None:
@@ -126,6 +130,6 @@ def stream_for(path: str) -> Stream | None:
         if regex.match(path):
             return stream
     for spec in REPORTS.values():
-        if path == spec.path:
+        if path.rstrip("/") == spec.path:
             return Stream(spec.path, spec.resource, ttl=spec.ttl)
     return None

@@ -15,6 +15,12 @@ _POSITIVE = ("vip", "loyal", "champion", "high-value", "high value", "repeat", "
 _NEGATIVE = ("at risk", "at-risk", "lapsed", "dormant", "occasional", "one-time", "bargain", "price-sensitive")
 _REVERSED = ("intrusive", "annoying", "spam", "too many", "too often", "irritat", "overwhelm")
 _PRICE = ("price", "fair", "worth", "value for money", "expensive", "cost")
+# A persona that says it ignores a channel rejects it: its likelihood to act on that channel collapses (NPS
+# near −100) and it seldom picks it, whatever its other traits. Notebook 05 must not advise that channel
+# silently. Matched on the persona's own words, e.g. "ignores brand emails", "never reads text messages".
+_REJECTS = re.compile(
+    r"\b(?:ignores?|never (?:opens?|reads?|acts? on)|deletes?|unsubscribed from|opted out of|dislikes?|hates?)"
+    r"\s+(?:(?:brand|marketing|our|all|most|every)\s+)?(e-?mails?|sms|texts?|text messages?)\b")
 
 
 def _flatten(value: Any) -> str:
@@ -60,7 +66,9 @@ def persona_traits(persona: dict) -> dict:
     affinity += max(-0.3, min(0.3, 0.15 * (pos - neg)))
     sms = low.count("sms") + low.count("text message")
     email = low.count("email")
+    rejects = {"email" if "mail" in m.group(1) else "sms" for m in _REJECTS.finditer(low)}
     return {
+        "rejects": rejects,
         "affinity": max(-1.0, min(1.0, affinity)),
         "churn": churn,
         "clv": clv,
@@ -90,6 +98,8 @@ def _question_lean(traits: dict, q: dict, context: str) -> float:
     mentions_sms, mentions_email = "sms" in text or "text message" in text, "email" in text
     if channel and mentions_sms != mentions_email:
         lean += 0.3 if (channel == "sms") == mentions_sms else -0.3
+    if mentions_sms != mentions_email and ("sms" if mentions_sms else "email") in traits.get("rejects", ()):
+        lean = min(lean, -0.9)  # below the stimulus and every other trait: this persona does not act there
     if any(w in text for w in _REVERSED):
         lean = -lean  # an agreeable persona disagrees that the message is intrusive
     return max(-1.0, min(1.0, lean))
@@ -142,6 +152,9 @@ def _answer(q: dict, persona: dict, traits: dict, context: str, rng: np.random.G
                 w += 2.5
             if traits["channel"] == "email" and "email" in low:
                 w += 2.5
+            if ("email" in low) != ("sms" in low or "text" in low):
+                if ("email" if "email" in low else "sms") in traits.get("rejects", ()):
+                    w *= 0.15
             if any(x in low for x in ("neither", "none", "not interested")):
                 w *= 0.3 + max(0.0, -lean) * 3
             if "both" in low or "all" in low.split():

@@ -393,7 +393,7 @@ class MaveraEmulator:
         thread["messages"] += 2
         thread["credits_used"] += credits
         self._stats["chats"] += 1
-        content = mave_answer(message, turn=thread["messages"] // 2)
+        content = mave_answer(message, turn=thread["messages"] // 2, seed=self.seed)
         personas = [p for p in self._personas.values() if p["is_custom"]][:3] or list(self._personas.values())[:2]
         confidence = round(0.78 + (int.from_bytes(digest(self.seed, message, "c")[:1], "big") % 15) / 100, 2)
         return 200, {

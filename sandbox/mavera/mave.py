@@ -4,6 +4,9 @@ actions (the emulator's stand-in for Mavera's research agent)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from .seeded import digest
 
 _ACTIONS = (
     ("merge", ("redundant", "jaccard", "duplicate", "near-identical")),
@@ -26,11 +29,24 @@ def _names(item: str) -> list[str]:
     return [re.sub(r"\s*\(\d[\d,]*\)$", "", p).strip(" -*") for p in parts if p.strip(" -*")][:2]
 
 
-def mave_answer(message: str, turn: int) -> str:
+def planted_retirement(seed: int, names: Iterable[str]) -> str | None:
+    """The segment this seed's Mave wrongly proposes to retire, among segments nothing flagged; None for one
+    seed in four. A real agent contradicts a deterministic plan now and then; the notebook must say so, and
+    ``/sandbox/truth`` names the segment (``mave_planted_retirement``) so a test can check it did."""
+    if digest(seed, "mave-retire")[0] % 4 == 0:
+        return None
+    pool = sorted(set(names))
+    return min(pool, key=lambda n: digest(seed, "mave-retire", n)) if pool else None
+
+
+def mave_answer(message: str, turn: int, seed: int = 0) -> str:
     """Markdown built from the brief: echoes its segment lines and turns flagged ones into actions.
 
     Flags come from keywords on a line or from the heading above a bullet list ("Near-duplicate
-    pairs (Jaccard):" then "- A ~ B: 0.93").
+    pairs (Jaccard):" then "- A ~ B: 0.93"). A nested segment listed inside several segments is folded
+    into each of them, as an agent reading the list line by line would (the plan folds it into one), and
+    for most seeds one segment nothing flagged is retired anyway (:func:`planted_retirement`): two ways
+    Mave's answer can contradict the deterministic plan.
     """
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     echoed, actions, section = [], [], None
@@ -71,6 +87,11 @@ def mave_answer(message: str, turn: int) -> str:
             text.append(f"**Fold** {label}{evidence}: it sits inside a larger segment.")
         else:
             text.append(f"**Retire or fold** {label}: too small to move revenue on its own.")
+    flagged = {n for _, names, _ in actions for n in names}
+    listed = [m.group(1).strip() for item in echoed if (m := re.match(r"^(.+?):\s*\d[\d,]*,", item))]
+    wrong = planted_retirement(seed, [n for n in listed if n not in flagged])
+    if wrong:
+        text.append(f"**Retire** “{wrong}”: its people are reached by broader segments anyway.")
     text = list(dict.fromkeys(text))[:15]
     numbers = re.findall(r"\b\d[\d,]*(?:\.\d+)?%?", message)
     out = []

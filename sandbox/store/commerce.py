@@ -71,6 +71,43 @@ class Catalog:
         return [self.categories[c] for c in self.item_categories[k]]
 
 
+# The decoy pair: two ordinary products bought together in exactly this many orders, at a lift between these
+# bounds. That clears notebook 04's thresholds (≥ 20 co-orders, lift ≥ 2) yet is what chance gives among the
+# ~11,000 product pairs of the catalog: its exact test does not survive the multiple-testing correction.
+DECOY_CO_ORDERS = 21
+DECOY_LIFT = (2.1, 2.6)
+
+
+def _with_decoy_pair(seed: int, key: np.ndarray, n_orders: int, n_products: int,
+                     planted: set[int]) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Order lines (``order * 1024 + product``, unique) with the decoy pair added, and the pair (None when
+    the store is too small to hold one).
+
+    Picks two unplanted products of similar popularity whose order counts put DECOY_CO_ORDERS co-orders at a
+    lift inside DECOY_LIFT, then adds both to just enough orders holding neither. A generator of its own, so
+    the draws that follow (quantities, prices) are those of the seed without a decoy.
+    """
+    rng = np.random.default_rng([seed, 13])
+    order_of, product_of = key // 1024, key % 1024
+    counts = np.bincount(product_of, minlength=n_products)
+    target = np.sqrt(DECOY_CO_ORDERS * n_orders / np.mean(DECOY_LIFT))
+    candidates = sorted((p for p in range(n_products) if p not in planted and counts[p] > 0),
+                        key=lambda p: (abs(counts[p] - target), p))[:12]
+    for i, a in enumerate(candidates):
+        for b in candidates[i + 1:]:
+            with_a, with_b = order_of[product_of == a], order_of[product_of == b]
+            natural = np.intersect1d(with_a, with_b).size
+            add = DECOY_CO_ORDERS - natural
+            lift = DECOY_CO_ORDERS * n_orders / ((counts[a] + add) * (counts[b] + add)) if add >= 0 else 0.0
+            if add < 0 or not DECOY_LIFT[0] <= lift <= DECOY_LIFT[1]:
+                continue
+            neither = np.setdiff1d(np.arange(n_orders), np.union1d(with_a, with_b))
+            chosen = rng.choice(neither, add, replace=False).astype(np.int64)
+            extra = np.concatenate([chosen * 1024 + a, chosen * 1024 + b])
+            return np.unique(np.concatenate([key, extra])), (int(min(a, b)), int(max(a, b)))
+    return key, None
+
+
 class Orders:
     """Placed orders over the last 364 days, sorted by time, and their line items."""
 
@@ -118,6 +155,7 @@ class Orders:
         # One line per (order, product): sort and drop repeats.
         key = line_order.astype(np.int64) * 1024 + line_product
         key = np.unique(key)
+        key, self.decoy = _with_decoy_pair(seed, key, n, catalog.n, planted_products)
         self.line_order = (key // 1024).astype(np.int32)
         self.line_product = (key % 1024).astype(np.int16)
         self.line_qty = (1 + (rng.random(len(key)) < 0.18) + (rng.random(len(key)) < 0.04)).astype(np.int8)

@@ -8,9 +8,11 @@ planted under-performers and the normal messages on their side of the thresholds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import norm
 
 from .ids import short_id, ulid_like
 
@@ -78,6 +80,10 @@ class Flow:
     created: int
     updated: int
     actions: list[FlowAction] = field(default_factory=list)
+    # definition.triggers[0] when it names a segment ({"type": "segment", "id": ...}); None: derived from
+    # trigger_type when rendered (list, metric, date, price drop, low inventory).
+    trigger: dict | None = None
+    profile_filter: dict | None = None  # definition.profile_filter, e.g. segment membership
 
 
 @dataclass
@@ -86,14 +92,17 @@ class Campaign:
     message_id: str
     name: str
     channel: str
-    audience: str  # segment id
+    audience: str  # segment id (audiences.included)
     send_time: int
     created: int
     updated: int
     subject: str
     preview: str
     body: str
-    row: int
+    row: int  # index into Messaging.campaign_daily; -1 for campaigns that never sent
+    status: str = "Sent"
+    excluded: tuple[str, ...] = ()  # audiences.excluded
+    offer: str = ""  # the name without its channel suffix: same offer = same campaign on both channels
 
 
 def _daily_counts(expected: np.ndarray) -> np.ndarray:
@@ -102,8 +111,39 @@ def _daily_counts(expected: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([[0.0], total]))
 
 
-def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict) -> None:
-    """Write every statistic for one message (counts: days x stats) from recipients and rates."""
+GOLDEN = (5 ** 0.5 - 1) / 2
+FLOW_ORDER_SIGMA = 0.45  # spread of a flow order's value around the message's AOV (lognormal, cv ~0.46)
+CAMPAIGN_ORDER_SIGMA = 0.6
+
+
+def flow_order_values(u0: float, aov: float) -> Callable[[int], np.ndarray]:
+    """Order values of a flow message's conversions, oldest first: lognormal around ``aov``, drawn on a
+    golden-ratio sequence (low discrepancy), so any run of consecutive orders averages close to ``aov`` and
+    every 30-365 day window keeps the message's planted revenue per recipient (i.i.d. draws would not)."""
+    def draw(n: int) -> np.ndarray:
+        u = np.clip(np.mod(u0 + GOLDEN * np.arange(n), 1.0), 0.005, 0.995)
+        return np.round(aov * np.exp(FLOW_ORDER_SIGMA * norm.ppf(u) - FLOW_ORDER_SIGMA ** 2 / 2), 2)
+    return draw
+
+
+def campaign_order_values(rng: np.random.Generator, aov: float) -> Callable[[int], np.ndarray]:
+    """Order values of a campaign's conversions: i.i.d. lognormal with mean ``aov``."""
+    return lambda n: np.round(aov * rng.lognormal(-CAMPAIGN_ORDER_SIGMA ** 2 / 2, CAMPAIGN_ORDER_SIGMA, n), 2)
+
+
+def _values_by_day(conv: np.ndarray, draw: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Summed order value per day (index 0 = yesterday) for these daily conversions, one draw per order in
+    time order."""
+    chron = conv[::-1].astype(np.int64)
+    values = draw(int(chron.sum()))
+    cum = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.cumsum(chron)
+    return np.round(cum[ends] - cum[ends - chron], 2)[::-1]
+
+
+def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict,
+          values: Callable[[int], np.ndarray]) -> None:
+    """Write every statistic for one message (counts: days x stats) from recipients, rates and its order values."""
     counts[:, S["recipients"]] = recipients
     delivered = _daily_counts(recipients * (0.985 if channel == "email" else 0.99))
     counts[:, S["delivered"]] = delivered
@@ -118,7 +158,7 @@ def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict)
     conv = _daily_counts(delivered * rates["conversion"])
     counts[:, S["conversions"]] = conv
     counts[:, S["conversion_uniques"]] = conv
-    counts[:, S["conversion_value"]] = np.round(conv * rates["aov"], 2)
+    counts[:, S["conversion_value"]] = _values_by_day(conv, values)
     counts[:, S["unsubscribes"]] = _daily_counts(delivered * (0.003 if channel == "email" else 0.006))
     counts[:, S["spam_complaints"]] = _daily_counts(delivered * 0.0002) if channel == "email" else 0
     counts[:, S["message_segment_count_sum"]] = recipients * (1.4 if channel == "sms" else 0)
@@ -131,6 +171,12 @@ class Messaging:
         self.t_end = t_end
         self._build_flows(seed, rng, t_end)
         self._build_campaigns(seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes)
+        self._plant_segment_uses(seed, t_end, {s.name: s.id for s in segments})
+
+    @property
+    def all_campaigns(self) -> list[Campaign]:
+        """Every campaign the API lists: the sent ones (in the reports) and those that never sent."""
+        return self.campaigns + self.unsent
 
     # --- flows -----------------------------------------------------------------------------------
     def _build_flows(self, seed: int, rng: np.random.Generator, t_end: int) -> None:
@@ -191,7 +237,8 @@ class Messaging:
         for m in self.flow_messages:
             base = dict(FLOW_BASE[m.channel])
             for key in ("open", "click", "conversion", "aov"):
-                base[key] *= 1 + rng.uniform(-0.04, 0.04)
+                # Half the drawn spread on aov: per-order values add their own (flow_order_values).
+                base[key] *= 1 + rng.uniform(-0.04, 0.04) * (0.5 if key == "aov" else 1.0)
             volume = m.volume  # type: ignore[attr-defined]
             if m.id in under:
                 metrics = ["open", "click", "conversion", "revenue"] if m.channel == "email" else ["click", "conversion", "revenue"]
@@ -204,7 +251,8 @@ class Messaging:
                 for key in ("open", "click", "conversion"):
                     base[key] *= 0.45
             recipients = _daily_counts(volume * day_wave * rng.uniform(0.9, 1.1, DAYS))
-            _fill(self.flow_daily[m.row], recipients, m.channel, base)
+            u0 = int.from_bytes(short_id(seed, "order-values", m.row, 8).encode(), "big") % 10_007 / 10_007
+            _fill(self.flow_daily[m.row], recipients, m.channel, base, flow_order_values(u0, base["aov"]))
         self.flow_message_by_id = {m.id: m for m in self.flow_messages}
         self.flow_by_id = {f.id: f for f in self.flows}
         self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
@@ -248,14 +296,21 @@ class Messaging:
         if len(sms_names) < n_sms:
             sms_names += [f"{n} (SMS)" for n in email_names[: n_sms - len(sms_names)] if n not in shared]
         self.campaigns: list[Campaign] = []
+        values_rng = np.random.default_rng([seed, 8])  # its own stream: the campaigns' draws stay as they were
         days_email = np.sort(rng.choice(np.arange(2, 362), len(email_names), replace=False))[::-1]
         email_day = dict(zip(email_names, days_email, strict=True))
+        offsets = _pair_offsets(seed, [str(n) for n in shared])
+        email_send: dict[str, int] = {}
         self.campaign_daily = np.zeros((len(email_names) + len(sms_names), DAYS, len(STATS)))
         for channel, cnames in (("email", email_names), ("sms", sms_names)):
             for name in cnames:
                 k = len(self.campaigns)
                 day = int(email_day[name]) if (channel == "sms" and name in email_day) else int(rng.integers(2, 362))
                 send = t_end - day * DAY + int(rng.integers(14, 20)) * 3600 - DAY
+                if channel == "email":
+                    email_send[str(name)] = send
+                elif str(name) in offsets:  # the same offer on SMS: its send time relative to the email's
+                    send = _shifted(email_send[str(name)], offsets[str(name)], t_end)
                 audience = str(rng.choice(sms_segment_ids if channel == "sms" else email_segment_ids))
                 members_email, members_sms = segment_sizes[audience]
                 size = members_sms if channel == "sms" else members_email
@@ -265,13 +320,96 @@ class Messaging:
                              audience, send, send - 7 * DAY, send + 3600, subject,
                              f"{name} starts now" if channel == "email" else "",
                              SMS_BODIES[k % 2].format(brand="Sandbox Goods", subject=subject, code=short_id(seed, "c", k, 5))
-                             if channel == "sms" else "", k)
+                             if channel == "sms" else "", k, offer=str(name).removesuffix(" (SMS)"))
                 rates = dict(self.campaign_rates[channel])
                 for key in ("open", "click", "conversion"):
                     rates[key] *= 1 + rng.uniform(-0.15, 0.15)
                 recipients = np.zeros(DAYS)
                 recipients[(t_end - send) // DAY] = size
-                _fill(self.campaign_daily[k], recipients, channel, rates)
+                _fill(self.campaign_daily[k], recipients, channel, rates, campaign_order_values(values_rng, rates["aov"]))
                 self.campaigns.append(c)
         self.campaign_by_id = {c.id: c for c in self.campaigns}
         self.campaign_by_message = {c.message_id: c for c in self.campaigns}
+
+    # --- planted segment uses (notebook 03) -------------------------------------------------------
+    def _plant_segment_uses(self, seed: int, t_end: int, segment_ids: dict[str, str]) -> None:
+        """Tiny segments a live flow or a campaign still to send depends on, and one only a cancelled campaign
+        named: retiring "Beta testers" would stop a live flow, retiring "Iceland pilot" would send the scheduled
+        push to the people it excludes; "Wholesale enquiries" can go (a cancelled campaign never sends).
+
+        Built from their own generator after everything else, so the flows, messages and campaigns above stay
+        what they were for the seed. The beta flow's messages sent nothing in the last year (the beta group
+        closed long ago): they are listed, never reported.
+        """
+        rng = np.random.default_rng([seed, 14])
+        beta, iceland, wholesale = (segment_ids[n] for n in ("Beta testers", "Iceland pilot", "Wholesale enquiries"))
+        created = t_end - int(rng.integers(500, 700)) * DAY
+        flow = Flow(short_id(seed, "flow", len(self.flows)), "Beta Program Welcome", "Added to List", "live", created,
+                    created + int(rng.integers(10, 60)) * DAY, trigger={"type": "segment", "id": beta})
+        fi = len(self.flows)
+        counter = 9000 + len(self.action_by_id)
+        for pos, subject in enumerate(["Welcome to the beta", "How is the beta going?", "Thanks for testing"]):
+            if pos:
+                counter += 1
+                flow.actions.append(FlowAction(str(70_000_000 + seed % 1000 * 10_000 + counter), fi, "time-delay",
+                                               168, created, created))
+            counter += 1
+            action_id = str(70_000_000 + seed % 1000 * 10_000 + counter)
+            msg = FlowMessage(short_id(seed, "flow-message", len(self.flow_messages)), action_id, fi,
+                              f"Beta Program Welcome #{pos + 1} (EMAIL)", "email", subject,
+                              f"{subject} - a note from the product team", "", created, flow.updated,
+                              len(self.flow_messages))
+            flow.actions.append(FlowAction(action_id, fi, "send-email", 0, created, flow.updated, msg))
+            self.flow_messages.append(msg)
+        self.flows.append(flow)
+        self.flow_daily = np.concatenate([self.flow_daily, np.zeros((3, DAYS, len(STATS)))])
+        vip = segment_ids.get("VIP (top 10% CLV)")
+        for f in self.flows:  # a live flow that only VIPs enter: a use of a segment nobody would retire
+            if f.name == "VIP Thank You" and vip:
+                f.profile_filter = {"condition_groups": [{"conditions": [
+                    {"type": "profile-group-membership", "is_member": True, "group_ids": [vip]}]}]}
+        self.flow_message_by_id = {m.id: m for m in self.flow_messages}
+        self.flow_by_id = {f.id: f for f in self.flows}
+        self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
+
+        # Push campaigns: the API lists them, the email/SMS reports never hold them (they did not send).
+        k0 = len(self.campaigns)
+        plans = [("Nordic launch preview (app)", "Scheduled", t_end + 3 * DAY + 15 * 3600,
+                  segment_ids["Email subscribers outside North America"], (iceland,)),
+                 ("Wholesale catalogue (app)", "Cancelled", t_end - 20 * DAY + 10 * 3600, wholesale, ())]
+        self.unsent: list[Campaign] = []
+        for j, (name, status, send, included, excluded) in enumerate(plans):
+            k = k0 + j
+            made = send - int(rng.integers(5, 15)) * DAY
+            self.unsent.append(Campaign(
+                ulid_like(seed, "campaign", k, made * 1000), ulid_like(seed, "campaign-message", k, made * 1000), name,
+                "mobile_push", included, send, made, made + 3600, name.removesuffix(" (app)"),
+                "", f"Sandbox Goods: {name.removesuffix(' (app)')} - tap to see it first", -1, status=status,
+                excluded=excluded, offer=name))
+        self.campaign_by_id.update({c.id: c for c in self.unsent})
+        self.campaign_by_message.update({c.message_id: c for c in self.unsent})
+
+
+# Send-time gaps (days, SMS minus email) of the offers sent on both channels: within a week they are one
+# campaign on two channels (notebook 05 pairs them), beyond it they are two moments, even under one name.
+_WITHIN = (0.0, 0.25, -1.0, 2.5, -4.0, 6.5)
+_OUTSIDE = (-9.0,)
+
+
+def _pair_offsets(seed: int, shared: list[str]) -> dict[str, float]:
+    """Each shared offer's SMS send-time offset: six within a week, one just outside, the rest far apart."""
+    rng = np.random.default_rng([seed, 15])
+    gaps = list(_WITHIN + _OUTSIDE)
+    gaps += [float(rng.choice([-1, 1]) * rng.integers(45, 200)) for _ in range(max(0, len(shared) - len(gaps)))]
+    order = rng.permutation(len(shared))
+    return {shared[i]: gaps[k] for k, i in enumerate(order)}
+
+
+def _shifted(send: int, days: float, t_end: int) -> int:
+    """``send`` moved by ``days`` (whole hours), mirrored when that would leave the year of reports."""
+    delta = int(round(days * 24)) * 3600
+    low, high = t_end - 362 * DAY, t_end - 2 * DAY
+    moved = send + delta
+    if not low <= moved <= high:
+        moved = send - delta
+    return min(max(moved, low), high)  # only a far gap can need this, and it stays far

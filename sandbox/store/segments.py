@@ -1,7 +1,8 @@
 """Segments defined from profile attributes; membership is evaluated on the profile columns.
 
 The list is designed for the overlap analysis: one redundant pair (two engagement thresholds 0.02 apart),
-one nested segment (super fans inside the engaged segments), two tiny segments on rare attributes, and
+one nested segment (super fans inside the engaged segments), three tiny segments on rare attributes (two of
+them used by a live campaign or flow, see ``messaging``), and
 otherwise segments on independent attributes, none above ~50 % of profiles, so unplanned pairs stay far
 from the redundancy and nesting thresholds.
 """
@@ -97,6 +98,9 @@ def build_segments(seed: int, p: Profiles, t_end: int) -> list[Segment]:
         ("Low engagement", [_prop("engagement_score", _num("less-than", 0.25))], p.engagement < 0.25, False),
         ("Beta testers", [_prop("beta_tester", {"type": "boolean", "operator": "equals", "value": True})], p.beta, False),
         ("Iceland pilot", [_loc_country(["Iceland"])], country == "Iceland", False),
+        # Appended last: the ids and dates of the segments above stay what they were for every seed.
+        ("Wholesale enquiries", [_prop("wholesale_interest", {"type": "boolean", "operator": "equals", "value": True})],
+         p.wholesale, False),
     ]
     # 15-25 segments: every seed keeps the planted ones and drops a few ordinary ones.
     optional = [k for k, s in enumerate(specs) if s[0] in ("Popup signups", "Quiz takers", f"Loves {fav[4]}",

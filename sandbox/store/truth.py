@@ -9,9 +9,10 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import hypergeom, norm
 
-from .messaging import DAYS, S
+from ..mavera.mave import planted_retirement
+from .messaging import DAY, DAYS, S
 from .shop import Store
 
 REDUNDANT_JACCARD = 0.9
@@ -23,6 +24,11 @@ MIN_CO_ORDERS = 20
 SIGNIFICANCE_ALPHA = 0.05
 # Order-value spread assumed by the revenue-per-recipient test: reports give totals, not order values.
 ORDER_VALUE_CV = 1.0
+PAIR_WINDOW_DAYS = 7
+# Campaign statuses that still read their audience when they send (a sent or cancelled one never will).
+LIVE_CAMPAIGN_STATUSES = {"Draft", "Scheduled", "Preparing to schedule", "Preparing to send", "Adding Recipients",
+                          "Sending", "Sending Segments", "Queued without Recipients"}
+LIVE_FLOW_STATUSES = {"live", "manual"}
 FLOW_METRICS = {"open_rate": ("opens_unique",), "click_rate": ("clicks_unique",),
                 "conversion_rate": ("conversion_uniques",), "revenue_per_recipient": ("conversion_value",)}
 
@@ -64,6 +70,8 @@ def flow_message_rates(store: Store, days: int = 90) -> dict[str, dict]:
 
 
 def _looks_bad(row: dict) -> list[str]:
+    if row["recipients"] <= 0:  # a message that sent nothing has no rate to look bad on
+        return []
     return [k for k, v in row["rates"].items() if row["peer_rates"][k] > 0 and v <= UNDER_RATIO * row["peer_rates"][k]]
 
 
@@ -86,6 +94,85 @@ def pair_lifts(store: Store, min_co_orders: int = MIN_CO_ORDERS) -> list[tuple[i
         out.append((int(a), int(b), int(co[a, b]), float(lift)))
     out.sort(key=lambda t: -t[3])
     return out
+
+
+def pair_significance(store: Store) -> dict[tuple[int, int], tuple[float, float]]:
+    """(one-sided Fisher exact p, Benjamini–Hochberg p) of every product pair bought together at least once.
+
+    P(co-orders ≥ observed) under independence is hypergeometric; the family is every pair of the products
+    that appear in any order (pairs never bought together have p = 1 and only raise the multiplier).
+    """
+    o = store.orders
+    k, n = store.catalog.n, o.n
+    basket = np.zeros((n, k), dtype=np.float32)
+    basket[o.line_order, o.line_product] = 1.0
+    co = (basket.T @ basket).astype(np.int64)
+    support = np.diag(co).copy()
+    ia, ib = np.triu_indices(k, 1)
+    seen = co[ia, ib] > 0
+    ia, ib = ia[seen], ib[seen]
+    p = np.clip(hypergeom.sf(co[ia, ib] - 1, n, support[ia], support[ib]), 0.0, 1.0)
+    products = int((support > 0).sum())
+    m = max(products * (products - 1) // 2, len(p))
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, len(p) + 1)
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return {(int(a), int(b)): (float(pv), float(q)) for a, b, pv, q in zip(ia, ib, p, adjusted, strict=True)}
+
+
+def campaign_pairs(store: Store, window_days: float = PAIR_WINDOW_DAYS) -> tuple[list, list]:
+    """(paired, apart): same-offer email and SMS campaigns sent within ``window_days`` of each other, as
+    [email id, sms id] by email send time, and the same-offer ones sent further apart, with their gap."""
+    m = store.messaging
+    email = {c.offer: c for c in m.campaigns if c.channel == "email"}
+    paired, apart = [], []
+    for c in m.campaigns:
+        e = email.get(c.offer) if c.channel == "sms" else None
+        if e is None:
+            continue
+        gap = abs(c.send_time - e.send_time) / DAY
+        if gap <= window_days:
+            paired.append((e.send_time, [e.id, c.id]))
+        else:
+            apart.append({"pair": [e.id, c.id], "offer": c.offer, "days_apart": round(gap, 2)})
+    return [p for _, p in sorted(paired)], sorted(apart, key=lambda a: a["pair"])
+
+
+def segment_uses(store: Store) -> dict[str, list[str]]:
+    """{segment id: [ids of the live campaigns and flows that use it]}: audiences included and excluded,
+    flow triggers and flow profile filters (membership)."""
+    m = store.messaging
+    uses: dict[str, set[str]] = {}
+    for c in m.all_campaigns:
+        if c.status in LIVE_CAMPAIGN_STATUSES:
+            for seg in (c.audience, *c.excluded):
+                uses.setdefault(seg, set()).add(c.id)
+    for f in m.flows:
+        if f.status not in LIVE_FLOW_STATUSES:
+            continue
+        if f.trigger and f.trigger.get("type") == "segment":
+            uses.setdefault(f.trigger["id"], set()).add(f.id)
+        for group in (f.profile_filter or {}).get("condition_groups", []):
+            for cond in group["conditions"]:
+                if cond.get("type") == "profile-group-membership":
+                    for seg in cond["group_ids"]:
+                        uses.setdefault(seg, set()).add(f.id)
+    return {seg: sorted(ids) for seg, ids in sorted(uses.items())}
+
+
+def channel_factors(totals: dict[str, np.ndarray]) -> dict:
+    """Revenue per recipient = conversion rate × average order value per channel, and which factor drives
+    the gap: each factor's share of log(RPR_sms / RPR_email), the larger share being the driver."""
+    rate = {ch: t[S["conversion_uniques"]] / t[S["delivered"]] for ch, t in totals.items()}
+    aov = {ch: t[S["conversion_value"]] / t[S["conversion_uniques"]] for ch, t in totals.items()}
+    rpr = {ch: t[S["conversion_value"]] / t[S["delivered"]] for ch, t in totals.items()}
+    total = np.log(rpr["sms"] / rpr["email"])
+    shares = {"conversion_rate": float(np.log(rate["sms"] / rate["email"]) / total),
+              "average_order_value": float(np.log(aov["sms"] / aov["email"]) / total)}
+    return {"aov_by_channel": {ch: float(v) for ch, v in aov.items()},
+            "revenue_leader": "sms" if total > 0 else "email",
+            "revenue_driver": max(shares, key=shares.get), "revenue_driver_shares": shares}
 
 
 def _channel_totals(store: Store, days: int = 365) -> dict[str, np.ndarray]:
@@ -166,6 +253,26 @@ def compute_truth(store: Store) -> dict:
     planted_rows = [r for r in lifts if tuple(sorted((ext[r[0]], ext[r[1]]))) in planted]
     top_pairs = [sorted([ext[a], ext[b]]) for a, b, _, _ in planted_rows]
 
+    significance = pair_significance(store)
+    decoy = store.orders.decoy
+    decoy_rows = [r for r in lifts if decoy and (r[0], r[1]) == decoy]
+    paired, apart = campaign_pairs(store)
+
+    name_of = {seg.id: seg.name for seg in store.segments}
+    uses = segment_uses(store)
+    dropped = set()
+    size = {seg.id: len(seg.members) for seg in store.segments}
+    for a, b in redundant:  # the plan merges the smaller of a redundant pair (ties: the larger id goes)
+        dropped.add(sorted((a, b), key=lambda x: (-size[x], x))[1])
+    would_retire = [t for t in tiny if t not in dropped]
+    kept_in_use = {t: uses[t] for t in would_retire if t in uses}
+    outers: dict[str, set[str]] = {}
+    for inner, outer in nested:
+        outers.setdefault(inner, set()).add(outer)
+    flagged = set(tiny) | {x for pair in redundant + nested for x in pair}
+    wrong = planted_retirement(store.seed, [name_of[sid] for sid in name_of if sid not in flagged])
+    planted_mave = next((sid for sid, nm in name_of.items() if nm == wrong), None)
+
     totals = _channel_totals(store)
     pooled = {}
     for ch, t in totals.items():
@@ -195,6 +302,8 @@ def compute_truth(store: Store) -> dict:
         "top_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4)}
                            for a, b, c, lift in planted_rows],
         "best_unplanted_lift": next((round(r[3], 4) for r in lifts if r not in planted_rows), None),
+        "best_natural_lift": next((round(r[3], 4) for r in lifts if r not in planted_rows and r not in decoy_rows),
+                                  None),
         "email_campaigns": sum(c.channel == "email" for c in m.campaigns),
         "sms_campaigns": sum(c.channel == "sms" for c in m.campaigns),
         "winner_by_metric": winner,
@@ -202,6 +311,24 @@ def compute_truth(store: Store) -> dict:
         "significance_p_values": {k: float(tests["p_value"][k]) for k in winner},
         "significance_p_adjusted": {k: float(tests["p_adjusted"][k]) for k in winner},
         "channel_pooled_rates": pooled,
+        **channel_factors(totals),
+        "unsubscribe_rate_by_channel": {ch: float(t[S["unsubscribes"]] / t[S["delivered"]]) for ch, t in totals.items()},
+        "unsubscribe_significant": bool(tests["p_adjusted"]["unsubscribe_rate"] < SIGNIFICANCE_ALPHA),
+        "pair_window_days": PAIR_WINDOW_DAYS,
+        "paired_campaigns": paired,
+        "same_name_apart": apart,
+        "top_pair_p_adjusted": [significance[(a, b)][1] for a, b, _, _ in planted_rows],
+        "decoy_pairs": [sorted([ext[a], ext[b]]) for a, b, _, _ in decoy_rows],
+        "decoy_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4),
+                              "p_value": significance[(a, b)][0], "p_adjusted": significance[(a, b)][1]}
+                             for a, b, c, lift in decoy_rows],
+        "segment_uses": uses,
+        "kept_in_use": kept_in_use,
+        "retired_segments": sorted(t for t in would_retire if t not in kept_in_use),
+        "mave_several_targets": sorted(i for i, o in outers.items() if len(o) >= 2),
+        "mave_planted_retirement": planted_mave,
+        "mave_disagreements": len([i for i, o in outers.items() if len(o) >= 2]) + len(kept_in_use)
+        + (planted_mave is not None),
         "placed_order_metric_id": store.placed_order.id,
         "ordered_product_metric_id": store.ordered_product.id,
     }

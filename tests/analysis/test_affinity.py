@@ -255,6 +255,8 @@ def test_summary_lines_name_the_strongest_pair_and_category_pairing():
     assert summary_lines(5, 30, 0, TESTED.iloc[:0], cats.iloc[:0]) == [
         "- 5 orders over the last 30 days; 0 product pairs pass the thresholds."
     ]
+    tested_line = "No category pairing is bought together significantly more often than chance."
+    assert summary_lines(1234, 365, 17, TESTED, cats, category_line=tested_line)[-1] == f"- {tested_line}"
 
 
 def test_category_pair_needs_two_distinct_products():

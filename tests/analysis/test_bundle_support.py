@@ -113,3 +113,19 @@ def test_quote_lines_name_persona_and_subject_and_escape_the_text():
     assert lines[0] == "- **CLV tier: VIP on Bundle 1 (A + B)** (intent 3; group median 3.5): “Nice, but I have one.”"
     assert lines[1].endswith("“Love the \\$20 saving \\*a lot\\*”")
     assert lines[2] == "- **p2 on Bundle 1 (A + B)**: “Sure.”"
+
+
+def test_weighted_lines_show_the_count_beside_the_customer_share():
+    from helpers.analysis.bundle_support import weighted_lines
+
+    verdicts = pd.DataFrame([
+        {"subject": "A + B", "bundle": "Bundle 1 (Tee + Cap)", "personas_supporting": 2, "personas": 3,
+         "verdict": "both support", "weighted_support": 0.4, "customers_asked": 1.0, "customer_verdict": "data only"},
+        {"subject": "C + D", "bundle": "Bundle 2 (Mug + Pot)", "personas_supporting": 0, "personas": 3,
+         "verdict": "data only", "weighted_support": 0.0, "customers_asked": 1.0, "customer_verdict": "data only"},
+    ])
+    lines = weighted_lines(verdicts)
+    assert lines[1] == ("  - Bundle 1: 2 of 3 personas back it, standing for 40% of customers (100% asked) → "
+                        "**data only**; by persona count it would read “both support”.")
+    assert lines[2].endswith("→ **data only**.")
+    assert weighted_lines(verdicts.drop(columns="customer_verdict")) == []

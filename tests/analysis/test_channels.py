@@ -286,6 +286,10 @@ def test_summary_lines_name_each_winner_with_its_test(table):
     assert flat[1].endswith("(not significant at 0.01 after the Holm correction).")
     assert flat[-1] == "- The numbers favour **neither channel clearly**."
     assert not any("campaigns sent on both channels" in line for line in flat)
+    with_verdict = summary_lines(cmp, channel_totals(table), paired_campaigns(table), 2, 2, "x", 0.05,
+                                 verdict="SMS earns more because its orders are larger.")
+    assert with_verdict[-1] == "- **Verdict:** SMS earns more because its orders are larger."
+    assert not any("The numbers favour" in line for line in with_verdict)
 
 
 def test_email_winner_and_missing_spend_are_worded_plainly(table):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.analysis.segment_usage import protect_in_use, segment_usage, segment_uses
+from helpers.analysis.segment_usage import in_use_text, protect_in_use, segment_usage, segment_uses
 from helpers.analysis.segments import suggest_simplification
 
 CAMPAIGNS = [
@@ -83,3 +83,22 @@ def test_nothing_in_use_leaves_the_plan_as_it_was():
     plan, kept = protect_in_use(original, segment_uses([], []))
     assert kept == {} and list(plan["action"]) == list(original["action"])
     assert list(plan["reason"]) == list(original["reason"])
+
+
+def test_the_client_campaign_frame_audience_columns_count():
+    frame = pd.DataFrame([
+        {"campaign_id": "p1", "name": "Nordic preview", "status": "Scheduled", "audiences_included": ["S_all"],
+         "audiences_excluded": ["S_ice"]},
+        {"campaign_id": "p2", "name": "Wholesale", "status": "Cancelled", "audiences_included": ["S_whole"],
+         "audiences_excluded": []},
+    ])
+    assert segment_usage(frame, None) == {"S_all": ["p1"], "S_ice": ["p1"]}
+    uses = segment_uses(frame, None)
+    assert set(uses["how"]) == {"included audience", "excluded audience"}
+
+
+def test_in_use_text_names_each_user_and_how():
+    text = in_use_text(segment_uses(CAMPAIGNS, FLOWS))
+    assert text["S_beta"] == "campaign “Spring launch” (excluded audience); flow “Beta welcome” (trigger)"
+    assert text["S_ice"] == "flow “Winback” (profile filter (not member))"
+    assert in_use_text(segment_uses([], None)) == {}

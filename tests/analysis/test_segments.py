@@ -114,6 +114,9 @@ def test_mave_brief_is_numbers_first_and_has_no_profile_ids(m):
     assert "- Seg C inside Seg A: 100%" in text
     assert "Seg D (5)" in text and "placed an order" in text
     assert "p000" not in text
+    assert "Used by live" not in text
+    used = mave_brief(table, pairs, redundant, nested, ["D"], coverage(m, TOTAL), in_use={"D": "flow “Beta” (trigger)"})
+    assert "Used by live campaigns or flows (changing them changes whom those reach): Seg D: flow “Beta” (trigger)." in used
 
 
 def test_sparse_products_match_brute_force_sets():

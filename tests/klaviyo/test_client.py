@@ -206,7 +206,7 @@ def test_typed_frames_have_the_contract_columns(sandbox):
     assert set(report["flow_message_id"]) <= set(fm["message_id"])
     camp = kc.campaigns("email")
     assert list(camp.columns) == ["campaign_id", "name", "channel", "status", "send_time", "message_id", "label",
-                                  "subject", "preview_text", "body"]
+                                  "subject", "preview_text", "body", "audiences_included", "audiences_excluded"]
     assert camp["message_id"].notna().all() and (camp["channel"] == "email").all()
     cr = kc.campaign_values_report("last_365_days", kc.metric_id())
     assert list(cr.columns[:3]) == ["campaign_id", "campaign_message_id", "send_channel"]
@@ -253,3 +253,28 @@ def test_profiles_frame_handles_nulls_and_optional_contact_fields():
     assert np.isnan(df.loc[0, "total_clv"]) and df.loc[1, "total_clv"] == 10.5
     assert profiles_frame(records, email=True)["email"].iloc[0] == "x@y.z"
     assert list(profiles_frame([]).columns) == PROFILE_COLUMNS
+
+
+def test_campaign_audiences_and_flow_definitions_name_the_segments_in_use(sandbox):
+    """What notebook 03 reads to keep a segment a live campaign or flow needs (the sandbox plants both)."""
+    kc = client_for(sandbox, cache=False)
+    truth = sandbox.truth()
+    push = kc.campaigns("mobile_push")
+    scheduled = push[push["status"] == "Scheduled"]
+    assert len(scheduled) == 1 and all(isinstance(v, list) for v in push["audiences_included"])
+    (iceland,) = scheduled["audiences_excluded"].iloc[0]
+    assert truth["kept_in_use"][iceland] == [scheduled["campaign_id"].iloc[0]]
+    sent = kc.campaigns("email")
+    assert (sent["audiences_included"].map(len) == 1).all() and (sent["audiences_excluded"].map(len) == 0).all()
+    before = kc.requests_sent
+    flows = kc.flow_definitions()
+    listed = kc.flows()
+    assert list(flows.columns) == ["flow_id", "name", "status", "archived", "trigger_type", "definition"]
+    assert sorted(flows["flow_id"]) == sorted(listed["flow_id"])
+    assert kc.requests_sent - before == len(listed) + 2  # one GET per flow, the one-page listing twice (no cache)
+    triggers = {fid: d["triggers"][0] for fid, d in zip(flows["flow_id"], flows["definition"], strict=True)}
+    by_segment = {t["id"]: fid for fid, t in triggers.items() if t["type"] == "segment"}
+    (beta,) = [s for s, users in truth["kept_in_use"].items() if users[0] in by_segment.values()]
+    assert truth["kept_in_use"][beta] == [by_segment[beta]]
+    assert flows.set_index("flow_id").loc[by_segment[beta], "trigger_type"] == "Added to List"  # only the definition says segment
+    assert {t["type"] for t in triggers.values()} >= {"segment", "metric"}

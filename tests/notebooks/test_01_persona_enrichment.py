@@ -70,6 +70,36 @@ def test_artifacts_hold_aggregates_only(outcome):
     assert "@example.com" not in notebook and "+1555" not in notebook
 
 
+def test_every_statistic_says_what_kind_of_number_it_is(outcome):
+    import nbformat
+
+    nb = nbformat.read(outcome["dir"] / f"{JOB}.ipynb", as_version=4)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.get("id") == "cell-08"
+                   for o in c.get("outputs", []))
+    headers = [h.strip() for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]+)</th>', html)]
+    assert len(headers) >= 15
+    named = ("customers", "most common preferred channel", "top regions (share of tier)")
+    for header in headers:
+        assert header in named or re.search(r"\b(mean|median|share|sum)\b", header), header
+    assert "median historic CLV" in headers and "mean orders" in headers
+
+
+def test_each_tier_gets_one_action_in_one_sentence_and_odd_numbers_are_explained(outcome):
+    import pandas as pd
+
+    folder = outcome["dir"] / JOB
+    actions = pd.read_csv(folder / "tier_actions.csv", index_col=0)
+    assert list(actions.index) == ["Occasional", "Regular", "VIP"]
+    for reason in actions["reason"]:
+        assert reason.endswith(".") and ". " not in reason[:-1], reason
+    tiers = pd.read_csv(folder / "tiers.csv", index_col=0)
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    for tier, row in tiers.iterrows():
+        assert f"**{tier}: {actions.loc[tier, 'action']}.**" in notebook
+        if row["historic_clv_median"] == 0 and row["orders"] > 0:  # e.g. Occasional: median 0 beside 1.0 orders
+            assert f"{tier}: the median historic CLV is 0 because only {row['share_with_orders']:.0%}" in notebook
+
+
 def test_report_shows_no_individual_profile(outcome):
     """The profiles step shows per-column coverage, never rows: no profile id appears anywhere in the report."""
     notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()

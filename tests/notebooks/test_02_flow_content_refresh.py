@@ -73,6 +73,31 @@ def test_rewrites_target_the_diagnosed_part_and_fit_channel_limits(outcome):
             assert r["part"] == part_of[planted[r["message_id"]]]
 
 
+def test_rewrites_are_shown_in_full_as_the_channel_shows_them(outcome):
+    """Each rewrite in the report whole, with real line breaks (no literal \\n, nothing cut): email subject and
+    preview above the body, an SMS with its character count and opt-out line."""
+    import nbformat
+
+    from helpers.analysis.markdown import escape
+
+    nb = nbformat.read(outcome["dir"] / f"{JOB}.ipynb", as_version=4)
+    shown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.get("id") == "cell-13"
+                      for o in c.get("outputs", []))
+    with open(outcome["dir"] / JOB / "rewrites.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and shown.count("#### ") == len(rows)
+    assert "\\n" not in shown and "…" not in shown
+    for r in rows:
+        for line in (r["body"] or "").splitlines():
+            if line.strip():
+                assert escape(line.strip()) in shown, line
+        for label, value in (("Subject", r["subject"]), ("Preview", r["preview_text"])):
+            if value:
+                assert f"**{label}:** {escape(value)}" in shown
+    if any(r["channel"] == "sms" for r in rows):
+        assert "characters · " in shown and ("opt-out line present" in shown or "opt-out line added" in shown)
+
+
 def test_usage_is_recorded(outcome):
     metrics, stats = outcome["job"].metrics, outcome["stats"]
     assert metrics["sandbox"] is True

@@ -359,3 +359,58 @@ def test_emulator_charges_from_the_price_sheet_the_client_estimates_from():
     for respondents in (1, 2, 6, 10, 25, 50, 200):
         for questions in (1, 5, 20):
             assert prices.focus_group(respondents, questions) == client.focus_group_credits(respondents, questions)
+
+
+SEGMENT_BRIEF = """We run 5 Klaviyo segments over 5,000 profiles.
+Segments (name: size, share of profiles only in this segment[, definition]):
+- US shoppers: 2,250, 40% unique
+- Engaged 60+: 2,000, 10% unique
+- Bronze members: 2,500, 30% unique
+- Super fans (US): 200, 0% unique
+- Beta testers: 30, 50% unique
+Nested pairs (share of inner inside outer):
+- Super fans (US) inside US shoppers: 100%
+- Super fans (US) inside Engaged 60+: 100%
+Tiny segments: Beta testers (30)
+Propose a simpler segmentation."""
+
+
+def test_mave_folds_a_multiply_nested_segment_into_each_and_may_retire_an_unflagged_one(make_api):
+    """The two planted contradictions of the deterministic plan: several fold targets for one segment, and
+    (for most seeds, deterministically) the retirement of a segment nothing flagged."""
+    from sandbox.mavera.mave import planted_retirement
+
+    retired = {}
+    for seed in range(8):
+        content = make_api(seed=seed).post("/mave/chat", json={"message": SEGMENT_BRIEF}).json()["content"]
+        assert "“Super fans (US)” into “US shoppers”" in content and "“Super fans (US)” into “Engaged 60+”" in content
+        wrong = planted_retirement(seed, ["Bronze members"])  # the only segment nothing flagged
+        assert (f"**Retire** “{wrong}”" in content) if wrong else ("**Retire** “" not in content)
+        assert "“Beta testers”" in content  # the tiny one, as before: retire or fold
+        retired[seed] = wrong
+    assert 0 < sum(w is not None for w in retired.values()) < len(retired)  # sometimes, not always
+    again = make_api(seed=3).post("/mave/chat", json={"message": SEGMENT_BRIEF}).json()["content"]
+    assert (f"**Retire** “{retired[3]}”" in again) if retired[3] else "**Retire** “" not in again
+
+
+def test_a_persona_that_ignores_a_channel_rejects_it(make_api):
+    api = make_api()
+    phone = api.post("/personas", json=persona_body(
+        "Phone first", "Answers text messages within minutes, ignores brand emails.")).json()["id"]
+    questions = [
+        {"id": "act_email", "type": "nps", "text": "How likely would you be to act on the email? (0-10)"},
+        {"id": "act_sms", "type": "nps", "text": "How likely would you be to act on the text message (SMS)? (0-10)"},
+        {"id": "pick", "type": "multiple_choice", "text": "Which channel?", "options": ["Email", "SMS", "Either is fine"]},
+    ]
+    body = {"workspace_id": WS, "name": "channels", "persona_ids": [phone], "sample_size": 40,
+            "context": "EMAIL: subject 'Spring Sale: up to 30% off'. SMS: 'Spring Sale! Tap to shop'", "questions": questions}
+    gid = api.post("/focus-groups", json=body).json()["id"]
+    for _ in range(3):
+        group = api.get(f"/focus-groups/{gid}").json()
+    values = {q["id"]: [a["value"] for r in group["results"]["responses"] for a in r["answers"]
+                        if a["question_id"] == q["id"]] for q in questions}
+    detractors = sum(v <= 6 for v in values["act_email"]) / 40
+    assert detractors >= 0.9  # act-NPS on email near -100
+    assert sum(v <= 6 for v in values["act_sms"]) / 40 < 0.8
+    assert values["pick"].count("Email") < values["pick"].count("SMS")
+    assert persona_traits({"name": "x", "description": "Reads every email."})["rejects"] == set()
