@@ -170,7 +170,8 @@ def run_case(name: str, who: str, fn, scale: float, latency: float, sandbox: San
     return row
 
 
-def fetch_benchmarks(profiles: int, scale: float, latency_ms: int, seed: int) -> list[dict[str, Any]]:
+def fetch_benchmarks(profiles: int, scale: float, latency_ms: int, seed: int,
+                     only: set[str] | None = None) -> list[dict[str, Any]]:
     from helpers.klaviyo import KlaviyoClient
 
     latency = latency_ms / 1000
@@ -204,10 +205,13 @@ def fetch_benchmarks(profiles: int, scale: float, latency_ms: int, seed: int) ->
                 return sizes, dict(cb.by_bucket)
             return go
 
-        rows.append(run_case("a_profiles_predictive", "client", ours("profiles"), scale, latency, sb))
-        rows.append(run_case("a_profiles_predictive", "cookbook", cookbook("profiles"), scale, latency, sb))
-        rows.append(run_case("b_segment_member_ids", "client", ours("members"), scale, latency, sb))
-        rows.append(run_case("b_segment_member_ids", "cookbook", cookbook("members"), scale, latency, sb))
+        cases = [("a_profiles_predictive", "client", ours("profiles")),
+                 ("a_profiles_predictive", "cookbook", cookbook("profiles")),
+                 ("b_segment_member_ids", "client", ours("members")),
+                 ("b_segment_member_ids", "cookbook", cookbook("members"))]
+        for case, who, fn in cases:
+            if only is None or f"{case}:{who}" in only or case in only:
+                rows.append(run_case(case, who, fn, scale, latency, sb))
     return rows
 
 
@@ -300,16 +304,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frame-rows", type=int, default=1_000_000, help="0 skips the frame benchmark")
     ap.add_argument("--skip-fetch", action="store_true", help="only the frame benchmark")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--only", default=None,
+                    help="comma-separated cases to run, e.g. b_segment_member_ids or b_segment_member_ids:client")
     args = ap.parse_args(argv)
     out = args.out or project_root() / "outputs" / "bench" / "klaviyo_fetch.json"
     print(f"Klaviyo fetch benchmark: {args.profiles} profiles, rate scale {args.rate_scale}, "
           f"latency {args.latency_ms} ms (each case starts at a fresh minute)", flush=True)
-    rows = [] if args.skip_fetch else fetch_benchmarks(args.profiles, args.rate_scale, args.latency_ms, args.seed)
+    only = set(args.only.split(",")) if args.only else None
+    rows = [] if args.skip_fetch else fetch_benchmarks(args.profiles, args.rate_scale, args.latency_ms, args.seed,
+                                                        only)
     speedups = {}
     for case in sorted({r["case"] for r in rows}):
-        ours = next(r for r in rows if r["case"] == case and r["client"] == "client")
-        base = next(r for r in rows if r["case"] == case and r["client"] == "cookbook")
-        speedups[case] = round(base["seconds"] / ours["seconds"], 2)
+        ours = next((r for r in rows if r["case"] == case and r["client"] == "client"), None)
+        base = next((r for r in rows if r["case"] == case and r["client"] == "cookbook"), None)
+        if ours and base:
+            speedups[case] = round(base["seconds"] / ours["seconds"], 2)
     frame = frame_benchmark(args.frame_rows) if args.frame_rows else None
     result = {"profiles": args.profiles, "rate_scale": args.rate_scale, "latency_ms": args.latency_ms,
               "seed": args.seed, "cases": rows, "speedup_over_cookbook": speedups, "profiles_frame": frame,

@@ -1,16 +1,25 @@
 """Settings from the environment and ``.env``. Secrets are never printed.
 
 Every notebook and the runner read their configuration here. A missing or malformed setting
-raises :class:`ConfigError` with one sentence that says what to do, before any request is sent.
+raises :class:`ConfigError` with one sentence that says what to do, before any request is sent;
+:func:`preflight` checks every setting at once (the runner calls it before any kernel starts).
+Keys are checked for what an HTTP header can carry, and :func:`redact` masks them in any text.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
+
+from helpers import redaction
+from helpers.private import private_dir
 
 KLAVIYO_DEFAULT_BASE_URL = "https://a.klaviyo.com"
 KLAVIYO_DEFAULT_REVISION = "2026-07-15"
@@ -31,12 +40,18 @@ def load_env() -> None:
         load_dotenv(path, override=False)
 
 
-def redact(secret: str | None) -> str:
-    """A form of a key that is safe to show: its prefix only."""
-    if not secret:
-        return "<unset>"
-    prefix = secret.split("_", 1)[0] if "_" in secret else secret[:2]
-    return f"{prefix}_***"
+def redact(text: object) -> str:
+    """``text`` with every configured secret (the keys in the environment or ``.env``, and every key a
+    client was built with) and anything shaped like ``Klaviyo-API-Key …``/``Bearer …`` masked.
+
+    Call it wherever an error becomes text that is shown or saved (messages, logs, run.json). A key
+    on its own comes back as its prefix (``redact("mvra_live_x") == "mvra_***"``).
+    """
+    load_env()
+    return redaction.redact(text)
+
+
+mask = redaction.mask  # a key's safe form (its prefix), for reprs
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -48,6 +63,80 @@ def _truthy(name: str) -> bool:
     return (_env(name) or "").lower() in {"1", "true", "yes", "on"}
 
 
+# (variable, prefix, what it is, where to create one)
+_KEYS = {
+    "KLAVIYO_API_KEY": ("pk_", "private API key", "Settings > API keys in Klaviyo"),
+    "MAVERA_API_KEY": ("mvra_", "Mavera API key", "Settings > Developer > API Keys in Mavera"),
+}
+_REVISION = re.compile(r"(\d{4})-(\d{2})-(\d{2})(\.pre)?")
+
+
+def key_problem(name: str, key: str) -> str | None:
+    """What is wrong with a key's characters, in one line that never shows the key; None when fine.
+
+    An HTTP header value carries Latin-1 text without control characters; a key with a line break
+    would be rejected by requests (in an error quoting it) or, worse, split the header.
+    """
+    prefix, what, where = _KEYS.get(name, ("", "key", "its service"))
+    for position, char in enumerate(key, 1):
+        if char in "\r\n":
+            problem = "a line break"
+        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
+            problem = f"a control character (U+{ord(char):04X})"
+        elif ord(char) > 0xFF:
+            problem = "a character an HTTP header cannot carry (not Latin-1)"
+        elif char.isspace():
+            problem = "a space"
+        else:
+            continue
+        return (f"{name} contains {problem} at position {position}: copy the {what} again from {where} "
+                "and set it without it.")
+    if prefix and not key.startswith(prefix):
+        return f"{name} does not look like a {what} (it should start with {prefix}); create one under {where}."
+    return None
+
+
+def base_url_problem(name: str, url: str) -> str | None:
+    """What is wrong with an API root, in one line that says what to set; None when fine."""
+    default = KLAVIYO_DEFAULT_BASE_URL if name.startswith("KLAVIYO") else MAVERA_DEFAULT_BASE_URL
+    fix = f"set {name} to a URL like {default} (or unset it to use that)."
+    if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in url):
+        return f"{name} contains a space or a character a URL cannot hold: {fix}"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or "://" not in url:
+        return f"{name}={url} does not start with https:// (or http://): {fix}"
+    if "@" in parts.netloc:
+        return f"{name} must not hold a user name or password (keys go in the API key variables): {fix}"
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return f"{name}={url} has an invalid port: {fix}"
+    if not parts.hostname:
+        return f"{name}={url} names no host: {fix}"
+    return None
+
+
+def revision_problem(revision: str) -> str | None:
+    """What is wrong with KLAVIYO_REVISION, in one line; None when it is a revision date."""
+    match = _REVISION.fullmatch(revision)
+    valid = False
+    if match:
+        try:
+            date(int(match[1]), int(match[2]), int(match[3]))
+            valid = True
+        except ValueError:
+            pass
+    if valid:
+        return None
+    return (f"KLAVIYO_REVISION={revision!r} is not a revision date (YYYY-MM-DD): set it like "
+            f"{KLAVIYO_DEFAULT_REVISION} or unset it to use {KLAVIYO_DEFAULT_REVISION}.")
+
+
+def _check(problem: str | None) -> None:
+    if problem:
+        raise ConfigError(problem)
+
+
 def _api_key(name: str, prefix: str, what: str, where: str) -> str:
     """The key in ``name``, or a ConfigError saying how to set it (checked before any request is sent)."""
     load_env()
@@ -56,10 +145,7 @@ def _api_key(name: str, prefix: str, what: str, where: str) -> str:
         raise ConfigError(
             f"{name} is not set: put your {what} ({prefix}...) in .env or the environment, or run with --sandbox."
         )
-    if not key.startswith(prefix):
-        raise ConfigError(
-            f"{name} does not look like a {what} (it should start with {prefix}); create one under {where}."
-        )
+    _check(key_problem(name, key))
     return key
 
 
@@ -69,8 +155,15 @@ class KlaviyoSettings:
     base_url: str = KLAVIYO_DEFAULT_BASE_URL
     revision: str = KLAVIYO_DEFAULT_REVISION
 
+    def __post_init__(self) -> None:
+        # Settings built in code (tests, bench) are held to the same rules as the environment's.
+        redaction.register(self.api_key)
+        _check(key_problem("KLAVIYO_API_KEY", self.api_key) if _unsafe(self.api_key) else None)
+        _check(base_url_problem("KLAVIYO_BASE_URL", self.base_url))
+        _check(revision_problem(self.revision))
+
     def __repr__(self) -> str:
-        return f"KlaviyoSettings(api_key={redact(self.api_key)!r}, base_url={self.base_url!r}, revision={self.revision!r})"
+        return f"KlaviyoSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, revision={self.revision!r})"
 
     @classmethod
     def from_env(cls) -> KlaviyoSettings:
@@ -88,8 +181,13 @@ class MaveraSettings:
     base_url: str = MAVERA_DEFAULT_BASE_URL
     workspace_id: str | None = None
 
+    def __post_init__(self) -> None:
+        redaction.register(self.api_key)
+        _check(key_problem("MAVERA_API_KEY", self.api_key) if _unsafe(self.api_key) else None)
+        _check(base_url_problem("MAVERA_BASE_URL", self.base_url))
+
     def __repr__(self) -> str:
-        return f"MaveraSettings(api_key={redact(self.api_key)!r}, base_url={self.base_url!r}, workspace_id={self.workspace_id!r})"
+        return f"MaveraSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, workspace_id={self.workspace_id!r})"
 
     @classmethod
     def from_env(cls) -> MaveraSettings:
@@ -107,12 +205,65 @@ def is_sandbox() -> bool:
     return _truthy("WORKBOOKS_SANDBOX")
 
 
+def _unsafe(key: str) -> bool:
+    """A key holding a character a header cannot carry (the prefix is checked only for keys from the
+    environment: code may build settings with sandbox or placeholder keys)."""
+    return key_problem("", key) is not None
+
+
 def cache_dir() -> Path:
-    """Where HTTP and Mavera result caches live (``WORKBOOKS_CACHE_DIR``, default ~/.cache/...)."""
+    """Where HTTP and Mavera result caches live (``WORKBOOKS_CACHE_DIR``, default ~/.cache/...), created
+    private to the user (0700); a ConfigError says what to set when it cannot be a folder."""
     load_env()
-    path = Path(_env("WORKBOOKS_CACHE_DIR") or Path.home() / ".cache" / "klaviyo-mavera-workbooks")
-    path.mkdir(parents=True, exist_ok=True)
+    configured = _env("WORKBOOKS_CACHE_DIR")
+    path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "klaviyo-mavera-workbooks"
+    name = f"WORKBOOKS_CACHE_DIR={path}" if configured else f"the cache folder {path}"
+    fix = "point WORKBOOKS_CACHE_DIR at a folder you can write (or unset it to use ~/.cache/klaviyo-mavera-workbooks)."
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} is a file, not a folder: {fix}")
+    try:
+        private_dir(path)
+    except OSError as exc:
+        raise ConfigError(f"{name} cannot be created ({exc.strerror or type(exc).__name__}): {fix}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name} is not writable: {fix}")
     return path
+
+
+def preflight(require: Iterable[str] = ()) -> list[str]:
+    """Every setting checked at once: one line per problem, each saying what to set (empty: all fine).
+
+    The runner calls this before any kernel starts, so a bad setting is reported once instead of
+    inside every notebook. Keys are checked when set; ``require`` names the ones that must be set.
+    Nothing is sent and no key is ever shown.
+    """
+    load_env()
+    problems: list[str] = []
+    for name, (prefix, what, _where) in _KEYS.items():
+        key = _env(name)
+        if not key:
+            if name in require:
+                problems.append(f"{name} is not set: put your {what} ({prefix}...) in .env or the "
+                                "environment, or run with --sandbox.")
+            continue
+        if problem := key_problem(name, key):
+            problems.append(problem)
+    for name, default in (("KLAVIYO_BASE_URL", KLAVIYO_DEFAULT_BASE_URL), ("MAVERA_BASE_URL", MAVERA_DEFAULT_BASE_URL)):
+        if problem := base_url_problem(name, (_env(name, default) or "").rstrip("/")):
+            problems.append(problem)
+    if problem := revision_problem(_env("KLAVIYO_REVISION", KLAVIYO_DEFAULT_REVISION) or ""):
+        problems.append(problem)
+    scale = _env("KLAVIYO_RATE_SCALE")
+    if scale is not None:
+        try:
+            float(scale)
+        except ValueError:
+            problems.append("KLAVIYO_RATE_SCALE must be a number (e.g. 1 or 0.5).")
+    try:
+        cache_dir()
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return [redaction.redact(p) for p in problems]
 
 
 def project_root() -> Path:

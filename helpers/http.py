@@ -27,12 +27,21 @@ account with others (parallel kernels) paces against its share (``Limit.share``)
 one request per window stretched to one request per several windows.
 
 Retries live in urllib3's ``Retry`` (:class:`PacedRetry`): exponential backoff with jitter, bounded
-attempts, ``Retry-After`` honoured (absent or 0 allowed). Each retry goes back through the pacer and
-is counted, and a 429 holds the whole bucket back, so concurrent fetches stop together.
+attempts, ``Retry-After`` honoured (absent or 0 allowed) up to a cap (:data:`RETRY_AFTER_CAP`; a longer
+one hands the 429 back so the client can say when to retry). Each retry goes back through the pacer
+and is counted, and a 429 holds the whole bucket back, so concurrent fetches stop together.
+
+Hostile answers. A session made with ``origin`` sends only to that scheme, host and port: a URL taken
+from an answer (a ``links.next``, a redirect) that names another is refused before anything, the key
+included, is sent (:class:`RefusedURL`). Bodies are read as a stream against a deadline for the whole
+body (``body_deadline``: a server trickling one byte at a time is not rescued by the per-read timeout,
+:class:`BodyTooSlow`) and a size cap (:data:`MAX_BODY_BYTES`, :class:`BodyTooLarge`). Every response
+and every failure carries ``attempts``: how many attempts were really made.
 """
 
 from __future__ import annotations
 
+import email.utils
 import math
 import random
 import threading
@@ -41,33 +50,114 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     ResponseError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
-from helpers import lifeline
+from helpers import lifeline, redaction
+from helpers.private import private_dir, private_file, tighten_tree
 from helpers.ratelimits import Limit
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "RETRY_AFTER_CAP",
+    "BodyTooLarge",
+    "BodyTooSlow",
     "DailyLimitReached",
     "Limit",
     "Pacer",
     "PacedRetry",
     "PolicyAdapter",
+    "RefusedURL",
     "RequestStats",
+    "attempts_of",
+    "bind_origin",
     "make_retry",
     "make_session",
+    "origin_of",
+    "retry_after_seconds",
+    "retry_at",
     "transport_failure",
 ]
+
+RETRY_AFTER_CAP = 120.0  # longest Retry-After slept on; a longer one is reported with when to retry
+MAX_BODY_BYTES = 50 * 2**20  # an API page is kilobytes; a body this large is refused, not read into memory
+BODY_DEADLINE = 120.0  # seconds for a whole body once the answer began (the read timeout restarts per byte)
+_CHUNK = 64 * 1024
+
+
+class RefusedURL(requests.RequestException):
+    """A request to another origin than the session's (scheme, host, port); nothing was sent."""
+
+
+class BodyTooLarge(requests.RequestException):
+    """The answer's body is larger than the session's cap; it was not read."""
+
+
+class BodyTooSlow(requests.exceptions.ReadTimeout):
+    """The answer's body did not arrive in full within the deadline (a trickle)."""
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, default ports filled in; None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def _show_origin(origin: tuple[str, str, int] | None) -> str:
+    return f"{origin[0]}://{origin[1]}:{origin[2]}" if origin else "a URL that is not http(s)"
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` asks for (delta-seconds or an HTTP date), None when absent or unreadable."""
+    if value is None:
+        return None
+    raw = str(value).strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_at(seconds: float, now: float | None = None) -> str:
+    """When a wait of ``seconds`` ends, for a person: local time and UTC (with the date when not today)."""
+    at = (time.time() if now is None else now) + seconds
+    local, utc = time.localtime(at), time.gmtime(at)
+    today = time.localtime(time.time() if now is None else now)
+    fmt = "%H:%M" if local[:3] == today[:3] else "%Y-%m-%d %H:%M"
+    return f"{time.strftime(fmt, local)} local time ({time.strftime(fmt + ' UTC', utc)})"
+
+
+def attempts_of(obj: object, default: int) -> int:
+    """Attempts really made for a response or a failure from a policy session (``default`` otherwise)."""
+    value = getattr(obj, "attempts", None)
+    return value if isinstance(value, int) and value > 0 else default
 
 LimitOf = Callable[[str, str], "Limit | None"]
 
@@ -86,11 +176,13 @@ class DailyLimitReached(RuntimeError):
 
 
 class RequestStats:
-    """Thread-safe counts of what reached the network: attempts (retries included), per bucket, 429s."""
+    """Thread-safe counts of what reached the network: attempts (retries included), per bucket, 429s; and
+    ``cached``, the requests answered from the response cache instead (never counted in ``sent``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sent = 0
+        self.cached = 0
         self.throttled = 0
         self.retries = 0
         self.by_bucket: Counter[str] = Counter()
@@ -104,6 +196,10 @@ class RequestStats:
     def count_throttled(self) -> None:
         with self._lock:
             self.throttled += 1
+
+    def count_cached(self) -> None:
+        with self._lock:
+            self.cached += 1
 
 
 class _Windows:
@@ -311,11 +407,20 @@ class _Policy:
     def __init__(self, pacer: Pacer | None, stats: RequestStats) -> None:
         self.pacer = pacer
         self.stats = stats
+        self.origin: tuple[str, str, int] | None = None  # the only origin sent to (None: any)
         self._attempt = threading.local()  # urllib3 retries run in the caller's thread
+
+    def begin(self) -> None:
+        """A request starts (its first attempt)."""
+        self._attempt.count = 0
+
+    def attempts(self) -> int:
+        return getattr(self._attempt, "count", 0)
 
     def attempt_sent(self) -> None:
         """Note (on the pacer's clock) that an attempt is being sent now; refused if the runner has died."""
         lifeline.check()  # every attempt, first or retry, passes here just before it is sent
+        self._attempt.count = getattr(self._attempt, "count", 0) + 1
         if self.pacer is not None:
             self._attempt.sent_at = self.pacer.now()
 
@@ -345,11 +450,8 @@ class PacedRetry(Retry):
         throttled = response is not None and response.status == 429
         if throttled:
             raw = response.headers.get("Retry-After")
-            try:
-                too_long = raw is not None and float(raw) > self.retry_after_max
-            except ValueError:
-                too_long = False
-            if too_long:
+            wait = retry_after_seconds(raw)
+            if wait is not None and wait > self.retry_after_max:
                 raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {raw}s exceeds the wait limit"))
         new = super().increment(method, url, response, error, _pool, _stacktrace)
         # A 429 handed back to the caller is counted by the adapter; count only those retried here.
@@ -381,7 +483,7 @@ def make_retry(
     backoff: float = 0.5,
     backoff_max: float = 30.0,
     jitter: float = 0.5,
-    max_retry_after: float = 120.0,
+    max_retry_after: float = RETRY_AFTER_CAP,
     statuses: Iterable[int] = (429, 500, 502, 503, 504, 524),
     methods: Iterable[str] = ("GET", "HEAD", "OPTIONS", "POST"),
 ) -> PacedRetry:
@@ -410,28 +512,95 @@ def make_retry(
 
 
 class PolicyAdapter(HTTPAdapter):
-    """HTTPAdapter that paces, counts and times out every request it actually sends."""
+    """HTTPAdapter that refuses foreign origins, paces, counts, times out and bounds every request it sends."""
 
-    def __init__(self, policy: _Policy, retry: PacedRetry, timeout: float | tuple[float, float], **kw: Any):
+    def __init__(self, policy: _Policy, retry: PacedRetry, timeout: float | tuple[float, float], *,
+                 max_body: int | None = None, body_deadline: float | None = None, **kw: Any):
         self.policy = policy
         self.default_timeout = timeout
+        self.max_body = MAX_BODY_BYTES if max_body is None else max_body
+        self.body_deadline = BODY_DEADLINE if body_deadline is None else body_deadline
         super().__init__(max_retries=retry.new(policy=policy), **kw)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         method, url = request.method or "GET", request.url or ""
+        origin = self.policy.origin
+        if origin is not None and origin_of(url) != origin:
+            # Checked here, below redirects and every caller: the session's key never leaves its origin.
+            exc = RefusedURL(f"refused to send {method} to {_show_origin(origin_of(url))}: this session "
+                             f"sends only to {_show_origin(origin)}")
+            exc.attempts = 0  # type: ignore[attr-defined]
+            raise exc
         pacer = self.policy.pacer
         lim = pacer.acquire(method, url) if pacer else None
-        self.policy.attempt_sent()
+        self.policy.begin()
+        self.policy.attempt_sent()  # refuses first if the runner has died, so nothing is counted as sent
         self.policy.stats.count(lim.bucket if lim else None)
-        response = super().send(request, **kwargs)
+        stream = kwargs.pop("stream", False)
+        try:
+            response = super().send(request, stream=True, **kwargs)
+            if not stream:
+                self._read_body(response, kwargs["timeout"])
+        except requests.RequestException as exc:
+            exc.attempts = self.policy.attempts()  # type: ignore[attr-defined]
+            raise
+        response.attempts = self.policy.attempts()  # type: ignore[attr-defined]
         if response.status_code == 429:
             self.policy.stats.count_throttled()
         if pacer is not None:
             # Not response.elapsed: requests sets it only after the adapter returns.
             pacer.observe(lim, response.headers, sent_at=self.policy.last_sent())
         return response
+
+    def _read_body(self, response: requests.Response, timeout: float | tuple[float, float]) -> None:
+        """Read the whole body within ``body_deadline`` and ``max_body`` bytes, or close it and raise.
+
+        One socket read at a time (``read1``), each allowed at most the read timeout and the time left,
+        so neither a trickle nor a silence outlasts the deadline by more than a moment.
+        """
+        raw = response.raw
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            response.close()
+            raise BodyTooLarge(f"the answer is {int(declared) / 2**20:.0f} MB, over the "
+                               f"{self.max_body / 2**20:g} MB this client reads", response=response)
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        deadline = time.monotonic() + self.body_deadline
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        body = bytearray()
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BodyTooSlow(f"the answer did not arrive in full within {self.body_deadline:g} s",
+                                      response=response)
+                if sock is not None:
+                    sock.settimeout(max(0.01, min(left, read_timeout or left)))
+                try:
+                    chunk = raw.read1(_CHUNK, decode_content=True)
+                except ReadTimeoutError as exc:
+                    if deadline - time.monotonic() <= 0:
+                        continue  # the deadline, not the server's silence, ended this read
+                    raise requests.exceptions.ReadTimeout(exc, response=response) from exc
+                except ProtocolError as exc:  # what requests itself raises for these, mid-body
+                    raise requests.exceptions.ChunkedEncodingError(exc, response=response) from exc
+                except DecodeError as exc:
+                    raise requests.exceptions.ContentDecodingError(exc, response=response) from exc
+                except SSLError as exc:
+                    raise requests.exceptions.SSLError(exc, response=response) from exc
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > self.max_body:  # decoded bytes: a small gzip bomb is caught too
+                    raise BodyTooLarge(f"the answer is over the {self.max_body / 2**20:g} MB this client reads",
+                                       response=response)
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(body)
+        response._content_consumed = True
 
 
 def transport_failure(exc: BaseException, timeout: float | tuple[float, float]) -> str:
@@ -442,6 +611,8 @@ def transport_failure(exc: BaseException, timeout: float | tuple[float, float]) 
     does not say which.
     """
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if isinstance(exc, (RefusedURL, BodyTooLarge, BodyTooSlow)):
+        return str(exc)
     cause: BaseException | None = exc
     for _ in range(4):  # requests error -> MaxRetryError -> its reason
         if isinstance(cause, (ReadTimeoutError, requests.ReadTimeout)):
@@ -474,15 +645,34 @@ def make_session(
     cache_path: Path | None = None,
     cacheable_methods: Iterable[str] = ("GET", "POST"),
     pool_size: int = 32,
+    origin: str | None = None,
+    max_body: int | None = None,
+    body_deadline: float | None = None,
 ) -> requests.Session:
     """A session with every policy above. With ``cache_path`` it is a requests-cache ``CachedSession``
-    (SQLite) that caches nothing unless a call passes ``expire_after``; credentials are never stored.
+    (SQLite, a 0600 file in a 0700 folder) that caches nothing unless a call passes ``expire_after``;
+    credentials are never stored. With ``origin`` (a base URL) it sends to that origin only.
+    ``max_body``/``body_deadline``: None for :data:`MAX_BODY_BYTES`/:data:`BODY_DEADLINE` (read when the
+    session is made).
+
+    Header values are checked here, before any request: a value a header cannot carry (a key with a
+    line break, a non-Latin-1 character) is refused with a message that does not quote it.
     """
+    for name, value in (headers or {}).items():
+        if _is_credential(name):  # the credential, not its scheme ("Bearer", "Klaviyo-API-Key")
+            redaction.register(str(value).split(" ", 1)[-1])
+        bad = next((c for c in str(value) if c in "\r\n\0" or ord(c) > 0xFF or (ord(c) < 0x20 and c != "\t")), None)
+        if bad is not None:
+            raise ValueError(f"the {name} header holds a character an HTTP header cannot carry "
+                             f"(U+{ord(bad):04X}); check the key or setting it is built from.")
     policy = _Policy(pacer, stats if stats is not None else RequestStats())
     if cache_path is not None:
         import requests_cache
 
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        # Private before SQLite opens it: its -wal and -shm files take the database file's mode.
+        private_dir(cache_path.parent)
+        private_file(cache_path)
+        tighten_tree(cache_path.parent, cache_path.name + "*")
         session: requests.Session = requests_cache.CachedSession(
             str(cache_path),
             backend="sqlite",
@@ -496,9 +686,35 @@ def make_session(
         )
     else:
         session = requests.Session()
-    adapter = PolicyAdapter(policy, retry or make_retry(), timeout, pool_connections=pool_size, pool_maxsize=pool_size)
+    adapter = PolicyAdapter(policy, retry or make_retry(), timeout, max_body=max_body, body_deadline=body_deadline,
+                            pool_connections=pool_size, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update(dict(headers or {}))
     session.stats = policy.stats  # type: ignore[attr-defined]
+    if origin is not None:
+        bind_origin(session, origin)
     return session
+
+
+def _is_credential(header: str) -> bool:
+    name = header.lower()
+    return name in ("authorization", "proxy-authorization", "cookie") or "api-key" in name or "token" in name
+
+
+def bind_origin(session: requests.Session, base_url: str) -> None:
+    """Let ``session`` send only to the origin of ``base_url`` (its policy adapters refuse others).
+
+    A session already bound to another origin is refused (a ValueError): its key belongs there. A
+    base URL that is not http(s) binds nothing; requests then refuses it and the client says what to set.
+    """
+    origin = origin_of(base_url)
+    if origin is None:
+        return
+    for adapter in session.adapters.values():
+        policy = getattr(adapter, "policy", None)
+        if isinstance(policy, _Policy):
+            if policy.origin is not None and policy.origin != origin:
+                raise ValueError(f"this session already sends to {_show_origin(policy.origin)}, "
+                                 f"not {_show_origin(origin)}")
+            policy.origin = origin

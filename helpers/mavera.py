@@ -16,12 +16,14 @@ Spending policy:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,9 @@ import requests
 
 import apifacts
 from helpers import http
-from helpers.config import ConfigError, MaveraSettings, cache_dir, load_env
+from helpers.config import ConfigError, MaveraSettings, cache_dir, key_problem, load_env
+from helpers.private import private_dir, tighten_tree, write_private
+from helpers.redaction import redact
 
 # ---------------------------------------------------------------- documented credit costs
 # From apifacts/mavera_prices.json (guides/credits, features/mave-agent; its "source" says where each figure
@@ -77,7 +81,13 @@ def mave_chat_band(message: str) -> tuple[str, int, int]:
 
 # ---------------------------------------------------------------- errors
 class MaveraError(RuntimeError):
-    """A Mavera call failed; the message is one line that says what to do."""
+    """A Mavera call failed; the message is one line that says what to do.
+
+    Redacted here, where the error becomes text: a key a server echoed back never reaches a report.
+    """
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(redact(message), *args)
 
 
 class BudgetExceeded(MaveraError):
@@ -142,6 +152,12 @@ def _question(qtype: str, text: str, qid: str | None, **extra) -> dict:
     return q
 
 
+# ---------------------------------------------------------------- bounds
+MAX_RETRY_AFTER = http.RETRY_AFTER_CAP  # a longer Retry-After fails with when to retry, never a long sleep
+MAX_LIST_PAGES = 1_000  # one list endpoint (100 items a page); a list that never ends stops here
+LOCK_WAIT = 600.0  # seconds a run waits for another run's identical charging request to finish
+
+
 # ---------------------------------------------------------------- result cache
 def canonical(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -152,44 +168,84 @@ def request_key(endpoint: str, payload: Any) -> str:
 
 
 class ResultCache:
-    """JSON files under ``cache_dir()/mavera/<account hash>/``; the key itself is never stored."""
+    """JSON files under ``cache_dir()/mavera/<account hash>/``; the key itself is never stored.
+
+    Private to the user (0700 folders, 0600 files; older looser ones are tightened on open): the
+    entries are paid results. :meth:`claim` is the lock two runs take on one request hash, so the
+    second waits for the first's result instead of paying for the same request again.
+    """
 
     def __init__(self, base_url: str, api_key: str, root: Path | None = None):
         account = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:16]
-        self.dir = (root or cache_dir()) / "mavera" / account
+        self.root = (root or cache_dir()) / "mavera"
+        self.dir = self.root / account
+        if self.dir.is_dir():
+            private_dir(self.dir, parents_up_to=self.root)
+            tighten_tree(self.dir)
 
     def _path(self, key: str) -> Path:
         return self.dir / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
         try:
-            return json.loads(self._path(key).read_text())
+            value = json.loads(self._path(key).read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return None
+        return value if isinstance(value, dict) else None
 
     def put(self, key: str, value: dict) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._path(key).with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(value, default=str))
-        os.replace(tmp, self._path(key))  # atomic: a crash never leaves half an entry
+        private_dir(self.dir, parents_up_to=self.root)
+        write_private(self._path(key), json.dumps(value, default=str))  # atomic: never half an entry
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    @contextmanager
+    def claim(self, key: str, wait: float = LOCK_WAIT, what: str = "This request") -> Iterator[None]:
+        """Hold the lock of one request hash (``fcntl.flock`` on ``<key>.lock``), waiting at most ``wait`` s.
+
+        Runs on one machine that share the cache (two schedulers, a notebook and the runner) take
+        it around a charging request; the later one then finds the earlier one's result in the cache.
+        The lock goes with the process: a run that dies never leaves it held.
+        """
+        private_dir(self.dir, parents_up_to=self.root)
+        fd = os.open(self.dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            deadline = time.monotonic() + wait
+            pause = 0.02
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise MaveraError(
+                            f"{what}: another run has been sending the same request for over {wait:g} s; "
+                            "let it finish, then rerun (its result will be reused, not paid again).") from None
+                    time.sleep(pause)
+                    pause = min(0.5, pause * 1.5)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
 
 # ---------------------------------------------------------------- HTTP session
-def make_session(api_key: str, backoff_factor: float = 0.5) -> requests.Session:
+def make_session(api_key: str, backoff_factor: float = 0.5, base_url: str | None = None) -> requests.Session:
     """The Mavera session, built on the project's one HTTP policy module (helpers/http.py).
 
     urllib3 retries idempotent GETs on 429/5xx/dropped connections, honouring Retry-After; POST and
     PATCH are not retried there (only connection failures before anything was sent): the client
-    decides per call, because a charging POST must not be repeated blindly.
+    decides per call, because a charging POST must not be repeated blindly. The session sends only to
+    the origin of ``base_url`` (the client binds it to its own when given a session without one).
     """
     return http.make_session(
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
                  "Accept": "application/json", "User-Agent": "klaviyo-mavera-workbooks"},
-        retry=http.make_retry(attempts=4, backoff=backoff_factor, backoff_max=20, methods=("GET",)),
+        retry=http.make_retry(attempts=4, backoff=backoff_factor, backoff_max=20, methods=("GET",),
+                              max_retry_after=MAX_RETRY_AFTER),
         timeout=DEFAULT_TIMEOUT,
+        origin=base_url,
     )
 
 
@@ -234,9 +290,10 @@ def answers_frame(group: Mapping) -> pd.DataFrame:
 
 def _error_line(resp: requests.Response) -> tuple[str, str | None]:
     try:
-        err = resp.json().get("error") or {}
+        doc = resp.json()
     except ValueError:
-        err = {}
+        doc = None
+    err = (doc.get("error") or {}) if isinstance(doc, dict) else {}
     if not isinstance(err, dict):
         err = {"message": str(err)}
     message = " ".join(str(err.get("message") or resp.reason or "no message").split())
@@ -275,6 +332,8 @@ class MaveraClient:
             raise ValueError("max_credits must be zero or more (None means no budget).")
         if not (math.isfinite(poll_interval) and poll_interval > 0):
             raise ValueError("poll_interval must be a positive number of seconds.")
+        if problem := key_problem("MAVERA_API_KEY", api_key):
+            raise ConfigError(problem)  # before a session quotes it in an error
         self.base_url = base_url.rstrip("/")
         self.workspace_id = workspace_id
         self.max_credits = max_credits
@@ -283,8 +342,11 @@ class MaveraClient:
         self.requests_sent = 0
         self.payloads: list[dict] = []  # what dry run would have sent
         self.done: list[dict] = []  # what completed in this run (kept when credits run out)
+        self.lock_wait = LOCK_WAIT  # seconds to wait for another run's identical charging request
+        self.max_pages = MAX_LIST_PAGES
         self.cache = cache or ResultCache(self.base_url, api_key)
-        self._session = session or make_session(api_key)
+        self._session = session or make_session(api_key, base_url=self.base_url)
+        http.bind_origin(self._session, self.base_url)  # the key goes to Mavera's origin and nowhere else
         self._sleep = sleep
         # The first wait between focus-group polls, growing 1.5x per poll up to poll_max_interval.
         self.poll_interval = poll_interval
@@ -372,40 +434,82 @@ class MaveraClient:
             )
         raise MaveraAPIError(f"{where} failed with {resp.status_code}: {message}", resp.status_code, code)
 
+    def _not_sent(self, method: str, path: str, exc: requests.RequestException) -> MaveraError | None:
+        """The error for a request that was never sent (a refused origin, a base URL requests cannot use)."""
+        if isinstance(exc, http.RefusedURL):
+            return MaveraError(f"Mavera {method} {path}: the answer pointed to another server ({exc}); the request "
+                               f"and the key were not sent there. If Mavera really moved, set MAVERA_BASE_URL "
+                               f"(now {self.base_url}).")
+        if isinstance(exc, (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+                            requests.exceptions.InvalidURL)):
+            return MaveraError(f"Mavera {method} {path}: MAVERA_BASE_URL={self.base_url} is not an http(s) URL "
+                               f"({type(exc).__name__}); set it like https://app.mavera.io/api/v1.")
+        return None
+
+    def _body(self, resp: requests.Response, method: str, path: str, charged: bool = False) -> dict:
+        """The JSON object of a 2xx answer, or a MaveraError saying what came instead."""
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return body
+        kind = "JSON that is not an object" if body is not None else \
+            f"a body that is not JSON ({resp.headers.get('Content-Type') or 'no content type'})"
+        after = (" It may have been applied and charged, so it was not repeated; check Mavera before rerunning."
+                 if charged else " Try again later; if it persists, check MAVERA_BASE_URL.")
+        raise MaveraError(f"Mavera answered {method} {path} ({resp.status_code}) with {kind}.{after}")
+
+    def _too_long(self, resp: requests.Response, method: str, path: str) -> MaveraError | None:
+        """A 429 whose Retry-After is beyond :data:`MAX_RETRY_AFTER`: fail now, saying when to retry."""
+        wait = http.retry_after_seconds(resp.headers.get("Retry-After"))
+        if wait is None or wait <= MAX_RETRY_AFTER:
+            return None
+        return MaveraAPIError(f"Mavera asks to wait {wait:,.0f} s before {method} {path} (429), longer than the "
+                              f"{MAX_RETRY_AFTER:g} s this client waits; rerun at {http.retry_at(wait)} "
+                              "(finished work is cached).", 429, "rate_limit_exceeded")
+
     def _get(self, path: str, params: Mapping | None = None) -> dict:
         try:
             resp = self._session.get(self._url(path), params=params, timeout=DEFAULT_TIMEOUT)
         except requests.RequestException as exc:
-            raise MaveraError(f"Mavera GET {path} failed after retries ({type(exc).__name__}); try again later.") from exc
-        finally:
+            if (error := self._not_sent("GET", path, exc)) is not None:
+                raise error from None
             self.requests_sent += 1
+            reason = http.transport_failure(exc, DEFAULT_TIMEOUT)
+            tries = http.attempts_of(exc, 1)
+            raise MaveraError(f"Mavera GET {path} failed after {tries} attempt{'s' if tries != 1 else ''} "
+                              f"({reason}); try again later.") from None
+        self.requests_sent += 1
+        if resp.status_code == 429 and (error := self._too_long(resp, "GET", path)) is not None:
+            raise error
         if resp.status_code >= 400:
             self._raise_for(resp, "GET", path)
-        return resp.json()
+        return self._body(resp, "GET", path)
 
     def _send(self, method: str, path: str, payload: dict, charging: bool, timeout=DEFAULT_TIMEOUT) -> dict:
-        """POST/PATCH once per attempt; 429 is waited out (it was not applied).
+        """POST/PATCH once per attempt; 429 is waited out (it was not applied), up to :data:`MAX_RETRY_AFTER`.
 
         For a charging call, a 5xx, timeout or dropped connection raises ``_Unknown`` so the caller can
-        look the object up; a non-charging call is retried with backoff instead.
+        look the object up; a non-charging call is retried with backoff instead. A request that was
+        never sent (refused origin, unusable base URL) fails at once.
         """
         for attempt in range(MAX_POST_ATTEMPTS):
             try:
                 resp = self._session.request(method, self._url(path), json=payload, timeout=timeout)
-            except requests.ConnectionError as exc:
+            except requests.RequestException as exc:
+                if (error := self._not_sent(method, path, exc)) is not None:
+                    raise error from None
                 self.requests_sent += 1
-                if charging:
-                    raise _Unknown(type(exc).__name__) from exc
-                self._sleep(min(30, 2**attempt))
-                continue
-            except requests.Timeout as exc:
-                self.requests_sent += 1
-                if charging:
-                    raise _Unknown("timeout") from exc
+                reason = "timeout" if isinstance(exc, requests.Timeout) else http.transport_failure(exc, timeout)
+                if charging:  # sent, perhaps applied: the caller looks it up rather than paying twice
+                    raise _Unknown(reason) from exc
                 self._sleep(min(30, 2**attempt))
                 continue
             self.requests_sent += 1
             if resp.status_code == 429:
+                if (error := self._too_long(resp, method, path)) is not None:
+                    raise error
                 self._sleep(_retry_after(resp, attempt))
                 continue
             if resp.status_code >= 500:
@@ -415,29 +519,49 @@ class MaveraClient:
                 continue
             if resp.status_code >= 400:
                 self._raise_for(resp, method, path)
-            body = resp.json()
-            if isinstance(body, dict) and "error" in body and "id" not in body:
+            body = self._body(resp, method, path, charged=charging)
+            if "error" in body and "id" not in body:
                 self._raise_for(resp, method, path)
             self.credits_spent += _credits_of(body)
             return body
         raise MaveraError(f"Mavera {method} {path} still failing after {MAX_POST_ATTEMPTS} attempts; try again later.")
 
     def _list(self, path: str, params: Mapping | None = None) -> Iterable[dict]:
-        """Every item of a list endpoint, following next_cursor (or offset) pages until has_more is false."""
+        """Every item of a list endpoint, following next_cursor (or offset) pages until has_more is false.
+
+        A list that cannot end is stopped with a MaveraError: a cursor seen before, a page served again,
+        or more pages than its ``total`` (offset lists) or :attr:`max_pages` allow.
+        """
         params = dict(params or {})
         params.setdefault("limit", 100)
         offset = 0
-        while True:
+        cursors: set[str] = set()
+        pages_seen: set[int] = set()
+        budget = self.max_pages
+        for number in range(1, 1_000_000):
             page = self._get(path, params)
             items = page.get("data") or []
+            if not isinstance(items, list):
+                raise MaveraError(f"Mavera answered GET {path} with a list whose data is not a list; try again later.")
             yield from items
             if not page.get("has_more") or not items:
                 return
-            if page.get("next_cursor"):
-                params["cursor"] = page["next_cursor"]
+            fingerprint = hash(tuple(str(i.get("id")) if isinstance(i, dict) else repr(i) for i in items))
+            total = page.get("total")
+            if isinstance(total, int) and total >= 0:
+                budget = min(budget, math.ceil(total / max(1, len(items))) + 2)
+            cursor = page.get("next_cursor")
+            if (cursor and str(cursor) in cursors) or fingerprint in pages_seen or number >= budget:
+                raise MaveraError(f"Mavera's GET {path} kept saying has_more (page {number} repeats an earlier one "
+                                  f"or passes {budget:,} pages); stopped so it cannot loop - try again later.")
+            pages_seen.add(fingerprint)
+            if cursor:
+                cursors.add(str(cursor))
+                params["cursor"] = cursor
             else:  # offset-style endpoints (research §5)
                 offset += len(items)
                 params["offset"] = offset
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def usage(self) -> dict:
         """GET /usage: credits used/included/remaining this billing period (free)."""
@@ -475,13 +599,16 @@ class MaveraClient:
         if self.dry_run:
             self._show("POST", "/personas", payload)
             return {"id": None, "object": "custom_persona", "name": payload["name"], "dry_run": True, "request": payload}
-        existing = self.find_persona(name)
-        if existing:
-            persona = self._update_persona(existing, payload)
-        else:
-            self._check_budget(PERSONA_CREDITS, f"Creating persona '{name}'")
-            persona = self._create_persona(payload)
-        self.cache.put(key, {"endpoint": "persona-upsert", "response": persona})
+        with self.cache.claim(key, self.lock_wait, f"Persona '{name}'"):  # another run may be creating it now
+            if hit := self.cache.get(key):
+                return hit["response"]
+            existing = self.find_persona(name)
+            if existing:
+                persona = self._update_persona(existing, payload)
+            else:
+                self._check_budget(PERSONA_CREDITS, f"Creating persona '{name}'")
+                persona = self._create_persona(payload)
+            self.cache.put(key, {"endpoint": "persona-upsert", "response": persona})
         return persona
 
     def _create_persona(self, payload: dict) -> dict:
@@ -547,8 +674,9 @@ class MaveraClient:
         return body
 
     def _charged_post(self, path: str, payload: dict, estimate: int, what: str, timeout=DEFAULT_TIMEOUT) -> dict:
-        """Cache → dry run → budget → one POST. No lookup exists for these objects, so an unknown outcome
-        is reported, not retried (a retry could charge twice)."""
+        """Cache → dry run → budget → lock → cache again → one POST. No lookup exists for these objects, so
+        an unknown outcome is reported, not retried (a retry could charge twice); two runs sending the
+        same request at once meet at the lock, and the second reuses the first's answer."""
         key = request_key(path, payload)
         if not self.dry_run and (hit := self.cache.get(key)):
             return {**hit["response"], "from_cache": True}
@@ -557,15 +685,18 @@ class MaveraClient:
             return {"id": None, "dry_run": True, "request": payload, "output": "", "content": "", "thread_id": None,
                     "sources": [], "validation": None}
         self._check_budget(estimate, what)
-        try:
-            body = self._send("POST", path, payload, charging=True, timeout=timeout)
-        except _Unknown as exc:
-            raise MaveraError(
-                f"{what}: Mavera did not confirm the request ({exc}); it may or may not have been charged, "
-                "so it was not repeated; rerun to try again."
-            ) from None
-        self.done.append({"kind": path.strip("/"), "id": body.get("id"), "credits": _credits_of(body)})
-        self.cache.put(key, {"endpoint": path, "response": body})
+        with self.cache.claim(key, self.lock_wait, what):
+            if hit := self.cache.get(key):  # the run holding the lock before us paid for it
+                return {**hit["response"], "from_cache": True}
+            try:
+                body = self._send("POST", path, payload, charging=True, timeout=timeout)
+            except _Unknown as exc:
+                raise MaveraError(
+                    f"{what}: Mavera did not confirm the request ({exc}); it may or may not have been charged, "
+                    "so it was not repeated; rerun to try again."
+                ) from None
+            self.done.append({"kind": path.strip("/"), "id": body.get("id"), "credits": _credits_of(body)})
+            self.cache.put(key, {"endpoint": path, "response": body})
         return body
 
     # ------------------------------------------------------------ focus groups
@@ -603,17 +734,22 @@ class MaveraClient:
         if self.dry_run:
             self._show("POST", "/focus-groups", payload)
             return FocusGroupResult(None, payload["name"], "dry_run", answers_frame({}), {"dry_run": True, "request": payload})
-        if hit := self.cache.get(key):
+        hit = self.cache.get(key)
+        if hit is None:
+            estimate = self.estimate_focus_group(len(persona_ids), len(payload["questions"]), responses_per_persona)
+            self._check_budget(estimate, f"Focus group '{name}'")
+            # Another run may be creating this very group: the second one in resumes the first's.
+            with self.cache.claim(key, self.lock_wait, f"Focus group '{name}'"):
+                hit = self.cache.get(key)
+                if hit is None:
+                    gid = self._create_focus_group(payload)
+                    self.cache.put(key, {"state": "created", "id": gid})
+        if hit is not None:
             if hit.get("state") == "completed":
                 group = hit["response"]
                 return FocusGroupResult(group["id"], group["name"], "completed", answers_frame(group), group,
                                         _credits_of(group), from_cache=True)
             gid = hit["id"]  # created on an earlier run and not finished: resume, do not create again
-        else:
-            estimate = self.estimate_focus_group(len(persona_ids), len(payload["questions"]), responses_per_persona)
-            self._check_budget(estimate, f"Focus group '{name}'")
-            gid = self._create_focus_group(payload)
-            self.cache.put(key, {"state": "created", "id": gid})
         try:
             group = self._poll_focus_group(gid, deadline_s)
         except FocusGroupFailed:
@@ -693,8 +829,7 @@ def _poll_seconds() -> float:
 
 
 def _retry_after(resp: requests.Response, attempt: int) -> float:
-    value = resp.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else float(min(60, 2 ** (attempt + 1)))
-    except ValueError:
-        return float(min(60, 2 ** (attempt + 1)))
+    """Seconds to wait after a 429: its Retry-After (seconds or a date; callers refuse ones over the
+    cap first, and this caps again), else exponential backoff."""
+    wait = http.retry_after_seconds(resp.headers.get("Retry-After"))
+    return min(MAX_RETRY_AFTER, wait) if wait is not None else float(min(60, 2 ** (attempt + 1)))

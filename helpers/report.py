@@ -192,8 +192,10 @@ def record(name: str, value: Any) -> None:
 
 
 def record_usage(klaviyo=None, mavera=None) -> None:
-    """Record ``klaviyo_requests``, ``mavera_credits`` and ``sandbox`` from the two clients."""
+    """Record ``klaviyo_requests``, ``klaviyo_cache_hits``, ``mavera_credits`` and ``sandbox`` from the two clients."""
     record("klaviyo_requests", int(klaviyo.requests_sent) if klaviyo is not None else 0)
+    if hasattr(klaviyo, "cache_hits"):  # requests answered from the HTTP cache, sending nothing
+        record("klaviyo_cache_hits", int(klaviyo.cache_hits))
     credits = mavera.credits_spent if mavera is not None else 0
     record("mavera_credits", int(credits) if float(credits).is_integer() else float(credits))
     record("sandbox", config.is_sandbox())

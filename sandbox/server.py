@@ -3,13 +3,15 @@ the /sandbox control endpoints (truth, stats, scheduled faults)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -26,6 +28,17 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 POLL_SECONDS = 0.05  # the first wait between focus-group polls that env() suggests to clients
 
 
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One Klaviyo request as it reached the sandbox (for checking clients against the official document)."""
+
+    method: str
+    path: str
+    query: str  # the raw query string
+    headers: dict[str, str]
+    body: bytes
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No per-request access log on stderr: tests and notebooks make thousands of requests."""
 
@@ -38,7 +51,7 @@ class Sandbox:
 
     def __init__(self, seed: int = 7, profiles: int = 5000, fault_rate: float = 0.0, latency_ms: float = 0,
                  rate_scale: float = 1.0, mavera_credits: int = 20000, port: int = 0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, record_requests: bool = False):
         if rate_scale < 0:
             raise ValueError(f"rate_scale must be >= 0 (0 switches limits off), got {rate_scale}")
         if latency_ms < 0:
@@ -57,6 +70,10 @@ class Sandbox:
                                      credits=mavera_credits, rate_scale=rate_scale)
         self._apis = DispatcherMiddleware(self.klaviyo, {MAVERA_PREFIX: self.mavera.wsgi_app})
         self._truth: dict | None = None
+        # Klaviyo requests kept for sb.recorded() / sb.recording(); Mavera has no official document to check.
+        self._recording = 1 if record_requests else 0
+        self._recorded: list[RecordedRequest] = []
+        self._record_lock = threading.Lock()
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -113,13 +130,46 @@ class Sandbox:
     def schedule_fault(self, method: str, path_prefix: str, status: int, count: int = 1) -> None:
         self.faults.schedule(method, path_prefix, status, count)
 
+    def recorded(self) -> list[RecordedRequest]:
+        """Every Klaviyo request received while recording (``record_requests=True`` or ``recording()``)."""
+        with self._record_lock:
+            return list(self._recorded)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[RecordedRequest]]:
+        """Record the Klaviyo requests received inside the block; the list yielded fills as they arrive."""
+        with self._record_lock:
+            start = len(self._recorded)
+            self._recording += 1
+        window: list[RecordedRequest] = []
+        try:
+            yield window
+        finally:
+            with self._record_lock:
+                self._recording -= 1
+                window.extend(self._recorded[start:])
+                if not self._recording:
+                    self._recorded.clear()
+
+    def _record(self, environ, body: bytes) -> None:
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        req = RecordedRequest(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""),
+                              environ.get("QUERY_STRING", ""), headers, body)
+        with self._record_lock:
+            if self._recording:
+                self._recorded.append(req)
+
     # --- WSGI --------------------------------------------------------------------------------------
     def wsgi_app(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/sandbox/"):
             return self._control(Request(environ))(environ, start_response)
-        fault = self.faults.decide(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""),
-                                   _buffer_body(environ))
+        body = _buffer_body(environ)
+        if self._recording and path.startswith("/api/"):
+            self._record(environ, body)
+        fault = self.faults.decide(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""), body)
         if self.latency:
             time.sleep(self.latency)
         if fault is not None:
@@ -181,7 +231,7 @@ class Sandbox:
                         content_type="application/json")
 
 
-__all__ = ["Sandbox", "JSONAPI"]
+__all__ = ["Sandbox", "JSONAPI", "RecordedRequest"]
 
 
 def _buffer_body(environ) -> bytes:

@@ -177,7 +177,7 @@ def verdict_table(
 
 NO_PERSONAS = (
     "No Mavera personas to ask: run job 01 first (it saves personas.json in this run folder) or pass "
-    "persona_ids, e.g. -y 'persona_ids: [\"clx...\"]'."
+    "persona_ids: python -m helpers.run -p persona_ids '[\"clx...\"]' (or set it in the parameters cell)."
 )
 
 

@@ -7,6 +7,8 @@ and every request goes through :mod:`~helpers.klaviyo.transport`.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -18,10 +20,23 @@ import pandas as pd
 from helpers.config import ConfigError, KlaviyoSettings
 from helpers.klaviyo import frames
 from helpers.klaviyo.errors import KlaviyoError
-from helpers.klaviyo.jsonapi import as_dt, dig, included_index
-from helpers.klaviyo.split import _Split, concurrent_map, equal_ranges, fetch_chains, split_fetch
+from helpers.klaviyo.jsonapi import as_dt, custom_timeframe, dig, included_index, whole_day
+from helpers.klaviyo.split import (
+    FrameCollector,
+    IdCollector,
+    _Split,
+    concurrent_map,
+    equal_ranges,
+    fetch_chains,
+    split_fetch,
+)
 from helpers.klaviyo.streams import DEFAULT_STATISTICS, PREDICTIVE_FIELDS, REPORTS, STREAMS
 from helpers.klaviyo.transport import Transport
+
+MAX_RECORDS_PER_CHAIN = 5_000_000  # one cursor chain (split fetches cut big collections into several)
+MIN_PAGE_CEILING = 1_000
+MAX_EMPTY_PAGES = 3  # pages without records that still link on, in a row
+MAX_REPORT_PAGES = 100  # one values report answers every grouping on a page or a few
 
 
 def _sends_message(action: Mapping) -> bool:
@@ -47,12 +62,15 @@ class KlaviyoClient(Transport):
         backoff: float = 0.5,
         max_retry_after: float = 90.0,
         timeout: tuple[float, float] = (10.0, 120.0),
+        max_pages: int | None = None,
     ) -> None:
         self.show_progress = progress
         self.concurrency = max(1, concurrency)
+        self.max_pages = max_pages  # pages one chain may take at most (None: derived from the collection)
         super().__init__(settings, refresh=refresh, rate_scale=rate_scale, cache=cache, attempts=attempts,
                          backoff=backoff, max_retry_after=max_retry_after, timeout=timeout,
-                         pool_size=max(32, self.concurrency * 2))
+                         # split fetches run every tie block (two requests each) and range chains at once
+                         pool_size=max(64, self.concurrency * 4))
 
     def __repr__(self) -> str:
         return f"KlaviyoClient({self.settings!r}, requests_sent={self.requests_sent})"
@@ -77,21 +95,67 @@ class KlaviyoClient(Transport):
 
     # -- pagination -------------------------------------------------------------------------------
     def pages(self, path: str, params: Mapping[str, Any] | None = None,
-              ttl: timedelta | None = None) -> Iterator[dict[str, Any]]:
-        """Every page document of a collection, following ``links.next`` verbatim until it is absent."""
+              ttl: timedelta | None = None, expected: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every page document of a collection, following ``links.next`` verbatim until it is absent.
+
+        A chain that cannot end is stopped with a KlaviyoError: a next link seen before (a cycle), a
+        page served again under a new cursor, pages without records that keep linking on, or more pages
+        than the collection can hold (``expected`` records when known, else a generous ceiling).
+        Links to another origin are refused by the session before anything is sent.
+        """
         url: str | None = self._url(path)
         query: Mapping[str, Any] | None = params
         seen: set[str] = set()
+        pages_seen: set[int] = set()  # hashes of each page's ids: small, whatever the collection's size
+        empty_run = 0
+        budget: int | None = None
+        count = 0
         while url:
             doc = self.request("GET", url, query, ttl=ttl)
+            count += 1
+            data = doc.get("data") or []
+            if budget is None:
+                budget = self._page_budget(params, len(data), expected)
             yield doc
             nxt = dig(doc, "links", "next")
-            if nxt:
-                nxt = self._url(nxt)
-                if nxt in seen:
-                    raise KlaviyoError(f"Klaviyo returned a pagination cycle on {path}; rerun with refresh=True.")
-                seen.add(nxt)
+            if not nxt:
+                return
+            nxt = self._url(nxt)
+            if nxt in seen:
+                raise KlaviyoError(f"Klaviyo returned a pagination cycle on {path}; rerun with refresh=True.")
+            seen.add(nxt)
+            if isinstance(data, list) and data:
+                empty_run = 0
+                fingerprint = hash(tuple(str(o.get("id")) if isinstance(o, dict) else repr(o) for o in data))
+                if fingerprint in pages_seen:
+                    raise KlaviyoError(f"Klaviyo served the same page of {path} again under a new cursor "
+                                       f"(page {count}); stopped so it cannot loop - rerun later.")
+                pages_seen.add(fingerprint)
+            elif data:  # a single resource object: nothing to compare
+                empty_run = 0
+            else:
+                empty_run += 1
+                if empty_run > MAX_EMPTY_PAGES:
+                    raise KlaviyoError(f"Klaviyo kept linking to further pages of {path} without records "
+                                       f"({empty_run} empty pages); stopped so it cannot loop - rerun later.")
+            if count >= budget:
+                raise KlaviyoError(f"{path} ran past {budget:,} pages, more than the collection can hold; "
+                                   "stopped so a runaway chain cannot go on - rerun later.")
             url, query = nxt, None  # the next link already carries every parameter
+
+    def _page_budget(self, params: Mapping[str, Any] | None, first_len: int, expected: int | None) -> int:
+        """How many pages one chain may take: from the known size (with slack for records added while
+        fetching), else :data:`MAX_RECORDS_PER_CHAIN` at this page size; ``max_pages`` caps both."""
+        try:
+            size = int((params or {}).get("page[size]") or 0)
+        except (TypeError, ValueError):
+            size = 0
+        size = max(1, size or first_len or 100)
+        if expected is not None:
+            budget = math.ceil(expected * 1.5 / size) + 3
+        else:
+            budget = max(MIN_PAGE_CEILING, math.ceil(MAX_RECORDS_PER_CHAIN / size))
+        return min(budget, self.max_pages) if self.max_pages else budget
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Yield every resource object of a collection exactly once, following ``links.next``."""
@@ -136,14 +200,15 @@ class KlaviyoClient(Transport):
         fields += (["email"] if email else []) + (["phone_number"] if phone else []) + list(extra_fields)
         additional = [a for a, on in (("predictive_analytics", predictive), ("subscriptions", consent)) if on]
         job = _Split.of("profiles", stream, stream.query(fields=fields, additional=additional))
-        records = split_fetch(self, [job], "profiles")["profiles"]
-        return frames.profiles_frame(records, email=email, phone=phone)
+        # Page by page into columns: a million profiles never sit in memory as JSON.
+        collect = FrameCollector(frames.profile_columns(email=email, phone=phone), "profile_id")
+        return split_fetch(self, [job], "profiles", collect=collect)["profiles"]
 
     def profile_count(self) -> int:
         """How many profiles the account holds (ids only, in the cheaper plain-profiles bucket)."""
         stream = STREAMS["profiles"]
         job = _Split.of("count", stream, stream.query(fields=["created"], additional=[]))
-        return len(split_fetch(self, [job], "profiles")["count"])
+        return len(split_fetch(self, [job], "profiles", collect=IdCollector())["count"])
 
     def segments(self, *, counts: bool = False) -> pd.DataFrame:
         """All segments; ``counts=True`` adds ``profile_count`` (Klaviyo allows 1/s, 15/min for that)."""
@@ -164,8 +229,8 @@ class KlaviyoClient(Transport):
         ids = list(self.segments()["segment_id"]) if ids is None else list(ids)
         stream = STREAMS["segment_members"]
         jobs = [_Split.of(seg_id, stream, stream.query(), stream.path.format(id=seg_id)) for seg_id in ids]
-        found = split_fetch(self, jobs, "segment members")
-        return {seg_id: np.array([r["id"] for r in found[seg_id]], dtype=object) for seg_id in ids}
+        found = split_fetch(self, jobs, "segment members", collect=IdCollector())
+        return {seg_id: found[seg_id] for seg_id in ids}
 
     # -- flows and campaigns ----------------------------------------------------------------------
     def flows(self) -> pd.DataFrame:
@@ -234,11 +299,18 @@ class KlaviyoClient(Transport):
         return frames.choose_metric(self.metrics(), name)
 
     def events(self, metric_id: str, start: datetime | str, end: datetime | str, parts: int = 8) -> pd.DataFrame:
-        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges."""
-        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', as_dt(start),
-                              as_dt(end), parts)
+        """Events of one metric with ``start <= datetime < end``, fetched as concurrent date ranges.
+
+        What is asked of Klaviyo is the whole UTC days around the window (``start`` floored, ``end`` raised
+        to the next midnight), cut here to ``[start, end)``: a window computed from "now" then repeats the
+        same requests all day, so a rerun within the cache lifetime is served from the cache.
+        """
+        lo, hi = as_dt(start), as_dt(end)
+        chains = equal_ranges("events", STREAMS["events"], f'equals(metric_id,"{metric_id}")', whole_day(lo),
+                              whole_day(hi, up=True), parts)
         frame = frames.build_frame(frames.EVENT, fetch_chains(self, chains, desc="events"))
-        return frame.sort_values("datetime", kind="stable").reset_index(drop=True)
+        keep = (frame["datetime"] >= pd.Timestamp(lo)) & (frame["datetime"] < pd.Timestamp(hi))
+        return frame[keep].sort_values("datetime", kind="stable").reset_index(drop=True)
 
     def catalog_categories(self) -> pd.DataFrame:
         return self._listing("catalog_categories", frames.CATALOG_CATEGORY)
@@ -263,7 +335,7 @@ class KlaviyoClient(Transport):
         report = REPORTS[kind]
         if conversion_metric_id is None:
             conversion_metric_id = self.metric_id("Placed Order")
-        tf = {"key": timeframe} if isinstance(timeframe, str) else dict(timeframe)
+        tf = {"key": timeframe} if isinstance(timeframe, str) else custom_timeframe(timeframe)
         attributes: dict[str, Any] = {"statistics": list(statistics), "timeframe": tf,
                                       "conversion_metric_id": conversion_metric_id,
                                       "group_by": list(report.group_by)}
@@ -273,13 +345,22 @@ class KlaviyoClient(Transport):
         results: list[dict] = []
         url: str | None = report.path
         seen: set[str] = set()
+        pages_seen: set[str] = set()
         while url:  # one POST for everything; follow page_cursor from links.next if the answer is paged
             doc = self.request("POST", url, body=body, ttl=report.ttl)
-            results += dig(doc, "data", "attributes", "results") or []
+            page = dig(doc, "data", "attributes", "results") or []
+            results += page
             nxt = dig(doc, "links", "next")
-            url = self._url(nxt) if nxt and nxt not in seen else None
-            if nxt:
-                seen.add(nxt)
+            if not nxt:
+                break
+            # Each page is a POST from a 225-a-day budget: a chain that cannot end must not spend it.
+            fingerprint = json.dumps(page, sort_keys=True, default=str)
+            if nxt in seen or fingerprint in pages_seen or len(seen) >= MAX_REPORT_PAGES:
+                raise KlaviyoError(f"Klaviyo's {report.path} kept paging (page {len(seen) + 1} repeats an earlier "
+                                   f"one or passes {MAX_REPORT_PAGES}); stopped so it cannot loop - rerun later.")
+            seen.add(nxt)
+            pages_seen.add(fingerprint)
+            url = self._url(nxt)
         return frames.build_frame(frames.report_columns(report.group_by, statistics), results)
 
     def flow_values_report(self, timeframe: str | Mapping[str, Any] = "last_90_days",

@@ -5,21 +5,38 @@ from __future__ import annotations
 import requests
 
 from helpers import ratelimits
+from helpers.http import retry_after_seconds, retry_at
+from helpers.redaction import redact
 
 
 class KlaviyoError(RuntimeError):
-    """A Klaviyo request failed in a way a person can act on; the message says what to do."""
+    """A Klaviyo request failed in a way a person can act on; the message says what to do.
+
+    The message is redacted here, where the error becomes text: no key survives into a report, even
+    one a server echoed back or a library quoted.
+    """
 
     def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.status = status
+
+
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"
 
 
 def unreachable(method: str, path: str, attempts: int, reason: str, base_url: str) -> KlaviyoError:
     """No answer after every attempt (``reason`` from :func:`helpers.http.transport_failure`)."""
     return KlaviyoError(
-        f"could not reach Klaviyo for {method} {path} after {attempts} attempts ({reason}); "
+        f"could not reach Klaviyo for {method} {path} after {_attempts(attempts)} ({reason}); "
         f"check KLAVIYO_BASE_URL={base_url} and the network, then rerun.")
+
+
+def refused(method: str, path: str, reason: str, base_url: str) -> KlaviyoError:
+    """A URL from an answer (links.next, a redirect) names another origin: nothing was sent there."""
+    return KlaviyoError(
+        f"Klaviyo's answer to {method} {path} pointed to another server ({reason}); the request and the key "
+        f"were not sent there. If the account really moved, set KLAVIYO_BASE_URL (now {base_url}).")
 
 
 def _detail(response: requests.Response) -> str:
@@ -34,8 +51,11 @@ def _detail(response: requests.Response) -> str:
 
 
 def http_error(method: str, path: str, response: requests.Response, *, revision: str,
-               attempts: int) -> KlaviyoError:
-    """The error for an answer with status >= 400 (retries, where they apply, are already spent)."""
+               attempts: int, max_wait: float | None = None) -> KlaviyoError:
+    """The error for an answer with status >= 400 (retries, where they apply, are already spent).
+
+    ``attempts``: how many were really made; ``max_wait``: the longest Retry-After the client sleeps on.
+    """
     status = response.status_code
     ctype = response.headers.get("content-type", "")
     detail = _detail(response)
@@ -66,17 +86,23 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
         return KlaviyoError(f"Klaviyo has no {path} (404): check the id, it may have been deleted.", status)
     if status == 429:
         wait = response.headers.get("Retry-After")
+        seconds = retry_after_seconds(wait)
+        when = f"at {retry_at(seconds)}" if seconds is not None else "later"
         lim = ratelimits.limit_for(method, path)
         if lim is not None and lim.daily is not None:
             return KlaviyoError(
                 f"Klaviyo's daily limit for {lim.bucket} ({lim.daily}/day, shared by every app on the account) "
-                f"is used up; retry in {wait or 'some'} s (after midnight UTC) - cached reports are reused.",
-                status)
+                f"is used up; rerun {when if seconds is not None else 'after midnight UTC'} - cached reports "
+                "are reused.", status)
+        if seconds is not None and max_wait is not None and seconds > max_wait:
+            return KlaviyoError(
+                f"Klaviyo asks to wait {seconds:,.0f} s before {what} (429), longer than the {max_wait:g} s this "
+                f"client waits; rerun {when} (results fetched so far are cached).", status)
         return KlaviyoError(
-            f"Klaviyo kept throttling {what} (429, Retry-After {wait}) after {attempts} attempts; another "
-            "integration may be using this account's limit - rerun later.", status)
+            f"Klaviyo kept throttling {what} (429, Retry-After {wait}) after {_attempts(attempts)}; another "
+            f"integration may be using this account's limit - rerun {when}.", status)
     if status >= 500:
         return KlaviyoError(
-            f"Klaviyo failed on {what} ({status}) after {attempts} attempts; rerun later "
+            f"Klaviyo failed on {what} ({status}) after {_attempts(attempts)}; rerun later "
             "(results fetched so far are cached).", status)
     return KlaviyoError(f"Klaviyo refused {what} ({status}): {detail or response.reason}", status)

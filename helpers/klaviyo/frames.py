@@ -108,19 +108,84 @@ def _extract(columns: Sequence[Column], records: Sequence[Any]) -> dict[str, lis
     return out
 
 
-def build_frame(columns: Sequence[Column], records: Sequence[Any]) -> pd.DataFrame:
-    """The frame of ``records`` with exactly ``columns``, in order."""
+def _names(columns: Sequence[Column]) -> list[str]:
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate column names in a frame spec: {names}")
+    return names
+
+
+def _values(columns: Sequence[Column], records: Sequence[Any]) -> dict[str, list[Any]]:
+    """Each column's converted (not yet typed) values for ``records``."""
     raw = _extract(columns, records)
-    data = {}
+    out = {}
     for col in columns:
         values = raw[col.name]
-        if col.convert is not None:
-            values = [col.convert(v) for v in values]
-        data[col.name] = _typed(values, col.dtype)
-    return pd.DataFrame(data, columns=names)
+        out[col.name] = [col.convert(v) for v in values] if col.convert is not None else values
+    return out
+
+
+def _typed_frame(columns: Sequence[Column], values: Mapping[str, list[Any]]) -> pd.DataFrame:
+    return pd.DataFrame({c.name: _typed(values[c.name], c.dtype) for c in columns}, columns=[c.name for c in columns])
+
+
+def build_frame(columns: Sequence[Column], records: Sequence[Any]) -> pd.DataFrame:
+    """The frame of ``records`` with exactly ``columns``, in order."""
+    _names(columns)
+    return _typed_frame(columns, _values(columns, records))
+
+
+class FrameBuilder:
+    """A frame built page by page, so a large listing never sits in memory as JSON.
+
+    ``add`` takes one page's records and keeps only their column values (the page can be dropped);
+    every ``chunk_rows`` rows those are typed (floats and datetimes become arrays). ``chunks`` are the
+    typed pieces in order; :func:`concat_chunks` joins the pieces of several builders into the frame
+    :func:`build_frame` would have built from all the records (same columns, dtypes and order).
+    """
+
+    def __init__(self, columns: Sequence[Column], chunk_rows: int = 5_000) -> None:
+        _names(columns)
+        self.columns = tuple(columns)
+        self.chunk_rows = chunk_rows
+        self._done: list[pd.DataFrame] = []
+        self._pending: dict[str, list[Any]] = {c.name: [] for c in self.columns}
+        self._rows = 0
+
+    def add(self, records: Sequence[Any]) -> None:
+        if not records:
+            return
+        for name, values in _values(self.columns, records).items():
+            self._pending[name].extend(values)
+        self._rows += len(records)
+        if self._rows >= self.chunk_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._done.append(_typed_frame(self.columns, self._pending))
+            self._pending = {c.name: [] for c in self.columns}
+            self._rows = 0
+
+    def chunks(self) -> list[pd.DataFrame]:
+        self._flush()
+        return list(self._done)
+
+    def frame(self) -> pd.DataFrame:
+        return concat_chunks(self.columns, self.chunks())
+
+
+def concat_chunks(columns: Sequence[Column], chunks: Sequence[pd.DataFrame],
+                  unique_on: str | None = None) -> pd.DataFrame:
+    """Typed chunks joined in order (``unique_on``: keep each value of that column's first row only)."""
+    if not chunks:
+        return build_frame(columns, [])
+    frame = chunks[0] if len(chunks) == 1 else pd.concat(list(chunks), ignore_index=True)
+    if unique_on is not None:
+        dup = frame[unique_on].duplicated()
+        if dup.any():
+            frame = frame[~dup.to_numpy()]
+    return frame.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------------ specs
@@ -133,12 +198,20 @@ def _category(value: Any) -> Any:
 _PREDICTIVE = "attributes.predictive_analytics"
 _NUMERIC = ("historic_clv", "predicted_clv", "total_clv", "historic_number_of_orders",
             "predicted_number_of_orders", "average_days_between_orders", "average_order_value", "churn_probability")
+SCORED_BY = ("historic_clv", "predicted_clv", "total_clv", "churn_probability")
+
+
+def has_predictions(value: Any) -> bool:
+    """Whether a profile's ``predictive_analytics`` holds predictions. Klaviyo's document declares the object
+    with every field nullable, so "not scored yet" comes either as null or as an object whose CLV and churn
+    fields are all null; both read as no predictions (an object with other fields set, too)."""
+    return isinstance(value, Mapping) and any(value.get(k) is not None for k in SCORED_BY)
 
 PROFILE = (
     Column("profile_id", "id", "str"),
     Column("created", "attributes.created", "datetime"),
     Column("updated", "attributes.updated", "datetime"),
-    Column("has_predictions", _PREDICTIVE, "bool"),  # null (or empty) predictive_analytics: none yet
+    Column("has_predictions", _PREDICTIVE, "bool", convert=has_predictions),
     *(Column(name, f"{_PREDICTIVE}.{name}", "float") for name in _NUMERIC),
     Column("expected_date_of_next_order", f"{_PREDICTIVE}.expected_date_of_next_order", "datetime"),
     Column("preferred_channel", f"{_PREDICTIVE}.ranked_channel_affinity", "str", convert=first),
@@ -256,10 +329,15 @@ def report_columns(group_by: Sequence[str], statistics: Sequence[str]) -> tuple[
             *(Column(s, f"statistics.{s}", "float") for s in statistics))
 
 
+def profile_columns(*, email: bool = False, phone: bool = False) -> tuple[Column, ...]:
+    """The notebook 01 frame's columns; email/phone only when asked for."""
+    extra = [PROFILE_CONTACT[k] for k, on in (("email", email), ("phone", phone)) if on]
+    return (*PROFILE, *extra)
+
+
 def profiles_frame(records: Sequence[Mapping[str, Any]], *, email: bool = False, phone: bool = False) -> pd.DataFrame:
     """JSON:API profile objects -> the notebook 01 frame; email/phone columns only when asked for."""
-    extra = [PROFILE_CONTACT[k] for k, on in (("email", email), ("phone", phone)) if on]
-    return build_frame((*PROFILE, *extra), records)
+    return build_frame(profile_columns(email=email, phone=phone), records)
 
 
 def choose_metric(frame: pd.DataFrame, name: str) -> str:

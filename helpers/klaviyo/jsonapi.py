@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -60,3 +60,26 @@ def and_(*conditions: str | None) -> str | None:
 
 def filter_param(flt: str | None) -> dict[str, str]:
     return {"filter": flt} if flt else {}
+
+
+def whole_day(dt: datetime, up: bool = False) -> datetime:
+    """Midnight UTC at or before ``dt`` (``up``: at or after it)."""
+    day = dt.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1) if up and day < dt else day
+
+
+def custom_timeframe(timeframe: Mapping[str, Any]) -> dict[str, Any]:
+    """A reporting timeframe as sent: ``{"key": ...}`` unchanged; ``{"start", "end"}`` (datetimes or ISO
+    strings) floored to whole UTC hours, so a range computed from "now" repeats within the hour and a rerun
+    is answered from the cache; the report loses at most the current, incomplete hour."""
+    tf = dict(timeframe)
+    for name in ("start", "end"):
+        value = tf.get(name)
+        if not isinstance(value, (str, datetime)):
+            continue
+        try:
+            dt = as_dt(value)
+        except ValueError:
+            continue  # not a datetime: sent as given, and Klaviyo's 400 says what is wrong with it
+        tf[name] = iso(dt.replace(minute=0, second=0, microsecond=0))
+    return tf

@@ -120,7 +120,8 @@ DEFAULT_STATISTICS = (
     "conversion_rate", "conversion_value", "revenue_per_recipient", "unsubscribe_rate", "bounce_rate",
 )
 
-_TEMPLATES = [(re.compile("^" + re.sub(r"\\\{id\\\}", "[^/]+", re.escape(s.path)) + "$"), s) for s in STREAMS.values()]
+# Klaviyo's links.next end the path in a slash ("/api/profiles/?page%5Bcursor%5D=..."): match both spellings.
+_TEMPLATES = [(re.compile("^" + re.sub(r"\\\{id\\\}", "[^/]+", re.escape(s.path)) + "/?$"), s) for s in STREAMS.values()]
 
 
 def stream_for(path: str) -> Stream | None:
@@ -129,6 +130,6 @@ def stream_for(path: str) -> Stream | None:
         if regex.match(path):
             return stream
     for spec in REPORTS.values():
-        if path == spec.path:
+        if path.rstrip("/") == spec.path:
             return Stream(spec.path, spec.resource, ttl=spec.ttl)
     return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
@@ -20,9 +19,20 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from helpers import ratelimits
-from helpers.config import ConfigError, KlaviyoSettings, cache_dir
-from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
-from helpers.klaviyo.errors import KlaviyoError, http_error, unreachable
+from helpers.config import ConfigError, KlaviyoSettings, cache_dir, revision_problem
+from helpers.http import (
+    BodyTooLarge,
+    BodyTooSlow,
+    DailyLimitReached,
+    Pacer,
+    RefusedURL,
+    RequestStats,
+    attempts_of,
+    make_retry,
+    make_session,
+    transport_failure,
+)
+from helpers.klaviyo.errors import KlaviyoError, http_error, refused, unreachable
 from helpers.klaviyo.streams import stream_for
 
 JSONAPI = "application/vnd.api+json"
@@ -56,11 +66,8 @@ class Transport:
         timeout: tuple[float, float] = (10.0, 120.0),
         pool_size: int = 32,
     ) -> None:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.pre)?", settings.revision):
-            raise ConfigError(
-                f"KLAVIYO_REVISION={settings.revision!r} is not a revision date (YYYY-MM-DD); "
-                f"unset it to use {ratelimits.revision()}."
-            )
+        if problem := revision_problem(settings.revision):
+            raise ConfigError(problem)
         self.settings = settings
         self.refresh = refresh
         self.stats = RequestStats()
@@ -80,13 +87,20 @@ class Transport:
             timeout=timeout,
             cache_path=cache_dir() / f"klaviyo-{fingerprint}.sqlite" if cache else None,
             pool_size=pool_size,
+            origin=settings.base_url,  # the key goes nowhere else, whatever an answer links to
         )
         self.attempts = attempts
+        self.max_retry_after = max_retry_after
         self.timeout = timeout  # (connect, read) seconds
 
     @property
     def requests_sent(self) -> int:
         return self.stats.sent
+
+    @property
+    def cache_hits(self) -> int:
+        """Requests answered from the response cache (nothing sent to Klaviyo for them)."""
+        return self.stats.cached
 
     def close(self) -> None:
         self.session.close()
@@ -121,12 +135,28 @@ class Transport:
             response = self.session.request(method, url, **kwargs)
         except DailyLimitReached as exc:
             raise KlaviyoError(f"Klaviyo {exc}", 429) from None
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
+        except RefusedURL as exc:
+            raise refused(method, path, str(exc), self.settings.base_url) from None
+        except (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidURL) as exc:
+            raise KlaviyoError(f"Klaviyo {method} {path}: {url} is not a URL requests can send to "
+                               f"({type(exc).__name__}); check KLAVIYO_BASE_URL={self.settings.base_url}.") from None
+        except (BodyTooLarge, BodyTooSlow) as exc:  # an answer began but was refused: not retried
+            raise KlaviyoError(f"Klaviyo's answer to {method} {path} was refused: {exc}; rerun later "
+                               "(results fetched so far are cached).") from None
+        except requests.RequestException as exc:  # no answer, or a body broken off
             reason = transport_failure(exc, self.timeout)
-            raise unreachable(method, path, self.attempts, reason, self.settings.base_url) from None
+            raise unreachable(method, path, attempts_of(exc, self.attempts), reason,
+                              self.settings.base_url) from None
+        if getattr(response, "from_cache", False):
+            self.stats.count_cached()
         if response.status_code >= 400:
-            raise http_error(method, path, response, revision=self.settings.revision, attempts=self.attempts)
+            raise http_error(method, path, response, revision=self.settings.revision,
+                             attempts=attempts_of(response, self.attempts), max_wait=self.max_retry_after)
         try:
-            return response.json()
+            doc = response.json()
         except ValueError:
             raise KlaviyoError(f"Klaviyo answered {method} {path} with a body that is not JSON.") from None
+        if not isinstance(doc, dict):
+            raise KlaviyoError(f"Klaviyo answered {method} {path} with JSON that is not a JSON:API document.")
+        return doc

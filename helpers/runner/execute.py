@@ -110,6 +110,8 @@ def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[st
 
     # The runner prints its own one-line verdict; nbclient's and the kernel's log lines are noise here.
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    # A stopped run shuts kernels down mid-cell; asyncio then logs nbclient's abandoned tasks as tracebacks.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     stem, staging = task["stem"], Path(task["staging"])
     source = Path(task["path"])
     out = staging / f"{stem}.ipynb"

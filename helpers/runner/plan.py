@@ -97,19 +97,12 @@ def run_order(selected: list[Notebook]) -> list[list[Notebook]]:
 def check_settings() -> None:
     """Every setting the kernels will read, checked once here: a bad one is one line, not a traceback per kernel.
 
-    ``config.preflight()`` checks them all (base URLs, revision, keys, cache folder) and raises
-    :class:`~helpers.config.ConfigError` saying what to set. Until it exists in ``helpers.config``, the keys
-    alone are checked, as before.
+    ``config.preflight`` checks the keys (set, and made of characters a header can carry), the base URLs,
+    the revision, the rate scale and the cache folder, each problem one line that says what to set.
     """
-    preflight = getattr(config, "preflight", None)
-    try:
-        if callable(preflight):
-            preflight()
-        else:
-            config.KlaviyoSettings.from_env()
-            config.MaveraSettings.from_env()
-    except config.ConfigError as exc:
-        raise RunError(str(exc)) from None
+    problems = config.preflight(require=("KLAVIYO_API_KEY", "MAVERA_API_KEY"))
+    if problems:
+        raise RunError("\n".join(problems))
 
 
 # ---------------------------------------------------------------------------------------------- parameters

@@ -96,8 +96,10 @@ def _worker_signals() -> None:
 
 def _worker_stop(signum: int, _frame) -> None:
     # While a notebook runs, nbclient's own handler replaces this one and shuts the kernel down first.
-    # SystemExit, not KeyboardInterrupt: multiprocessing exits quietly on it instead of printing a traceback.
-    raise SystemExit(128 + signum)
+    # Exit at once rather than raise: an exception raised here can land in a task (concurrent.futures
+    # reports it as the task's result and the worker lives on) or in a weakref callback (ignored, with a
+    # traceback). A kernel still starting follows its worker out.
+    os._exit(128 + signum)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:

@@ -7,16 +7,20 @@ handed and the JSON:API error shape live in ``call.py``. This module owns what e
 from __future__ import annotations
 
 import json
+import re
 import threading
+from datetime import date
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import reports, routes
+from . import graph, reports, routes
 from .call import JSONAPI, ApiError, Call, bad_param
 from .limits import RateLimiter, limit_of
 from .params import OPERATIONS, REVISION
+
+REVISION_FORMAT = re.compile(r"(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?")
 
 REQUIRED_HINTS = {("GET /api/campaigns", "filter"): " A channel filter is required: "
                   "filter=equals(messages.channel,'email') (or 'sms', 'mobile_push')."}
@@ -30,6 +34,7 @@ class KlaviyoEmulator:
         self.requests: dict[str, int] = {}
         self._count_lock = threading.Lock()  # handler threads count concurrently; += is not atomic
         handlers = {**routes.HANDLERS, **reports.HANDLERS}
+        handlers.update(graph.generic_routes(set(OPERATIONS), set(handlers)))
         self.handlers = handlers
         self.url_map = Map([Rule(key.split(" ", 1)[1].replace("{id}", "<id>"), methods=[key.split(" ", 1)[0]],
                                  endpoint=key) for key in handlers])
@@ -58,12 +63,12 @@ class KlaviyoEmulator:
         if not revision:
             raise ApiError(400, "invalid", "Invalid input.",
                            f"Missing 'revision' header: send 'revision: {REVISION}'.", "revision")
-        if revision != REVISION:
-            raise ApiError(400, "invalid", "Invalid input.",
-                           f"Unknown revision '{revision}': this server supports '{REVISION}'.", "revision")
-        adapter = self.url_map.bind("sandbox", path_info=request.path)
+        check_revision(revision)
+        # Klaviyo answers /api/profiles and /api/profiles/ alike (its own links end in a slash).
+        path = request.path.rstrip("/") or "/"
+        adapter = self.url_map.bind("sandbox", path_info=path)
         try:
-            op, args = adapter.match(request.path, method=request.method)
+            op, args = adapter.match(path, method=request.method)
         except MethodNotAllowed as exc:
             raise ApiError(405, "method_not_allowed", "Method not allowed.",
                            f"{request.method} is not allowed on {request.path}.") from exc
@@ -89,6 +94,7 @@ class KlaviyoEmulator:
         try:
             self.validate_query(op, request)
             call = Call(request, op, args, request.host_url.rstrip("/"))
+            graph.check_options(op, call)
             body = self.handlers[op](self.store, call)
         except ApiError as exc:
             exc.headers.update(headers)
@@ -97,6 +103,7 @@ class KlaviyoEmulator:
 
     @staticmethod
     def validate_query(op: str, request: Request) -> None:
+        """400 for a parameter the operation does not take, a repeated one, a value outside its enum."""
         allowed = OPERATIONS[op]
         for name in request.args:
             if name not in allowed:
@@ -120,3 +127,22 @@ class KlaviyoEmulator:
             if spec.get("required") and name not in request.args:
                 hint = REQUIRED_HINTS.get((op, name), "")
                 raise bad_param(name, f"'{name}' is required for {op}.{hint}")
+
+
+def check_revision(revision: str) -> None:
+    """The emulator speaks one revision: another valid revision date gets a 400 that says so (the shapes it
+    serves are 2026-07-15's, which the project's client pins); a value that is not a date is malformed."""
+    m = REVISION_FORMAT.fullmatch(revision)
+    try:
+        valid = m is not None and date(int(m[1]), int(m[2]), int(m[3])) is not None
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiError(400, "invalid", "Invalid input.",
+                       f"Malformed revision header '{revision[:40]}': send a revision date, YYYY-MM-DD "
+                       f"(this server speaks '{REVISION}').", "revision")
+    if revision != REVISION:
+        raise ApiError(400, "invalid", "Invalid input.",
+                       f"Unsupported revision '{revision}': this emulator speaks revision {REVISION} only, the "
+                       f"revision the project's Klaviyo client pins (KLAVIYO_REVISION); send 'revision: {REVISION}'.",
+                       "revision")

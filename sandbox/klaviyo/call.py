@@ -94,7 +94,8 @@ class Call:
             else:
                 params[k] = v
         q = urlencode(params)
-        return f"{self.base}{self.request.path}" + (f"?{q}" if q else "")
+        # Written the way Klaviyo writes its links: a slash before the query, brackets percent-encoded.
+        return f"{self.base}{self.request.path.rstrip('/')}/" + (f"?{q}" if q else "")
 
     def page_links(self, offset: int, size: int, total: int, cursor_param: str = "page[cursor]") -> dict:
         links = {"self": self.url()}

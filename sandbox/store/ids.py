@@ -80,3 +80,15 @@ def event_id(kind: str, index: int) -> str:
         digits.append(CROCKFORD.decode()[index & 31])
         index >>= 5
     return "4" + kind + "".join(reversed(digits))
+
+
+def decode_event_id(eid: str) -> tuple[str, int] | None:
+    """(kind letter, index) of an id made by :func:`event_id`, or None if it is not one."""
+    if len(eid) != 11 or eid[0] != "4":
+        return None
+    value = 0
+    for ch in eid[2:]:
+        if ch not in _DECODE:
+            return None
+        value = value * 32 + _DECODE[ch]
+    return eid[1], value

@@ -8,9 +8,11 @@ planted under-performers and the normal messages on their side of the thresholds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import norm
 
 from .ids import short_id, ulid_like
 
@@ -109,8 +111,39 @@ def _daily_counts(expected: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([[0.0], total]))
 
 
-def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict) -> None:
-    """Write every statistic for one message (counts: days x stats) from recipients and rates."""
+GOLDEN = (5 ** 0.5 - 1) / 2
+FLOW_ORDER_SIGMA = 0.45  # spread of a flow order's value around the message's AOV (lognormal, cv ~0.46)
+CAMPAIGN_ORDER_SIGMA = 0.6
+
+
+def flow_order_values(u0: float, aov: float) -> Callable[[int], np.ndarray]:
+    """Order values of a flow message's conversions, oldest first: lognormal around ``aov``, drawn on a
+    golden-ratio sequence (low discrepancy), so any run of consecutive orders averages close to ``aov`` and
+    every 30-365 day window keeps the message's planted revenue per recipient (i.i.d. draws would not)."""
+    def draw(n: int) -> np.ndarray:
+        u = np.clip(np.mod(u0 + GOLDEN * np.arange(n), 1.0), 0.005, 0.995)
+        return np.round(aov * np.exp(FLOW_ORDER_SIGMA * norm.ppf(u) - FLOW_ORDER_SIGMA ** 2 / 2), 2)
+    return draw
+
+
+def campaign_order_values(rng: np.random.Generator, aov: float) -> Callable[[int], np.ndarray]:
+    """Order values of a campaign's conversions: i.i.d. lognormal with mean ``aov``."""
+    return lambda n: np.round(aov * rng.lognormal(-CAMPAIGN_ORDER_SIGMA ** 2 / 2, CAMPAIGN_ORDER_SIGMA, n), 2)
+
+
+def _values_by_day(conv: np.ndarray, draw: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Summed order value per day (index 0 = yesterday) for these daily conversions, one draw per order in
+    time order."""
+    chron = conv[::-1].astype(np.int64)
+    values = draw(int(chron.sum()))
+    cum = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.cumsum(chron)
+    return np.round(cum[ends] - cum[ends - chron], 2)[::-1]
+
+
+def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict,
+          values: Callable[[int], np.ndarray]) -> None:
+    """Write every statistic for one message (counts: days x stats) from recipients, rates and its order values."""
     counts[:, S["recipients"]] = recipients
     delivered = _daily_counts(recipients * (0.985 if channel == "email" else 0.99))
     counts[:, S["delivered"]] = delivered
@@ -125,7 +158,7 @@ def _fill(counts: np.ndarray, recipients: np.ndarray, channel: str, rates: dict)
     conv = _daily_counts(delivered * rates["conversion"])
     counts[:, S["conversions"]] = conv
     counts[:, S["conversion_uniques"]] = conv
-    counts[:, S["conversion_value"]] = np.round(conv * rates["aov"], 2)
+    counts[:, S["conversion_value"]] = _values_by_day(conv, values)
     counts[:, S["unsubscribes"]] = _daily_counts(delivered * (0.003 if channel == "email" else 0.006))
     counts[:, S["spam_complaints"]] = _daily_counts(delivered * 0.0002) if channel == "email" else 0
     counts[:, S["message_segment_count_sum"]] = recipients * (1.4 if channel == "sms" else 0)
@@ -204,7 +237,8 @@ class Messaging:
         for m in self.flow_messages:
             base = dict(FLOW_BASE[m.channel])
             for key in ("open", "click", "conversion", "aov"):
-                base[key] *= 1 + rng.uniform(-0.04, 0.04)
+                # Half the drawn spread on aov: per-order values add their own (flow_order_values).
+                base[key] *= 1 + rng.uniform(-0.04, 0.04) * (0.5 if key == "aov" else 1.0)
             volume = m.volume  # type: ignore[attr-defined]
             if m.id in under:
                 metrics = ["open", "click", "conversion", "revenue"] if m.channel == "email" else ["click", "conversion", "revenue"]
@@ -217,7 +251,8 @@ class Messaging:
                 for key in ("open", "click", "conversion"):
                     base[key] *= 0.45
             recipients = _daily_counts(volume * day_wave * rng.uniform(0.9, 1.1, DAYS))
-            _fill(self.flow_daily[m.row], recipients, m.channel, base)
+            u0 = int.from_bytes(short_id(seed, "order-values", m.row, 8).encode(), "big") % 10_007 / 10_007
+            _fill(self.flow_daily[m.row], recipients, m.channel, base, flow_order_values(u0, base["aov"]))
         self.flow_message_by_id = {m.id: m for m in self.flow_messages}
         self.flow_by_id = {f.id: f for f in self.flows}
         self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
@@ -261,6 +296,7 @@ class Messaging:
         if len(sms_names) < n_sms:
             sms_names += [f"{n} (SMS)" for n in email_names[: n_sms - len(sms_names)] if n not in shared]
         self.campaigns: list[Campaign] = []
+        values_rng = np.random.default_rng([seed, 8])  # its own stream: the campaigns' draws stay as they were
         days_email = np.sort(rng.choice(np.arange(2, 362), len(email_names), replace=False))[::-1]
         email_day = dict(zip(email_names, days_email, strict=True))
         offsets = _pair_offsets(seed, [str(n) for n in shared])
@@ -290,7 +326,7 @@ class Messaging:
                     rates[key] *= 1 + rng.uniform(-0.15, 0.15)
                 recipients = np.zeros(DAYS)
                 recipients[(t_end - send) // DAY] = size
-                _fill(self.campaign_daily[k], recipients, channel, rates)
+                _fill(self.campaign_daily[k], recipients, channel, rates, campaign_order_values(values_rng, rates["aov"]))
                 self.campaigns.append(c)
         self.campaign_by_id = {c.id: c for c in self.campaigns}
         self.campaign_by_message = {c.message_id: c for c in self.campaigns}

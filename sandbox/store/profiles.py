@@ -48,6 +48,13 @@ PLACES = [p for _, _, places in LOCATIONS for p in places]
 LOYALTY = np.array(["bronze", "silver", "gold", "platinum"])
 SOURCES = np.array(["checkout", "popup", "quiz", "footer", "instagram"])
 CHANNEL_ORDERS = [["email", "sms", "push"], ["sms", "email", "push"], ["email", "push", "sms"]]
+# Why a profile cannot receive email marketing: (consent, global suppression reason, share). Every profile
+# that can is SUBSCRIBED (the segments' consent conditions say "subscribed"); Klaviyo grants implicit consent
+# to a NEVER_SUBSCRIBED profile without a suppression, so the never-subscribed ones here are suppressed.
+EMAIL_SUPPRESSED = [("UNSUBSCRIBED", "UNSUBSCRIBE", 0.60), ("NEVER_SUBSCRIBED", "HARD_BOUNCE", 0.15),
+                    ("NEVER_SUBSCRIBED", "USER_SUPPRESSED", 0.10), ("NEVER_SUBSCRIBED", "INVALID_EMAIL", 0.05),
+                    ("UNSUBSCRIBED", "SPAM_COMPLAINT", 0.05), ("SUBSCRIBED", "HARD_BOUNCE", 0.05)]
+SMS_UNSUBSCRIBED_SHARE = 0.22  # of those who cannot receive SMS; the rest never subscribed
 
 
 class Profiles:
@@ -94,6 +101,14 @@ class Profiles:
         # A third rare attribute for a tiny segment no live campaign or flow uses (notebook 03 retires it). Its
         # own generator, so every column above stays what it was for the seed.
         self.wholesale = np.random.default_rng([seed, 12]).random(n) < 0.006
+        # Consent states behind the two booleans, from their own stream so every column above is unchanged:
+        # email_state 0 = subscribed, k > 0 = EMAIL_SUPPRESSED[k - 1]; sms_state 0 subscribed, 1 never, 2 unsubscribed.
+        crng = np.random.default_rng([seed, 9])
+        shares = np.array([w for _, _, w in EMAIL_SUPPRESSED])
+        self.email_state = np.where(self.email_consent, 0,
+                                    1 + crng.choice(len(shares), n, p=shares / shares.sum())).astype(np.int8)
+        self.sms_state = np.where(self.sms_consent, 0,
+                                  np.where(crng.random(n) < SMS_UNSUBSCRIBED_SHARE, 2, 1)).astype(np.int8)
 
     def set_orders(self, orders_365: np.ndarray, last_order: np.ndarray, t_end: int) -> None:
         """Predictive analytics derived from each profile's orders, so CLV and churn track behaviour."""

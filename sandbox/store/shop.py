@@ -9,9 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from .assets import Assets
 from .commerce import Catalog, Orders
+from .engagement import Engagement
+from .events import Event, Source, find_event
 from .ids import decode_profile_index, short_id
 from .messaging import Messaging
+from .orders import order_sources
 from .profiles import Profiles
 from .segments import build_segments
 
@@ -28,7 +32,7 @@ class Metric:
     integration: dict
     created: int
     updated: int
-    event_kind: str | None  # "P" placed orders, "L" order lines, None: no events served
+    event_kind: str | None  # the letter of its event source (events.py), None: no events served
 
 
 def day_start(t: float | None = None) -> int:
@@ -60,17 +64,31 @@ class Store:
         self.metric_by_id = {m.id: m for m in self.metrics}
         self.placed_order = next(m for m in self.metrics if m.event_kind == "P")
         self.ordered_product = next(m for m in self.metrics if m.event_kind == "L")
+        served = {m.name: m.id for m in self.metrics if m.event_kind}
+        self.assets = Assets(seed, self.t_end, self.messaging, self.segments, self.catalog, served)
+        self.engagement = Engagement(seed, self.t_end, self.profiles, self.messaging, self.segment_by_id)
+        sources: list[Source] = order_sources(self, served) + self.engagement.sources(served)
+        self.sources = {s.letter: s for s in sources}
+        self.source_of_metric = {s.metric_id: s for s in sources}
+        # Profiles without predictions: null predictive_analytics, or (seeds 2, 5, 8, 11, ... : seed % 3 == 2)
+        # an object whose every field is null. Klaviyo's spec allows both; the client must read them alike.
+        self.unscored_as_object = seed % 3 == 2
 
     def _metrics(self, seed: int) -> list[Metric]:
         t = self.t_end
         spec = [("Placed Order", SHOPIFY, 900, 1, "P"), ("Ordered Product", SHOPIFY, 900, 1, "L"),
                 ("Placed Order", API, 1300, 1000, None),  # stale duplicate from an old custom integration
-                ("Fulfilled Order", SHOPIFY, 900, 2, None), ("Checkout Started", SHOPIFY, 900, 1, None),
-                ("Received Email", KLAVIYO, 1100, 1, None), ("Opened Email", KLAVIYO, 1100, 1, None),
-                ("Clicked Email", KLAVIYO, 1100, 1, None), ("Unsubscribed from Email Marketing", KLAVIYO, 1100, 3, None),
-                ("Received Text Message", KLAVIYO, 800, 1, None), ("Clicked Text Message", KLAVIYO, 800, 1, None)]
+                ("Fulfilled Order", SHOPIFY, 900, 2, "F"), ("Checkout Started", SHOPIFY, 900, 1, "X"),
+                ("Received Email", KLAVIYO, 1100, 1, "R"), ("Opened Email", KLAVIYO, 1100, 1, "O"),
+                ("Clicked Email", KLAVIYO, 1100, 1, "C"), ("Unsubscribed from Email Marketing", KLAVIYO, 1100, 3, "U"),
+                ("Received SMS", KLAVIYO, 800, 1, "S"), ("Clicked SMS", KLAVIYO, 800, 1, "K"),
+                # Added later, so the ids above (by position) stay as they were.
+                ("Unsubscribed from SMS Marketing", KLAVIYO, 800, 3, "V"), ("Viewed Product", SHOPIFY, 900, 1, "W")]
         return [Metric(short_id(seed, "metric", k), name, integ, t - created * DAY, t - updated * DAY, kind)
                 for k, (name, integ, created, updated, kind) in enumerate(spec)]
+
+    def event(self, event_id: str) -> Event | None:
+        return find_event(self.seed, self.sources, event_id)
 
     def profile_index(self, profile_id: str) -> int | None:
         i = decode_profile_index(profile_id)

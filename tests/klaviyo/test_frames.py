@@ -98,6 +98,20 @@ def test_profiles_frame_reads_nested_predictions_consent_and_location():
     assert pd.isna(df.loc[1, "created"]) and df["phone_number"].isna().all()
 
 
+@pytest.mark.parametrize("unscored", [None, {}, dict.fromkeys(frames.SCORED_BY),
+                                      {**dict.fromkeys(frames.SCORED_BY), "historic_number_of_orders": 3,
+                                       "ranked_channel_affinity": ["email"]}],
+                         ids=["null", "empty", "all-null", "only-non-predictive-fields"])
+def test_both_shapes_of_no_predictions_read_alike(unscored):
+    """Klaviyo may send null or an object whose CLV and churn fields are all null for an unscored profile."""
+    scored = {"historic_clv": 0.0, "predicted_clv": None, "total_clv": None, "churn_probability": None}
+    records = [{"type": "profile", "id": "a", "attributes": {"predictive_analytics": unscored}},
+               {"type": "profile", "id": "b", "attributes": {"predictive_analytics": scored}}]
+    df = frames.profiles_frame(records)
+    assert df["has_predictions"].tolist() == [False, True]  # a CLV of 0 is a prediction, null is not
+    assert int((~df["has_predictions"]).sum()) == 1
+
+
 def test_joined_records_flow_messages_and_campaigns():
     flow = {"type": "flow", "id": "F1", "attributes": {"name": "Welcome", "status": "live", "trigger_type": "Metric"}}
     email = {"type": "flow-message", "id": "M1", "attributes": {

@@ -22,6 +22,7 @@ import pytest
 
 from helpers import jobs, run
 from sandbox import Sandbox
+from tests.contract import openapi_requests
 from tests.runner.support import clean_env, quiet
 
 RUN_DATE = "2026-07-15"
@@ -73,8 +74,10 @@ def _log_executions(sb: Sandbox, stems: list[str]) -> None:
 
 def run_job(sb: Sandbox, out: Path, number: int, **parameters: Any) -> dict[str, Any]:
     """Run job ``number`` through the runner into ``out``; what it recorded, where, the sandbox's truth and counters."""
-    result = run.run_jobs(jobs=[number], out=out, date=RUN_DATE, html=False, workers=1, echo=quiet,
-                          parameters=parameters or None)
+    with sb.recording() as sent:  # every Klaviyo request of the run is checked against the official document
+        result = run.run_jobs(jobs=[number], out=out, date=RUN_DATE, html=False, workers=1, echo=quiet,
+                              parameters=parameters or None)
+    openapi_requests.assert_valid(sent)
     _log_executions(sb, [j.notebook for j in result.jobs])
     return {"job": result.job(f"{number:02d}"), "dir": result.run_dir, "truth": sb.truth(), "stats": sb.stats()}
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import run
-from helpers.runner import execute, plan
+from helpers.runner import batch, execute, plan
 from tests.runner.support import FIXTURES
 
 
@@ -95,7 +95,7 @@ def test_exit_codes_and_one_line_per_job(tmp_path, capfd):
 def task(tmp_path, stem):
     """What run_jobs hands a worker, for calling execute_one in this process (so papermill can be patched)."""
     return {"stem": stem, "path": str(FIXTURES / f"{stem}.ipynb"), "staging": str(tmp_path), "parameters": {},
-            "timeout": run.DEFAULT_TIMEOUT, "html": False, "sandbox": False}
+            "timeout": batch.DEFAULT_TIMEOUT, "html": False, "sandbox": False}
 
 
 def test_a_kernel_that_dies_before_the_first_cell_gets_one_retry(tmp_path, monkeypatch, capsys):

@@ -44,3 +44,10 @@ def test_extractor_reads_filter_rules_and_limits(monkeypatch):
         "fields[profile]": {"enum": ["a", "b"]},
         "filter": {"fields": {"created": ["greater-than", "less-than"], "id": ["any"]}, "required": True},
         "page[size]": {"default": 20, "max": 100}}}}
+
+
+def test_every_served_operation_is_in_the_table_and_nothing_else(sandbox):
+    """The generator's list, the committed table and the routes the app serves (named and generic) agree."""
+    from scripts.extract_sandbox_params import OPERATIONS as listed
+
+    assert sorted(listed) == sorted(klaviyo_params.OPERATIONS) == sorted(sandbox.klaviyo.handlers)

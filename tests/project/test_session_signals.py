@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 120  # bound on each wait, so a broken case fails instead of hanging; never a timing assertion
 
 SESSION = '''

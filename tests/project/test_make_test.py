@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 120  # bound on each wait, so a broken case fails instead of hanging; never a timing assertion
 
 STAND_IN = """
@@ -119,5 +119,8 @@ def test_make_test_runs_lint_then_the_stages(tmp_path):
     plan = subprocess.run(["make", "-n", "test"], cwd=tmp_path, capture_output=True, text=True, check=True)
     # One plain command per line, so make runs the stages with no shell between: make's own SIGTERM
     # forwarding reaches scripts/test_stages.py, which passes it to pytest.
-    assert plan.stdout.splitlines() == [".venv/bin/python -m ruff check helpers tests scripts",
-                                        ".venv/bin/python -m scripts.test_stages"]
+    assert plan.stdout.splitlines() == [
+        "sh scripts/ensure_chromium.sh",
+        ".venv/bin/python -m ruff check dags helpers sandbox apifacts tests scripts notebooks",
+        ".venv/bin/python -m scripts.test_stages",
+    ]
