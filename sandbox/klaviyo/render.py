@@ -177,10 +177,7 @@ def action_definition(store, a, next_id: str | None = None, with_message: bool =
 def flow_definition(store, f) -> dict:
     """``additional-fields[flow]=definition``: the trigger, the actions linked in order, the entry action."""
     kind, ref = store.assets.triggers.get(f.id, ("unconfigured", None))
-    own = getattr(f, "trigger", None)  # a flow planted with its own trigger (a segment: store/messaging.py)
-    if own is not None:
-        triggers, kind = [dict(own)], own.get("type", kind)
-    elif kind in ("metric", "list", "segment"):
+    if kind in ("metric", "list", "segment"):
         triggers = [{"type": kind, "id": ref}]
     elif kind == "date":
         # trigger_time is required by the document; 12.5 below, not 10: an integer matches both members of
