@@ -22,14 +22,13 @@ task when the scheduler creates its instances; a mapped task cannot put its inst
 pools, and per-account pools are what keeps each account within its own limits.
 
 This file imports nothing from the project's virtualenv: Airflow's environment needs only the standard
-library modules ``helpers.accounts`` and ``helpers.scheduling``; the jobs run in the project's Python
-(``WORKBOOKS_PYTHON``, default ``<project>/.venv/bin/python``).
+library modules ``helpers.accounts``, ``helpers.scheduling`` and ``helpers.jobs``; the jobs run in the
+project's Python (``WORKBOOKS_PYTHON``, default ``<project>/.venv/bin/python``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -47,8 +46,7 @@ if str(PROJECT) not in sys.path:  # Airflow puts the dags folder on sys.path, no
     sys.path.insert(0, str(PROJECT))
 
 from helpers import accounts, scheduling  # noqa: E402  (needs PROJECT on sys.path)
-
-FIRST_JOB = 1  # the fallback's "job 01 first" while helpers.jobs is not in this branch
+from helpers import jobs as registry  # noqa: E402
 
 
 def setting(name: str, default: str | None = None) -> str | None:
@@ -60,30 +58,13 @@ def setting(name: str, default: str | None = None) -> str | None:
     return value or os.environ.get(f"WORKBOOKS_{name.upper()}") or default
 
 
-def jobs_in_order(project: Path = PROJECT) -> list[tuple[int, list[int]]]:
-    """``(job number, numbers of the jobs it waits for)`` in run order, from the job registry.
-
-    Adapter until ``helpers.jobs`` is merged here: without it, the numbered notebooks, job 01 first and
-    every other job after it.
-    """
-    try:
-        registry = importlib.import_module("helpers.jobs")
-    except ModuleNotFoundError as exc:
-        if exc.name != "helpers.jobs":  # the registry exists but needs something Airflow's venv lacks
-            raise
-        registry = None
-    if registry is not None:
-        chosen = list(registry.JOBS)
-        return [
-            (job.number, sorted(p.number for p in chosen if p is not job and set(p.produces) & set(job.consumes)))
-            for stage in registry.order(chosen)
-            for job in stage
-        ]
-    numbers = sorted(int(p.name[:2]) for p in (project / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if not numbers:
-        raise RuntimeError(f"no NN_name.ipynb notebooks in {project / 'notebooks'}: set WORKBOOKS_PROJECT")
-    rest = [n for n in numbers if n != FIRST_JOB]
-    return [(FIRST_JOB, [])] * (FIRST_JOB in numbers) + [(n, [FIRST_JOB] * (FIRST_JOB in numbers)) for n in rest]
+def jobs_in_order() -> list[tuple[int, list[int]]]:
+    """``(job number, numbers of the jobs it waits for)`` in run order, from the job registry."""
+    return [
+        (job.number, sorted(p.number for p in registry.JOBS if p is not job and set(p.produces) & set(job.consumes)))
+        for stage in registry.order(registry.JOBS)
+        for job in stage
+    ]
 
 
 ACCOUNTS_PATH = Path(setting("accounts", str(accounts.default_path(PROJECT))) or "")

@@ -184,7 +184,21 @@ def _account(name: str, entry: Any, where: str) -> Account:
     if unknown:
         raise AccountsError(f"{at}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED))}")
     _refuse_keys(entry, at)
+    variables = _secret_variables(name, entry, at)
+    return Account(
+        name=name,
+        klaviyo_api_key_env=variables["klaviyo_api_key_env"],
+        mavera_api_key_env=variables["mavera_api_key_env"],
+        settings=_settings(entry, at),
+        persona_prefix=_persona_prefix(name, entry, at),
+        concurrency=_concurrency(entry, at),
+        parameters_all=_parameters(entry.get("parameters", {}), f"{at}: [parameters]"),
+        parameters_by_job=_job_parameters(name, entry.get("jobs", {}), at),
+    )
 
+
+def _secret_variables(name: str, entry: dict[str, Any], at: str) -> dict[str, str]:
+    """``{attribute: variable name}`` for the two keys; a missing or malformed name says what to write."""
     variables = {}
     for attribute in SECRETS:
         variable = entry.get(attribute)
@@ -194,6 +208,10 @@ def _account(name: str, entry: Any, where: str) -> Account:
                 f"e.g. {attribute} = \"{name.upper().replace('-', '_')}_{SECRETS[attribute]}\""
             )
         variables[attribute] = variable
+    return variables
+
+
+def _settings(entry: dict[str, Any], at: str) -> dict[str, str]:
     settings = {}
     for attribute in SETTINGS:
         if attribute in entry:
@@ -201,16 +219,25 @@ def _account(name: str, entry: Any, where: str) -> Account:
             if not isinstance(value, str) or not value.strip():
                 raise AccountsError(f"{at}: {attribute} must be a non-empty string")
             settings[attribute] = value.strip()
+    return settings
 
+
+def _persona_prefix(name: str, entry: dict[str, Any], at: str) -> str:
     prefix = entry.get("persona_prefix", persona_prefix(name))
     if not isinstance(prefix, str) or not prefix.strip():
         raise AccountsError(f"{at}: persona_prefix must be a non-empty string, e.g. \"{persona_prefix(name)}\"")
+    return prefix
+
+
+def _concurrency(entry: dict[str, Any], at: str) -> int:
     concurrency = entry.get("concurrency", 1)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise AccountsError(f"{at}: concurrency must be a whole number of tasks, at least 1")
+    return concurrency
 
-    parameters_all = _parameters(entry.get("parameters", {}), f"{at}: [parameters]")
-    jobs = entry.get("jobs", {})
+
+def _job_parameters(name: str, jobs: Any, at: str) -> dict[int, dict[str, Any]]:
+    """``[accounts.NAME.jobs.NN]`` tables by job number."""
     if not isinstance(jobs, dict):
         raise AccountsError(f"{at}: jobs must hold tables such as [accounts.{name}.jobs.04]")
     by_job: dict[int, dict[str, Any]] = {}
@@ -220,16 +247,7 @@ def _account(name: str, entry: Any, where: str) -> Account:
         if int(number) in by_job:
             raise AccountsError(f"{at}: jobs.{number}: job {int(number)} appears twice")
         by_job[int(number)] = _parameters(table, f"{at}: [jobs.{number}]")
-    return Account(
-        name=name,
-        klaviyo_api_key_env=variables["klaviyo_api_key_env"],
-        mavera_api_key_env=variables["mavera_api_key_env"],
-        settings=settings,
-        persona_prefix=prefix,
-        concurrency=concurrency,
-        parameters_all=parameters_all,
-        parameters_by_job=by_job,
-    )
+    return by_job
 
 
 def _parameters(table: Any, at: str) -> dict[str, Any]:

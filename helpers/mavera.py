@@ -110,6 +110,11 @@ class MaveraAPIError(MaveraError):
         self.status, self.code = status, code
 
 
+class MaveraAuthError(MaveraAPIError):
+    """Mavera rejected the key (401): no retry helps until it is fixed (a job that stops on it is a permanent
+    failure for the runner, exit 2; inside a Mavera step it is shown like any other refusal)."""
+
+
 class FocusGroupTimeout(MaveraError):
     """A focus group did not finish before the deadline; a rerun resumes it instead of creating it again."""
 
@@ -425,7 +430,7 @@ class MaveraClient:
         message, code = _error_line(resp)
         where = f"Mavera {method} {path}"
         if resp.status_code == 401:
-            raise MaveraAPIError(f"{where}: {message} Check MAVERA_API_KEY.", 401, code)
+            raise MaveraAuthError(f"{where}: {message} Check MAVERA_API_KEY.", 401, code)
         if resp.status_code == 402:
             done = ", ".join(f"{d['kind']} {d.get('id')}" for d in self.done) or "nothing"
             raise CreditsExhausted(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers import jobs, mavera, report
 from helpers.analysis import focus_groups
-from helpers.analysis.customers import PERSONA_PREFIX
+from helpers.analysis.customers import persona_prefix
 from helpers.mavera import BudgetExceeded, MaveraClient, MaveraError
 
 
@@ -77,21 +77,22 @@ def saved_tier_sizes() -> dict[str, int] | None:
 def persona_tiers(personas: Sequence[str], names: Mapping[str, str]) -> dict[str, str]:
     """``{tier: persona id}`` for the asked ``personas`` that stand for a CLV tier: job 01's personas.json of this
     run folder first, else a persona named ``CLV tier: <tier>`` (``names``: id → name, e.g. ``fg.names``)."""
-    asked = set(personas)
+    asked, prefix = set(personas), persona_prefix()  # an account's own prefix in a run with --account
     tiers = {tier: pid for tier, pid in (saved_personas() or {}).items() if pid in asked}
     for pid, name in names.items():
-        if pid in asked and pid not in tiers.values() and str(name).startswith(PERSONA_PREFIX):
-            tiers.setdefault(str(name)[len(PERSONA_PREFIX):], pid)
+        if pid in asked and pid not in tiers.values() and str(name).startswith(prefix):
+            tiers.setdefault(str(name)[len(prefix):], pid)
     return tiers
 
 
 def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> list[str]:
     """The personas a focus group asks: ``persona_ids``, else job 01's personas of this run folder, else
-    the custom personas named ``CLV tier: ...`` (one free GET). Shows which; none is a ParameterError."""
+    the custom personas named ``CLV tier: ...`` (``customers.persona_prefix()``: one free GET). Shows which;
+    none is a ParameterError."""
     try:
         personas, source = focus_groups.choose_personas(
             persona_ids, saved_personas(),
-            lambda: mc.list_personas(search=PERSONA_PREFIX.strip(), custom_only=True))
+            lambda: mc.list_personas(search=persona_prefix().strip(), custom_only=True))
     except ValueError as exc:
         raise report.ParameterError(str(exc)) from None
     _show(f"Focus-group personas: {len(personas)} ({source}).")

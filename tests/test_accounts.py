@@ -191,3 +191,19 @@ def test_cli_checks_the_file_and_prints_pools(tmp_path, capsys):
     assert set(json.loads(capsys.readouterr().out)) == {"klaviyo_acme", "klaviyo_acme-eu"}
     assert accounts.main([str(tmp_path / "absent.toml")]) == 2
     assert capsys.readouterr().err.startswith("error: accounts file ")
+
+
+def test_persona_names_follow_the_runs_prefix(tmp_path, monkeypatch):
+    """Job 01 names, and 04/05 find, personas by the run's prefix: an account's own, else "CLV tier: "."""
+    from helpers.analysis import customers, focus_groups
+
+    listed = [{"id": "a1", "name": "CLV tier (acme): VIP"}, {"id": "p1", "name": "CLV tier: VIP"},
+              {"id": "e1", "name": "CLV tier (acme-eu): VIP"}]
+    assert customers.persona_name("VIP") == "CLV tier: VIP"  # no account: as before
+    assert focus_groups.resolve_personas([], None, listed) == ["p1"]
+    acme = accounts.load(write(tmp_path, TWO))["acme"]
+    for name, value in acme.environment({"ACME_KLAVIYO_API_KEY": "pk_x", "AGENCY_MAVERA_API_KEY": "mvra_x"}).items():
+        monkeypatch.setenv(name, value)
+    assert customers.persona_name("VIP") == "CLV tier (acme): VIP"
+    assert focus_groups.resolve_personas([], None, listed) == ["a1"]
+    assert focus_groups.choose_personas([], None, lambda: listed)[1] == "found by the 'CLV tier (acme):' name"

@@ -7,6 +7,7 @@ are not eligible for predictive analytics get the historic columns from `orders_
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "pareto",
     "persona_fields",
     "persona_name",
+    "persona_prefix",
     "predictions_note",
     "summary_lines",
     "tier_summary",
@@ -32,6 +34,16 @@ __all__ = [
 
 # The one definition of how job 01 names its personas; 04 and 05 fall back to finding them by this prefix.
 PERSONA_PREFIX = "CLV tier: "
+# A run for one account of accounts.toml (python -m helpers.run --account NAME) sets the account's own prefix
+# here, e.g. "CLV tier (acme): ": one Mavera key may serve several accounts, and personas of the same name
+# would overwrite each other. Unset (every run without an account): PERSONA_PREFIX.
+PERSONA_PREFIX_ENV = "WORKBOOKS_PERSONA_PREFIX"
+
+
+def persona_prefix() -> str:
+    """How this run's personas are named: ``WORKBOOKS_PERSONA_PREFIX`` if set, else :data:`PERSONA_PREFIX`."""
+    value = os.environ.get(PERSONA_PREFIX_ENV, "")
+    return value if value.strip() else PERSONA_PREFIX
 
 
 def validate_tiering(cuts: Sequence[float], names: Sequence[str]) -> None:
@@ -305,7 +317,7 @@ def pareto(values: pd.Series) -> pd.DataFrame:
 
 
 def persona_name(tier: str) -> str:
-    return f"{PERSONA_PREFIX}{tier}"
+    return f"{persona_prefix()}{tier}"
 
 
 def persona_fields(tier: str, row: pd.Series, field: str = "predicted_clv", currency: str = "$") -> dict:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.customers import PERSONA_PREFIX  # job 01 names its personas; 04/05 find them by it
+from helpers.analysis.customers import persona_prefix  # job 01 names its personas; 04/05 find them by it
 
 NPS_TYPES = frozenset({"nps"})
 LIKERT_TYPES = frozenset({"likert", "rating"})
@@ -188,15 +188,15 @@ def resolve_personas(
 
     First the `persona_ids` parameter as given; else the ids in notebook 01's personas.json (`saved`,
     {tier: id}, in file order); else custom personas from `listed` (GET /personas) whose name starts with
-    "CLV tier: ", sorted by name. None of these → ValueError with one sentence saying what to do.
+    "CLV tier: " (`customers.persona_prefix()`: the account's own prefix in a run with --account), sorted by
+    name. None of these → ValueError with one sentence saying what to do.
     """
     chosen = [str(p).strip() for p in persona_ids if str(p).strip()]
     if not chosen and saved:
         chosen = [str(v) for v in saved.values() if v]
     if not chosen:
-        tiers = sorted(
-            (p for p in listed if str(p.get("name", "")).startswith(PERSONA_PREFIX)), key=lambda p: p["name"]
-        )
+        prefix = persona_prefix()
+        tiers = sorted((p for p in listed if str(p.get("name", "")).startswith(prefix)), key=lambda p: p["name"])
         chosen = [str(p["id"]) for p in tiers if p.get("id")]
     if not chosen:
         raise ValueError(NO_PERSONAS)
@@ -215,7 +215,7 @@ def choose_personas(
         return resolve_personas(persona_ids, saved), "the `persona_ids` parameter"
     if saved and any(saved.values()):
         return resolve_personas([], saved), "job 01's personas.json"
-    return resolve_personas([], None, list_personas()), f"found by the '{PERSONA_PREFIX.strip()}' name"
+    return resolve_personas([], None, list_personas()), f"found by the '{persona_prefix().strip()}' name"
 
 
 def question_plan(

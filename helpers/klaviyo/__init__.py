@@ -13,7 +13,7 @@ request through every policy of :mod:`helpers.http`; failures as one actionable 
 """
 
 from helpers.klaviyo.client import KlaviyoClient
-from helpers.klaviyo.errors import KlaviyoError
+from helpers.klaviyo.errors import KlaviyoAuthError, KlaviyoError
 from helpers.klaviyo.frames import PROFILE_COLUMNS, Column, build_frame, choose_metric, profiles_frame
 from helpers.klaviyo.streams import (
     DEFAULT_STATISTICS,
@@ -36,6 +36,7 @@ __all__ = [
     "REPORTS",
     "STREAMS",
     "Column",
+    "KlaviyoAuthError",
     "KlaviyoClient",
     "KlaviyoError",
     "Report",

@@ -21,6 +21,11 @@ class KlaviyoError(RuntimeError):
         self.status = status
 
 
+class KlaviyoAuthError(KlaviyoError):
+    """Klaviyo rejected the key (401) or the key lacks a scope (403): no retry helps until the key is fixed
+    (the runner counts a job that stops on it as a permanent failure, exit 2)."""
+
+
 def _attempts(n: int) -> str:
     return "1 attempt" if n == 1 else f"{n} attempts"
 
@@ -61,7 +66,7 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
     detail = _detail(response)
     what = f"{method} {path}"
     if status == 401:
-        return KlaviyoError(
+        return KlaviyoAuthError(
             f"Klaviyo rejected the API key (401) on {what}: set KLAVIYO_API_KEY to a current private key "
             "(pk_...) of this account.", status)
     if status == 403:
@@ -71,7 +76,7 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
                 "rerun later or from another network.", status)
         scopes = ratelimits.scopes_for(method, path)
         need = ", ".join(scopes) if scopes else "the read scope for this endpoint"
-        return KlaviyoError(
+        return KlaviyoAuthError(
             f"the API key lacks a scope for {what} (403): grant {need} to the key under "
             "Settings > API keys in Klaviyo.", status)
     if status in (400, 404, 410) and "revision" in detail.lower():

@@ -15,11 +15,13 @@ import contextlib
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from helpers import config, earlier_runs, lifeline
+from helpers.accounts import Account
+from helpers.runner import account as accounts
 from helpers.runner import execute, plan, publish
 from helpers.runner.redaction import redact
 from helpers.runner.results import (
@@ -50,71 +52,93 @@ def run_jobs(
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = DEFAULT_WORKERS,
     html: bool = True,
+    account: Account | None = None,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
     """Run the selected notebooks into ``<out>/<date>/``; raises :class:`RunError` only before executing.
 
-    Everything that can be checked is checked before any kernel starts, in this order: the notebooks
-    and ``parameters``, the date and limits, the kernel, the settings (the project's notebooks only:
-    fixtures and other folders may need no keys), and last ``out`` (which is then made).
+    Everything that can be checked is checked before any kernel starts, in this order: the account (its
+    keys must be set), the notebooks and ``parameters``, the date and limits, the kernel, the settings (the
+    project's notebooks only: fixtures and other folders may need no keys), and last ``out`` (which is
+    then made).
+
+    ``account`` (from ``helpers.accounts``): its keys, API roots, cache folder and persona prefix are this
+    run's environment and its kernels' (until it returns), the run goes to ``<out>/<account>/<date>/``, and
+    the account's parameter overrides apply under ``parameters``, which win.
     """
     config.load_env()
-    nb_dir = Path(notebooks_dir) if notebooks_dir else plan.default_notebooks_dir()
-    selected = plan.select(plan.discover(nb_dir), jobs)
-    overrides = plan.plan_parameters(selected, dict(parameters or {}))
-    run_date = _parse_date(date)
-    _check_limits(timeout, workers)
-    argv0 = execute.kernel_command()
-    execute.check_kernel_imports_helpers(argv0)
-    project_notebooks = nb_dir.resolve() == plan.default_notebooks_dir().resolve()
-    if project_notebooks and not sandbox:
-        plan.check_settings()
-    # Absolute: kernels run in the notebooks' folder, so a relative path would mean another place to them.
-    out_root = Path(out).expanduser().resolve() if out else config.project_root() / "outputs"
-    run_dir = out_root / run_date
-    publish.check_writable(run_dir, out_root)
+    with _account_scope(account, sandbox):
+        nb_dir = Path(notebooks_dir) if notebooks_dir else plan.default_notebooks_dir()
+        notebooks = plan.discover(nb_dir)
+        selected = plan.select(notebooks, jobs)
+        layers = accounts.layers(account) if account else []
+        overrides = plan.plan_parameters(selected, dict(parameters or {}), layers, known=notebooks)
+        run_date = _parse_date(date)
+        _check_limits(timeout, workers)
+        argv0 = execute.kernel_command()
+        execute.check_kernel_imports_helpers(argv0)
+        project_notebooks = nb_dir.resolve() == plan.default_notebooks_dir().resolve()
+        if project_notebooks and not sandbox:
+            plan.check_settings()
+        # Absolute: kernels run in the notebooks' folder, so a relative path would mean another place to them.
+        out_root = Path(out).expanduser().resolve() if out else config.project_root() / "outputs"
+        # An account's days are apart from every other's: its own lock, staging, same-day reruns, previous/.
+        run_dir = account.output_dir(out_root, run_date) if account else out_root / run_date
+        publish.check_writable(run_dir, out_root)
 
-    finished: _Publisher | None = None  # set once jobs may start: an interrupt before it ran none
-    try:
-        with contextlib.ExitStack() as stack:
-            env, is_sandbox = _connect(stack, sandbox, seed, echo)
-            if sandbox and project_notebooks:
-                with environment(env):  # the sandbox's URLs and keys; the rest (cache folder) is the user's
-                    plan.check_settings()
-            staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
-            env["WORKBOOKS_RUN_DIR"] = str(staging)
-            # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs).
-            env[earlier_runs.OUT_ROOT_ENV] = str(out_root)
-            env[earlier_runs.RUN_DATE_ENV] = run_date
-            env[lifeline.ENV] = str(os.getpid())  # kernels refuse to send once this process is gone
-            stack.enter_context(environment(env))
-            echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
+        finished: _Publisher | None = None  # set once jobs may start: an interrupt before it ran none
+        try:
+            with contextlib.ExitStack() as stack:
+                env, is_sandbox = _connect(stack, sandbox, seed, echo)
+                if sandbox and project_notebooks:
+                    with environment(env):  # the sandbox's URLs and keys; the rest (cache folder) is the user's
+                        plan.check_settings()
+                staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
+                env["WORKBOOKS_RUN_DIR"] = str(staging)
+                # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs): the
+                # folder of dated days this run's day sits in (an account's own, with --account).
+                env[earlier_runs.OUT_ROOT_ENV] = str(run_dir.parent)
+                env[earlier_runs.RUN_DATE_ENV] = run_date
+                env[lifeline.ENV] = str(os.getpid())  # kernels refuse to send once this process is gone
+                stack.enter_context(environment(env))
+                echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")
 
-            tasks = {
-                nb.stem: {
-                    "stem": nb.stem,
-                    "path": str(nb.path),
-                    "staging": str(staging),
-                    "parameters": overrides[nb.stem],
-                    "timeout": timeout,
-                    "html": html,
-                    "sandbox": is_sandbox,
+                tasks = {
+                    nb.stem: {
+                        "stem": nb.stem,
+                        "path": str(nb.path),
+                        "staging": str(staging),
+                        "parameters": overrides[nb.stem],
+                        "timeout": timeout,
+                        "html": html,
+                        "sandbox": is_sandbox,
+                    }
+                    for nb in selected
                 }
-                for nb in selected
-            }
-            stages = [[tasks[nb.stem] for nb in stage] for stage in plan.run_order(selected)]
-            finished = _Publisher(run_dir, staging, stamp, echo)
-            run_stages(stages, workers, finished)
-    except KeyboardInterrupt as exc:
-        # Also an interrupt during the clean-up after the last job: what was published decides the words.
-        if finished is None or isinstance(exc, RunInterrupted):
-            raise
-        published = len(finished.results)
-        raise RunInterrupted(published, len(selected) - published, isinstance(exc, Terminated)) from None
+                stages = [[tasks[nb.stem] for nb in stage] for stage in plan.run_order(selected)]
+                finished = _Publisher(run_dir, staging, stamp, echo)
+                run_stages(stages, workers, finished)
+        except KeyboardInterrupt as exc:
+            # Also an interrupt during the clean-up after the last job: what was published decides the words.
+            if finished is None or isinstance(exc, RunInterrupted):
+                raise
+            published = len(finished.results)
+            raise RunInterrupted(published, len(selected) - published, isinstance(exc, Terminated)) from None
 
-    order = {nb.stem: i for i, nb in enumerate(selected)}
-    results = sorted(finished.results, key=lambda job: order[job.notebook])
-    return RunResult(date=run_date, sandbox=is_sandbox, run_dir=run_dir, jobs=results)
+        order = {nb.stem: i for i, nb in enumerate(selected)}
+        results = sorted(finished.results, key=lambda job: order[job.notebook])
+        return RunResult(date=run_date, sandbox=is_sandbox, run_dir=run_dir, jobs=results)
+
+
+@contextlib.contextmanager
+def _account_scope(account: Account | None, sandbox: bool) -> Iterator[None]:
+    """Without an account, nothing changes; with one, its environment (``runner.account``) for the run."""
+    if account is None:
+        yield
+        return
+    accounts.refuse_sandbox(account.name, sandbox)
+    with environment(accounts.environment(account)):
+        yield
 
 
 class _Publisher:

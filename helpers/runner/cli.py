@@ -5,8 +5,9 @@ Exit codes, for schedulers (an Airflow task may retry on 1 and not on 2):
 - 0: every job succeeded;
 - 1: a job failed at run time, possibly for a passing reason (network, a 5xx, a Mavera outage, a timeout,
   a full disk): a retry may succeed;
-- 2: the run could not start (bad flag, parameter, setting or key, unusable ``--out``; nothing ran), or
-  a job failed for a permanent reason (it stopped on ``ParameterError`` or ``ConfigError``): fix, then rerun;
+- 2: the run could not start (bad flag, parameter, setting or key, unusable ``--out``, bad accounts file or
+  unknown ``--account``; nothing ran), or a job failed for a permanent reason (it stopped on one of
+  ``execute.PERMANENT_ERRORS``: a bad parameter or setting, a rejected key): fix, then rerun;
 - 130 / 143: stopped by Ctrl-C / SIGTERM.
 """
 
@@ -17,9 +18,11 @@ import sys
 from typing import Any
 
 from helpers import config
+from helpers.accounts import Account
+from helpers.runner import account as accounts
 from helpers.runner import plan
 from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, run_jobs
-from helpers.runner.redaction import redact
+from helpers.runner.redaction import redact, secrets_in_env
 from helpers.runner.results import EXIT_PERMANENT, PERMANENT, RunError, RunInterrupted, Terminated
 from helpers.runner.workers import interrupts
 
@@ -30,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the workbook notebooks with papermill into outputs/<date>/ (ipynb, HTML, run.json).",
     )
     parser.add_argument("--sandbox", action="store_true", help="start the local emulator and run against it")
+    parser.add_argument(
+        "--account", metavar="NAME",
+        help="run for one account of the accounts file: its keys, outputs/<account>/<date>/, its own caches "
+             "and persona names, its parameter overrides (-p wins)",
+    )
+    parser.add_argument(
+        "--accounts", metavar="FILE",
+        help=f"accounts file for --account (default: ${accounts.FILE_VARIABLE}, else accounts.toml in the project)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="sandbox store seed (default 7)")
     parser.add_argument("--jobs", help="job numbers to run, e.g. 1,3 (default: all)")
     parser.add_argument("--date", help="run date YYYY-MM-DD naming the output folder (default: today)")
@@ -65,7 +77,9 @@ def _run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     for name, value in args.parameter:
         overrides[name] = value
+    account = None
     try:
+        account = _account(args)
         result = run_jobs(
             jobs=plan.parse_jobs(args.jobs) if args.jobs else None,
             notebooks_dir=args.notebooks,
@@ -77,9 +91,12 @@ def _run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             workers=args.workers,
             html=not args.no_html,
+            account=account,
         )
     except (RunError, config.ConfigError) as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        # The account's keys are under their own names here: redact those too.
+        known = [*secrets_in_env(), *(accounts.secrets(account) if account else [])]
+        print(f"error: {redact(str(exc), known)}", file=sys.stderr)
         return EXIT_PERMANENT
     except RunInterrupted as exc:
         print(exc, flush=True)
@@ -95,3 +112,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"not worth retrying before a fix: {', '.join(permanent)} (a parameter or setting is wrong)")
     print(f"index: {result.index}")
     return result.exit_code
+
+
+def _account(args: argparse.Namespace) -> Account | None:
+    """The account of ``--account NAME`` (``--accounts FILE``), or None: every run without one is as before."""
+    if args.account is None:
+        if args.accounts is not None:
+            raise RunError(f"--accounts {args.accounts}: say which account to run with --account NAME")
+        return None
+    accounts.refuse_sandbox(args.account, args.sandbox)  # before the file is read: the flags alone are wrong
+    return accounts.load(args.account, args.accounts)

@@ -29,9 +29,11 @@ from helpers.runner.results import FAILED, PERMANENT, SUCCEEDED, TRANSIENT, JobR
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
 # A notebook that stops on one of these failed for a reason a rerun cannot fix (a bad parameter, a missing
-# or malformed setting or key): exit code 2. Matched on the exception's name as the executed notebook
-# records it (PapermillExecutionError.ename), since the class itself lived in the kernel.
-PERMANENT_ERRORS = frozenset({"ParameterError", "ConfigError"})
+# or malformed setting or key, a key Klaviyo or Mavera rejects): exit code 2. Matched on the exception's
+# name as the executed notebook records it (PapermillExecutionError.ename), since the class itself lived
+# in the kernel. Mavera's BudgetExceeded and CreditsExhausted are not here: the notebooks catch them
+# (helpers.steps) and finish with the Klaviyo analysis, so a job never stops on them.
+PERMANENT_ERRORS = frozenset({"ParameterError", "ConfigError", "KlaviyoAuthError", "MaveraAuthError"})
 # Writing under --out failed: the kernel had started, and rerunning would repeat the notebook's requests.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EACCES, errno.EPERM})
 

@@ -11,8 +11,8 @@ import ast
 import dataclasses
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,16 @@ class Notebook:
     number: int
     stem: str
     path: Path
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Parameter values from somewhere other than ``-p`` (an account's ``[parameters]`` or ``[jobs.NN]``),
+    set under the command line's: ``-p`` wins. ``job`` None: every notebook that declares the name."""
+
+    where: str  # names the source in errors, e.g. "account acme [jobs.04]"
+    values: dict[str, Any] = field(default_factory=dict)
+    job: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------- selection
@@ -152,7 +162,7 @@ def _type_of_default(spec: dict[str, Any]) -> tuple[type | None, bool]:
     return (type(default) if type(default) in _KINDS.values() else None), False
 
 
-def coerce_parameter(name: str, value: Any, spec: dict[str, Any]) -> Any:
+def coerce_parameter(name: str, value: Any, spec: dict[str, Any], where: str = "-p") -> Any:
     """Coerce one ``-p`` value to the declared type (papermill itself would guess from the text)."""
     kind, optional = _declared_type(spec)
     if optional and isinstance(value, str) and value.strip().lower() in {"none", "null"}:
@@ -160,48 +170,82 @@ def coerce_parameter(name: str, value: Any, spec: dict[str, Any]) -> Any:
     if kind is None:
         return value
     if kind in (list, dict) and isinstance(value, str):
-        value = _parse_container(name, value, kind)
+        value = _parse_container(name, value, kind, where)
     try:
         return report.validate(name, value, kind, optional=optional)
     except report.ParameterError as exc:
-        raise RunError(f"-p {name}: {exc}") from None
+        raise RunError(f"{where} {name}: {exc}") from None
 
 
-def _parse_container(name: str, value: str, kind: type) -> Any:
+def _parse_container(name: str, value: str, kind: type, where: str = "-p") -> Any:
     try:
         return json.loads(value)
     except ValueError:
         try:
             return ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            raise RunError(f"-p {name}: {value!r} is not a valid {kind.__name__} (use JSON)") from None
+            raise RunError(f"{where} {name}: {value!r} is not a valid {kind.__name__} (use JSON)") from None
 
 
-def plan_parameters(selected: list[Notebook], overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per notebook, the overrides it declares, coerced; an override no notebook declares is an error."""
-    declared = {nb.stem: declared_parameters(nb.path) for nb in selected}
+def plan_parameters(
+    selected: list[Notebook],
+    overrides: dict[str, Any],
+    layers: Sequence[Layer] = (),
+    known: Sequence[Notebook] = (),
+) -> dict[str, dict[str, Any]]:
+    """Per notebook, the values it gets, coerced: ``layers`` in order, then ``overrides`` (``-p``) on top.
+
+    A ``-p`` name no selected notebook declares is an error. A layer's names are checked against ``known``
+    (every notebook of the folder; default the selection): a scheduler runs one job per task, so an
+    account-wide name that only other jobs declare is no typo, while one that no job declares, or a
+    ``[jobs.NN]`` name job NN does not declare, is. Values are coerced and range-checked for the
+    selection only, so one job's bad value fails that job alone.
+    """
+    known = list(known) or selected
+    declared = {nb.stem: declared_parameters(nb.path) for nb in dict.fromkeys([*selected, *known])}
     for name in overrides:
-        if secret_like(name):
-            raise RunError(
-                f"-p {name}: secrets are never parameters; put it in .env or the environment instead"
-            )
-        if not any(name in params for params in declared.values()):
-            stems = ", ".join(declared)
+        _refuse_secret(f"-p {name}", name)
+        if not any(name in declared[nb.stem] for nb in selected):
+            stems = ", ".join(nb.stem for nb in selected)
             raise RunError(
                 f"-p {name}: none of the selected notebooks ({stems}) has a parameter named {name!r}; "
                 f"list them with: papermill --help-notebook notebooks/NN_name.ipynb"
             )
-    planned = {
-        stem: {
-            name: coerce_parameter(name, value, params[name])
-            for name, value in overrides.items()
-            if name in params
-        }
-        for stem, params in declared.items()
-    }
+    for layer in layers:
+        _check_layer(layer, known, declared)
+    planned: dict[str, dict[str, Any]] = {}
+    for nb in selected:
+        params = declared[nb.stem]
+        values: dict[str, Any] = {}
+        for layer in layers:
+            if layer.job is None or layer.job == nb.number:
+                values.update({name: coerce_parameter(name, value, params[name], layer.where)
+                               for name, value in layer.values.items() if name in params})
+        values.update({name: coerce_parameter(name, value, params[name])
+                       for name, value in overrides.items() if name in params})
+        planned[nb.stem] = values
     # Ranges and choices (helpers.params) are checked here too, so a bad value stops the run before any kernel.
     for stem, values in planned.items():
         wrong = params_spec.problems(stem, values)
         if wrong:
             raise RunError(f"{stem}: {wrong[0]}")
     return planned
+
+
+def _refuse_secret(where: str, name: str) -> None:
+    if secret_like(name):
+        raise RunError(f"{where}: secrets are never parameters; put it in .env or the environment instead")
+
+
+def _check_layer(layer: Layer, known: Sequence[Notebook], declared: dict[str, dict[str, Any]]) -> None:
+    """Every name of ``layer`` is a parameter of its job (``job`` set) or of some notebook (``job`` None)."""
+    hint = "list them with: papermill --help-notebook notebooks/NN_name.ipynb"
+    targets = [nb for nb in known if layer.job is None or nb.number == layer.job]
+    if not targets:
+        have = ",".join(str(nb.number) for nb in known)
+        raise RunError(f"{layer.where}: there is no job {layer.job:02d} (jobs: {have}); fix the job's number")
+    for name in layer.values:
+        _refuse_secret(f"{layer.where} {name}", name)
+        if not any(name in declared[nb.stem] for nb in targets):
+            whose = f"{targets[0].stem} has no" if layer.job is not None else "no notebook has a"
+            raise RunError(f"{layer.where} {name}: {whose} parameter named {name!r}; {hint}")

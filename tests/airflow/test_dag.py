@@ -3,8 +3,8 @@
 Airflow is installed from ``requirements-airflow.txt`` into a cached virtualenv (tests/airflow/support.py);
 each test gets its own ``AIRFLOW_HOME`` with a SQLite database. The end-to-end test runs the whole DAG with
 ``airflow dags test`` for two sandboxes standing in for two accounts (plus one account whose job is made to
-fail); it waits for the runner's ``--account`` flag and turns on by itself once ``python -m helpers.run
---help`` lists it.
+fail). It is the longest test of the suite and mostly waits for its 15 tasks, so it has an xdist group of
+its own: the parse and one-task tests run beside it on another worker instead of queueing behind it.
 
 ``WORKBOOKS_PYTHON`` (default: this interpreter) is the project Python the DAG runs the runner with.
 """
@@ -25,12 +25,15 @@ from typing import Any
 import pytest
 
 from helpers import accounts as accounts_module
-from tests.airflow.support import DAG_ID, GRAPH_SCRIPT, ROOT, Airflow, ensure_venv, pinned_version
+from tests.airflow.support import DAG_ID, GRAPH_SCRIPT, Airflow, ensure_venv, pinned_version
 from tests.runner.support import files_containing
 
 Sandbox = importlib.import_module("sandbox" if importlib.util.find_spec("sandbox") else "helpers.sandbox").Sandbox
 
-pytestmark = pytest.mark.xdist_group("airflow")  # one worker builds the venv and runs these one by one
+pytestmark = pytest.mark.airflow
+# One worker runs the short tests one by one; the DAG run has a worker of its own (the venv is built once,
+# under a file lock, by whichever comes first).
+SHORT = pytest.mark.xdist_group("airflow")
 
 DATE = "2026-07-15"
 JOBS = range(1, 6)
@@ -38,13 +41,6 @@ JOBS = range(1, 6)
 
 def project_python() -> str:
     return os.environ.get("WORKBOOKS_PYTHON") or sys.executable
-
-
-def runner_has_account_flag(python: str) -> bool:
-    """True once ``python -m helpers.run --help`` lists ``--account`` (the runner speaks docs/airflow.md)."""
-    probe = subprocess.run([python, "-m", "helpers.run", "--help"], capture_output=True, text=True, cwd=ROOT,
-                           timeout=300)
-    return probe.returncode == 0 and re.search(r"(?<![\w-])--account(?![\w-])", probe.stdout) is not None
 
 
 def toml(accounts: dict[str, dict[str, Any]]) -> str:
@@ -99,6 +95,7 @@ def home(venv: Path, tmp_path: Path, accounts: dict[str, dict[str, Any]], **env:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
+@SHORT
 def test_the_pinned_airflow_is_a_3x_release(airflow_venv, tmp_path):
     version = subprocess.run([str(airflow_venv / "bin" / "airflow"), "version"], capture_output=True, text=True,
                              timeout=300, env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
@@ -106,6 +103,7 @@ def test_the_pinned_airflow_is_a_3x_release(airflow_venv, tmp_path):
     assert pinned_version().startswith("3.")
 
 
+@SHORT
 def test_dag_parses_into_one_task_group_per_account(airflow_venv, tmp_path):
     airflow = home(airflow_venv, tmp_path, {"north": keys_entry("north"), "south-eu": keys_entry("south-eu",
                                                                                            concurrency=2)})
@@ -129,6 +127,7 @@ def test_dag_parses_into_one_task_group_per_account(airflow_venv, tmp_path):
     assert tasks["north.job_01"]["upstream"] == []
 
 
+@SHORT
 def test_a_bad_accounts_file_is_the_dags_one_import_error(airflow_venv, tmp_path):
     key = f"pk_{secrets.token_hex(12)}"
     airflow = home(airflow_venv, tmp_path, {"north": keys_entry("north", klaviyo_api_key_env=key)})
@@ -163,6 +162,7 @@ def keyed_home(airflow_venv, tmp_path_factory):
     return airflow, keys, tmp
 
 
+@SHORT
 def test_a_job_the_runner_refuses_fails_at_once_and_no_key_is_logged(keyed_home):
     airflow, keys, tmp = keyed_home
     log = tmp / "north.job_04.log"
@@ -176,11 +176,12 @@ def test_a_job_the_runner_refuses_fails_at_once_and_no_key_is_logged(keyed_home)
                         "--date", DATE, "--workers", "1", "--out", str(tmp / "outputs")]
     assert "the runner refused (exit 2, no retry)" in text
     assert "new_state=failed" in text and "up_for_retry" not in text  # exit 2: failed, never retried
-    if runner_has_account_flag(project_python()):
-        assert re.search(r"error: .*min_lift", text)  # the runner's own one line about the account's bad override
+    # The runner's own one line about the account's bad override.
+    assert re.search(r"error: account north \[jobs\.04\] min_lift: parameter min_lift='high' should be", text)
     assert leaks([log, tmp / "outputs", airflow.home / "logs"], list(keys.values())) == {}
 
 
+@SHORT
 def test_a_task_whose_keys_are_nowhere_fails_naming_the_variable(keyed_home):
     airflow, keys, tmp = keyed_home
     log = tmp / "south.job_01.log"
@@ -201,9 +202,9 @@ TRUTH_CHECKS = {  # job -> (metric, truth key): values that differ between seeds
 }
 
 
+@pytest.mark.notebook
+@pytest.mark.xdist_group("airflow-dag-run")
 def test_two_accounts_run_end_to_end_and_a_bad_parameter_fails_only_its_task(airflow_venv, tmp_path):
-    if not runner_has_account_flag(project_python()):
-        pytest.skip("runner has no --account yet")
     out = tmp_path / "outputs"
     with Sandbox(seed=7, rate_scale=0) as first, Sandbox(seed=11, rate_scale=0) as second:
         def at(sb):
@@ -220,7 +221,7 @@ def test_two_accounts_run_end_to_end_and_a_bad_parameter_fails_only_its_task(air
         airflow = home(
             airflow_venv, tmp_path, accounts,
             WORKBOOKS_OUTPUTS=str(out), WORKBOOKS_CACHE_DIR=str(tmp_path / "cache"), WORKBOOKS_IGNORE_DOTENV="1",
-            WORKBOOKS_SANDBOX="1", KLAVIYO_RATE_SCALE="0", MPLBACKEND="Agg",
+            WORKBOOKS_SANDBOX="1", KLAVIYO_RATE_SCALE="0", MPLBACKEND="Agg", MAVERA_POLL_SECONDS="0.05",
             WORKBOOKS_RETRIES="1", WORKBOOKS_RETRY_DELAY_SECONDS="1",
             # gamma's keys come from the workers' environment, alpha's from Variables, beta's from Connections.
             GAMMA_KLAVIYO_API_KEY=first.klaviyo_api_key, GAMMA_MAVERA_API_KEY=first.mavera_api_key,
@@ -237,16 +238,24 @@ def test_two_accounts_run_end_to_end_and_a_bad_parameter_fails_only_its_task(air
         airflow.run("dags", "test", DAG_ID, DATE, log=log, timeout=5400, check=False)
         truths = {"alpha": first.truth(), "beta": second.truth()}
 
+    text = log.read_text()
     (run,) = airflow.json("dags", "list-runs", DAG_ID)
     states = {t["task_id"]: t["state"] for t in airflow.json("tasks", "states-for-dag-run", DAG_ID, run["run_id"])}
     expected = {f"{a}.job_{n:02d}": "success" for a in accounts for n in JOBS} | {"gamma.job_03": "failed"}
-    assert states == expected, log.read_text()[-5000:]
-    assert "the runner refused (exit 2, no retry)" in log.read_text()
+    assert states == expected, text[-5000:]
+
+    # The refused job: the runner's one line, the DAG's verdict, and one try only (exit 2 is not retried).
+    assert re.search(r"error: account gamma \[jobs\.03\] jaccard_min: parameter jaccard_min='high' should be", text)
+    assert "the runner refused (exit 2, no retry)" in text
+    commands = [json.loads(c.replace("'", '"')) for c in re.findall(r"Running command: (\[.*?\])", text)]
+    ran = [(argv[argv.index("--account") + 1], argv[argv.index("--jobs") + 1]) for argv in commands]
+    assert ran.count(("gamma", "3")) == 1 and set(ran) == {(a, str(n)) for a in accounts for n in JOBS}, ran
 
     for account, truth in truths.items():
-        manifest = json.loads((out / account / DATE / "run.json").read_text())
-        jobs = {job["notebook"]: job for job in manifest["jobs"]}
+        day = out / account / DATE
+        jobs = {job["notebook"]: job for job in json.loads((day / "run.json").read_text())["jobs"]}
         assert [job["status"] for job in jobs.values()] == ["succeeded"] * 5, account
+        assert all((day / job["html"]).is_file() and (day / job["ipynb"]).is_file() for job in jobs.values())
         for notebook, checks in TRUTH_CHECKS.items():
             for metric, key in checks:
                 assert jobs[notebook]["metrics"][metric] == truth[key], (account, notebook, metric)

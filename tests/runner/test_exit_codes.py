@@ -1,15 +1,19 @@
 """Exit codes for schedulers: 0 all succeeded, 1 a run-time failure (retry may help), 2 a permanent one.
 
-A job's failure is permanent when its notebook stopped on ParameterError or ConfigError (the exception's
-name as the executed notebook records it); run.json says which kind each failed job was.
+A job's failure is permanent when its notebook stopped on ParameterError, ConfigError or a rejected key
+(KlaviyoAuthError, MaveraAuthError): the exception's name as the executed notebook records it. run.json
+says which kind each failed job was.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+
+import pytest
 
 from helpers import run
-from tests.runner.support import write_notebook
+from tests.runner.support import files_containing, write_notebook
 
 PARAMETERS = 'n: int = 1  # a number'
 BAD_PARAMETER = """\
@@ -59,3 +63,24 @@ def test_a_run_time_failure_alone_exits_1(tmp_path, capfd):
     (day,) = (tmp_path / "out").iterdir()
     (job,) = json.loads((day / "run.json").read_text())["jobs"]
     assert job["failure"] == "transient" and job["error"].startswith("ConnectionError: Mavera answered 503")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(
+    ("job", "variable", "ename"),
+    [(3, "KLAVIYO_API_KEY", "KlaviyoAuthError"), (4, "MAVERA_API_KEY", "MaveraAuthError")],
+    ids=["klaviyo-401", "mavera-401"],
+)
+def test_a_key_the_api_rejects_stops_the_notebook_and_is_permanent(sandbox_env, monkeypatch, tmp_path, capfd,
+                                                                    job, variable, ename):
+    """Well-formed keys pass the runner's checks; the API's 401 stops the real notebook uncaught (03 on its
+    first Klaviyo call, 04 looking for personas before it fetches anything), and no retry would help."""
+    wrong = {"KLAVIYO_API_KEY": "pk_sbx_", "MAVERA_API_KEY": "mvra_test_"}[variable] + secrets.token_hex(16)
+    monkeypatch.setenv(variable, wrong)
+    code = run.main(["--jobs", str(job), "--out", str(tmp_path), "--no-html", "--workers", "1"])
+    out = capfd.readouterr().out
+    assert code == 2, out
+    (day,) = tmp_path.iterdir()
+    (entry,) = json.loads((day / "run.json").read_text())["jobs"]
+    assert entry["failure"] == "permanent" and entry["error"].startswith(f"{ename}: "), entry["error"]
+    assert files_containing(tmp_path, [wrong]) == {}
