@@ -4,6 +4,11 @@ A notebook starts with ``job = report.setup("NN_name")`` and ends with ``report.
 Recorded values travel inside the executed notebook as display outputs with a private MIME type
 (the scrapbook pattern), so the runner reads them back from the saved ``.ipynb`` with no side channel;
 the HTML export drops those outputs (``helpers.run``).
+
+In between, ``job.header(report.period(...), currency)``, ``job.findings(lines, next_step)`` and
+``job.since_last_run(history.<job>, ...)`` show the blocks the code-free report opens with (they are lifted
+to its top: ``helpers.report_blocks``), ``job.table(df, ...)`` shows frames as readable tables and
+``job.save_fig(fig, name, alt=...)`` shows charts with their alt text.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from helpers import config
+from helpers.currency import Currency
+from helpers.currency import currency as currency_of
+from helpers.periods import Period, period  # noqa: F401  (re-exported: report.period)
 from helpers.progress import headless, progress  # noqa: F401  (re-exported: report.progress, report.headless)
 
 RECORD_MIME = "application/vnd.workbooks.record+json"
 SANDBOX_BANNER = "Sandbox data — synthetic shop, not your Klaviyo account"
+_UNSET = object()
 
 
 class ParameterError(ValueError):
@@ -33,12 +42,15 @@ class ParameterError(ValueError):
 # ---------------------------------------------------------------------------------------------- set-up
 
 
-@dataclass(frozen=True)
+@dataclass
 class Job:
-    """One notebook's run: where its artifacts go and how to save them."""
+    """One notebook's run: where its artifacts go, how to save and show them, and the blocks its report
+    opens with (:meth:`header`, :meth:`findings`, :meth:`since_last_run`)."""
 
     stem: str
     artifacts: Path
+    currency: Currency = field(default_factory=currency_of)  # what money in tables is in; set by header()
+    _previous: Any = field(default=_UNSET, repr=False, compare=False)
 
     def _path(self, name: str, suffix: str) -> Path:
         if Path(name).name != name:
@@ -60,15 +72,131 @@ class Job:
         os.replace(tmp, path)
         return path
 
-    def save_fig(self, fig, name: str, *, dpi: int = 120) -> Path:
-        """Save a matplotlib figure as PNG; the figure stays open so the notebook still shows it."""
+    def save_fig(self, fig, name: str, *, dpi: int = 120, alt: str | None = None) -> Path | None:
+        """Save a matplotlib figure as PNG. With ``alt`` (one sentence: what the chart shows) the figure is
+        also shown, carrying that alt text into the report, and closed, and nothing is returned (a cell that
+        ends with it shows the chart, not a path); without it the figure stays open for the notebook to show
+        and the PNG's path is returned."""
         path = self._path(name, ".png")
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        return path
+        if alt is None:
+            return path
+        from helpers.report_html import show_figure
+
+        show_figure(fig, alt)
+        return None
+
+    def table(
+        self,
+        df,
+        *,
+        headers: Mapping[str, str] | None = None,
+        formats: Mapping[str, Any] | None = None,
+        max_rows: int | None = 10,
+        csv: str | Path | None = None,
+        caption: str | None = None,
+    ) -> None:
+        """Show a frame as a table a reader can read (``helpers.tables.table_html``): ``headers`` picks and
+        names the columns, ``formats`` gives each quantity one format (``"percent"``, ``"money"`` in this
+        report's currency, ``"count"``, ...), at most ``max_rows`` rows with "showing N of M — all in
+        ``file.csv``" linking the artifact. ``csv``: a file name saves ``df`` there first; a path (as
+        :meth:`save_csv` returns) links that file as it is, e.g. the full data behind a selection. Returns
+        nothing, so a table as a cell's last line shows no value after it."""
+        from helpers import tables
+
+        path: Path | None = None
+        if isinstance(csv, Path):
+            path = csv
+        elif csv is not None:
+            path = self.save_csv(df, csv, index=not _default_index(df))
+        href = f"{self.artifacts.name}/{path.name}" if path is not None else None
+        page = tables.table_html(df, headers=headers, formats=formats, max_rows=max_rows, csv_href=href,
+                                 currency=self.currency, caption=caption)
+        from IPython.display import display
+
+        display({"text/html": page, "text/plain": tables.table_text(df, headers, max_rows)}, raw=True)
+
+    # ------------------------------------------------------------------ the blocks a report opens with
+
+    def header(self, covered: Period, currency: Currency | None = None, *, money: bool = True) -> None:
+        """Run date, the data period actually covered and the currency, for the top of the report; records
+        ``period`` and ``currency``. ``currency`` (default: :func:`helpers.currency.currency`) is then the
+        one :meth:`table` formats money in; ``money=False`` for a report with no amounts in it."""
+        from helpers import earlier_runs, report_blocks
+
+        if currency is not None:
+            self.currency = currency
+        shown = self.currency.text if money else "none: this report holds no amounts of money"
+        _, run_date = earlier_runs.located()
+        run_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        block = report_blocks.header_html(run_at, covered.text, shown, filed_under=run_date)
+        report_blocks.show(report_blocks.HEADER, block,
+                           f"Run {run_at:%Y-%m-%d %H:%M} UTC · data {covered.text} · currency {shown}")
+        record("period", covered.as_record())
+        record("currency", self.currency.code if money else None)
+
+    def findings(self, lines: Sequence[str], next_step: str | None = None,
+                 headlines: Sequence[str] | None = None) -> None:
+        """The findings a report opens with (3–5 Markdown lines; more fold away) ending with the recommended
+        ``next_step``; records ``headlines``, two or three short plain sentences for index.html (default: the
+        next step and the first findings)."""
+        from helpers import report_blocks
+
+        lines = [str(line) for line in lines if str(line).strip()]
+        keep = report_blocks.MAX_FINDINGS - (1 if next_step else 0)
+        shown, rest = lines[:keep] + ([next_step] if next_step else []), lines[keep:]
+        report_blocks.show(report_blocks.FINDINGS, report_blocks.findings_html(shown, more=rest),
+                           "\n".join(report_blocks.plain(x) for x in shown + rest), markdown=report_blocks.markdown_bullets(shown + rest))
+        chosen = list(headlines) if headlines is not None else ([next_step] if next_step else []) + lines
+        record("headlines", [_short(report_blocks.plain(x)) for x in chosen[:3]])
+
+    def previous(self):
+        """This notebook's earlier successful run of the same kind (``helpers.earlier_runs.Previous``), or
+        None: the report's "Since the last run" compares with it."""
+        if self._previous is _UNSET:
+            from helpers import earlier_runs
+
+            root, run_date = earlier_runs.located()
+            self._previous = earlier_runs.previous_run(root, self.stem, sandbox=config.is_sandbox(),
+                                                       run_date=run_date)
+        return self._previous
+
+    def since_last_run(self, compare: Callable[..., list[str]], *args: Any, **kwargs: Any) -> None:
+        """Show what moved since the earlier run: ``compare(previous, *args, **kwargs)`` (a
+        ``helpers.history`` function) gives the sentences. Shows nothing without an earlier run. Returns
+        nothing, so a cell that ends with it shows no value."""
+        previous = self.previous()
+        if previous is None:
+            return
+        from helpers import report_blocks
+
+        lines = compare(previous, *args, **kwargs)
+        report_blocks.show(report_blocks.SINCE, report_blocks.since_html(previous.date, lines),
+                           "\n".join(report_blocks.plain(x) for x in lines) or "Nothing moved.",
+                           markdown=report_blocks.markdown_bullets(lines) or "Nothing moved.")
 
     def progress(self, iterable: Iterable, **kw):
         """A progress bar over ``iterable``: a widget in JupyterLab, silent under the runner."""
         return progress(iterable, **kw)
+
+
+def _default_index(df) -> bool:
+    import pandas as pd
+
+    return isinstance(df.index, pd.RangeIndex) and df.index.name is None
+
+
+def _short(text: str, limit: int = 160) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def currency(events=None) -> Currency:
+    """The currency of a report's amounts (:func:`helpers.currency.currency`): from the order ``events`` when
+    they name one, else ``WORKBOOKS_CURRENCY``, else US dollars, marked as assumed."""
+    return currency_of(events)
 
 
 def run_dir() -> Path:

@@ -22,14 +22,16 @@ from typing import Any
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-from helpers import report
+from helpers import report, report_blocks
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "report"
 ALT_KEY = "alt"  # output.metadata[mime][ALT_KEY]: the image's alt text
 SANDBOX_CLASS = "workbooks-sandbox-banner"
 FAILURE_CLASS = "workbooks-failure"
-FINDINGS_CLASS = "workbooks-findings"  # the block of 3-5 findings a report opens with (issue #14's next step)
+FINDINGS_CLASS = report_blocks.FINDINGS_CLASS  # the block of 3-5 findings a report opens with
+HEADER_CLASS = report_blocks.HEADER_CLASS  # run date, data period, currency
+SINCE_CLASS = report_blocks.SINCE_CLASS  # "Since the last run"
 
 _REMOVE_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell"}
 _REMOVE_INPUT_TAGS = {"remove-input", "hide-input"}
@@ -82,15 +84,62 @@ def report_html(nb, title: str, sandbox: bool) -> str:
     """A code-free, self-contained report of an executed notebook: no inputs, prompts, parameter cells or
     record outputs; inline styles and images only. A sandbox run always carries the sandbox banner (the
     notebook shows it from ``report.setup``; it is added here if the notebook did not get that far)."""
-    nb = copy.deepcopy(nb)
-    if sandbox and not _shows_banner(nb):
-        import nbformat
+    import nbformat
 
+    nb = copy.deepcopy(nb)
+    _open_with_blocks(nb)
+    if sandbox and not _shows_banner(nb):
         banner = nbformat.v4.new_markdown_cell(sandbox_banner_html())
         first_heading = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
         nb.cells.insert(first_heading, banner)
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}, "report_csp": CSP})
     return body
+
+
+def _open_with_blocks(nb) -> None:
+    """Lift the outputs a notebook marked for the top (``helpers.report_blocks``: header, findings, since the
+    last run) to the start of the report: the title (the first Markdown cell's ``# heading``), the sandbox
+    banner, those blocks in their fixed order, then the rest of the first cell (question, needs, costs) and
+    everything else as the notebook has it. A notebook with no such output is left as it is."""
+    import nbformat
+
+    if not any(report_blocks.place_of(o) for c in nb.cells for o in c.get("outputs", []) or []):
+        return
+    banners = _take(nb, lambda o: report.SANDBOX_BANNER in str(o.get("data", {}).get("text/html", "")))
+    blocks = [_take(nb, lambda o, kind=kind: report_blocks.place_of(o) == kind) for kind in report_blocks.PLACES]
+    opening = []
+    if nb.cells and nb.cells[0].cell_type == "markdown":
+        title, rest = _split_title(nb.cells[0].source)
+        if title:
+            opening.append(nbformat.v4.new_markdown_cell(title))
+            nb.cells[0].source = rest
+            if not rest.strip():
+                nb.cells.pop(0)
+    for outputs in (banners, *blocks):
+        if outputs:
+            cell = nbformat.v4.new_code_cell("")
+            cell.outputs = outputs
+            opening.append(cell)
+    nb.cells[:0] = opening
+
+
+def _take(nb, wanted) -> list:
+    """Remove and return, in notebook order, every code-cell output for which ``wanted(output)`` holds."""
+    taken = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("outputs"):
+            taken += [o for o in cell.outputs if wanted(o)]
+            cell.outputs = [o for o in cell.outputs if not wanted(o)]
+    return taken
+
+
+def _split_title(source: str) -> tuple[str, str]:
+    """(the first ``# heading`` line, the rest of the cell); ("", source) when the cell has none."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^#\s+\S", line):
+            return line, "\n".join(lines[:i] + lines[i + 1:]).strip("\n")
+    return "", source
 
 
 def _shows_banner(nb) -> bool:

@@ -162,3 +162,75 @@ def test_read_json_reads_another_jobs_artifact_in_this_run(tmp_path, monkeypatch
     assert report.read_json("01_persona_enrichment", "personas.json") is None
     report.setup("01_persona_enrichment").save_json({"VIP": "p1"}, "personas.json")
     assert report.read_json("01_persona_enrichment", "personas.json") == {"VIP": "p1"}
+
+
+# ---------------------------------------------------------------------------------------------- report blocks
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the notebook would display: (data, metadata) of each output."""
+    outputs = []
+    monkeypatch.setattr("IPython.display.display",
+                        lambda obj, raw=False, metadata=None, **kw: outputs.append((obj, metadata or {})))
+    return outputs
+
+
+def test_save_fig_with_alt_shows_the_chart_with_its_alt_and_closes_it(tmp_path, shown):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.bar(["a"], [1])
+    assert report.Job("01_x", tmp_path).save_fig(fig, "bars", alt="Bar chart: one bar.") is None  # no value shown
+    assert (tmp_path / "bars.png").read_bytes().startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)
+    (data, metadata), = shown
+    assert metadata == {"image/png": {"alt": "Bar chart: one bar."}} and data["image/png"]
+
+
+def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_needs(
+    tmp_path, shown, monkeypatch, caplog
+):
+    from helpers import earlier_runs, report_blocks
+    from helpers.currency import Currency
+
+    monkeypatch.setenv(earlier_runs.OUT_ROOT_ENV, str(tmp_path / "out"))
+    monkeypatch.setenv(earlier_runs.RUN_DATE_ENV, "2026-07-15")
+    job = report.Job("01_x", tmp_path)
+    caplog.set_level(logging.INFO, logger="helpers.report")
+    job.header(report.period("last_30_days", dt.date(2026, 7, 15)), Currency("EUR", "from the order events"))
+    lines = [f"- finding {i}" for i in range(6)]
+    job.findings(lines, "**Next step:** act")
+    job.since_last_run(lambda previous: ["never called"])  # no earlier run: no section
+    assert [report_blocks.place_of({"metadata": m}) for _, m in shown] == ["header", "findings"]
+    header, findings = (data["text/html"] for data, _ in shown)
+    assert "15 Jun 2026 – 14 Jul 2026 (30 days)" in header and "EUR (€), from the order events" in header
+    assert "(report dated 2026-07-15)" in header  # the run date differs from the folder's
+    assert findings.count("<li>") == 7 and "finding 3</li><li><strong>Next step:</strong> act" in findings
+    assert "<summary>2 more findings</summary>" in findings
+    markdown = shown[1][0]["text/markdown"]  # the same findings for readers of the saved notebook
+    assert markdown.splitlines() == [*lines[:4], "- **Next step:** act", *lines[4:]]
+    assert job.currency.code == "EUR"
+    assert "record currency = EUR" in caplog.text
+    assert "record headlines = ['Next step: act', 'finding 0', 'finding 1']" in caplog.text
+
+
+def test_since_last_run_compares_with_the_earlier_run_on_disk(tmp_path, shown, monkeypatch):
+    from helpers import earlier_runs, history
+
+    root = tmp_path / "out"
+    (root / "2026-07-14").mkdir(parents=True)
+    (root / "2026-07-14" / "run.json").write_text(json.dumps({"date": "2026-07-14", "sandbox": True, "jobs": [
+        {"notebook": "01_x", "status": "succeeded", "sandbox": True, "metrics": {"tier_counts": {"VIP": 10}}}]}))
+    monkeypatch.setenv(earlier_runs.OUT_ROOT_ENV, str(root))
+    monkeypatch.setenv(earlier_runs.RUN_DATE_ENV, "2026-07-15")
+    monkeypatch.setenv("WORKBOOKS_SANDBOX", "1")
+    job = report.Job("01_x", tmp_path)
+    assert job.since_last_run(history.tiers, {"VIP": 12}, {}, job.currency) is None  # shown, not a cell value
+    (data, _), = shown
+    assert "Since the last run (14 Jul 2026)" in data["text/html"]
+    assert data["text/plain"] == "Tier sizes: VIP 10 → 12 (+2)."
+    monkeypatch.delenv("WORKBOOKS_SANDBOX")  # a real run never compares with a sandbox one
+    assert report.Job("01_x", tmp_path).previous() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 
 import matplotlib
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from helpers import report, report_html
+from helpers import report, report_blocks, report_html
 
 matplotlib.use("Agg")
 
@@ -159,3 +160,49 @@ def test_failure_sentence_says_what_failed_and_what_to_do_without_code_or_paths(
 def test_failure_sentence_of_a_multiline_error_keeps_only_its_first_line():
     sentence = report_html.failure_sentence('RuntimeError: it broke\nTraceback (most recent call last):\n  File "a.py"')
     assert "it broke" in sentence and "Traceback" not in sentence and "a.py" not in sentence
+
+
+# ---------------------------------------------------------------------------------------------- the opening blocks
+
+
+def block(kind, html_text):
+    return output({"text/html": html_text, "text/plain": kind}, report_blocks.placed(kind))
+
+
+def test_header_findings_and_since_open_the_report_right_after_title_and_banner():
+    nb = executed_notebook(banner=True)
+    nb.cells[0].source = "# 01 · Title\n\n**Question.** What is it?\n\n**Needs.** profiles:read"
+    detail = nbformat.v4.new_code_cell("detail()")
+    detail.outputs = [output({"text/html": "<p>DETAIL_MARKER</p>"}),
+                      block("header", report_blocks.header_html(dt.datetime(2026, 7, 15, 6, 1, tzinfo=dt.UTC),
+                                                                "16 Apr 2026 – 14 Jul 2026 (90 days)", "USD ($)"))]
+    summary = nbformat.v4.new_code_cell("job.findings(...)")
+    summary.outputs = [block("since", report_blocks.since_html("2026-07-14", ["VIP 452 → 470"])),
+                       block("findings", report_blocks.findings_html(["- **VIP** holds 53%"], more=["extra"]))]
+    nb.cells += [detail, summary]
+    page = report_html.report_html(nb, "01_x", sandbox=True)
+    cells = BeautifulSoup(page, "html.parser").select("main > .jp-Cell")
+    texts = [c.get_text(" ", strip=True) for c in cells]
+    assert texts[0].startswith("01 · Title") and "Question" not in texts[0]
+    assert cells[1].find(string=re.compile(report.SANDBOX_BANNER))
+    assert cells[2].select_one(f".{report_html.HEADER_CLASS}") and "Run: 15 Jul 2026, 06:01 UTC" in texts[2]
+    assert cells[3].select_one(f".{report_html.FINDINGS_CLASS}") and "VIP holds 53%" in texts[3]
+    assert cells[3].select_one("details summary").get_text() == "1 more finding"
+    assert cells[4].select_one(f".{report_html.SINCE_CLASS}") and "Since the last run (14 Jul 2026)" in texts[4]
+    assert texts[5].startswith("Question. What is it?")  # the method notes follow the blocks
+    assert "DETAIL_MARKER" in texts[-1] and page.count(report.SANDBOX_BANNER) == 1
+    assert len(BeautifulSoup(page, "html.parser").select(f".{report_html.FINDINGS_CLASS}")) == 1  # moved, not copied
+
+
+def test_findings_lines_are_markdown_with_raw_html_escaped():
+    page = report_blocks.findings_html(["- **bold** and `code` <img src=x onerror=y()>"])
+    assert "<strong>bold</strong>" in page and "<code>code</code>" in page
+    assert "<img" not in page and "&lt;img" in page
+    assert report_blocks.plain("- **VIP** holds `53%` of *value*") == "VIP holds 53% of value"
+
+
+def test_without_blocks_the_notebook_keeps_its_order():
+    nb = executed_notebook(chart_output(), banner=True)
+    page = report_html.report_html(nb, "t", sandbox=True)
+    cells = BeautifulSoup(page, "html.parser").select("main > .jp-Cell")
+    assert cells[0].find("h1") and cells[1].find(string=re.compile(report.SANDBOX_BANNER)) and cells[2].find("img")

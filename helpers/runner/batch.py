@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from helpers import config, lifeline
+from helpers import config, earlier_runs, lifeline
 from helpers.accounts import Account
 from helpers.runner import account as accounts
 from helpers.runner import execute, plan, publish
@@ -95,6 +95,10 @@ def run_jobs(
                         plan.check_settings()
                 staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
                 env["WORKBOOKS_RUN_DIR"] = str(staging)
+                # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs): the
+                # folder of dated days this run's day sits in (an account's own, with --account).
+                env[earlier_runs.OUT_ROOT_ENV] = str(run_dir.parent)
+                env[earlier_runs.RUN_DATE_ENV] = run_date
                 env[lifeline.ENV] = str(os.getpid())  # kernels refuse to send once this process is gone
                 stack.enter_context(environment(env))
                 echo(f"kernel {execute.KERNEL_NAME}: {argv0}; {len(selected)} job(s) into {run_dir}")

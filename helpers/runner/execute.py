@@ -155,9 +155,21 @@ def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[st
             sandbox=bool(task["sandbox"]),
             started_at=started_at,
             finished_at=_now(),
+            title=_title(nb),
             failure=(failure_kind(exc) if exc is not None else TRANSIENT) if error else None,
         )
     )
+
+
+def _title(nb) -> str | None:
+    """The first Markdown cell's ``# heading``, without the marker."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip() or None
+            return None
+    return None
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -1,15 +1,23 @@
-"""The day's ``index.html``: one row per job with status, duration, links and headline numbers.
+"""The day's ``index.html``, in a business reader's terms: per job what it found (the two or three headline
+sentences each notebook records, with names, not ids), what the run cost (Mavera credits, Klaviyo requests)
+and, from the earlier ``run.json`` of the same kind under the same output root, the headline numbers per
+date with a sparkline each.
 
 The markup lives in ``templates/index.html.j2``; this module only turns run.json entries into plain
-values for it. Autoescaping is on, so a metric or error text can never inject markup.
+values for it. Autoescaping is on, so a metric or error text can never inject markup. The page loads
+nothing: inline styles and SVG, and a Content-Security-Policy that forbids the rest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from helpers import report
+from helpers import earlier_runs, report
+from helpers.report_html import CSP, failure_sentence
 
 TEMPLATE = "index.html.j2"
 
@@ -46,27 +54,185 @@ def headline(value: Any) -> str:
     return str(value)
 
 
+# Metrics every notebook records for the run, or that only the runner and history read: never a "finding".
+_USAGE = {"klaviyo_requests", "mavera_credits", "sandbox", "headlines", "period", "currency"}
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _findings(metrics: dict[str, Any]) -> list[str]:
+    """The notebook's recorded headlines; for a notebook that records none, its plain numbers with readable
+    names (``profiles_total: 5,000`` → ``Profiles total: 5,000``); ids, lists and mappings stay in run.json."""
+    headlines = metrics.get("headlines")
+    if isinstance(headlines, list) and headlines:
+        return [str(h) for h in headlines[:3]]
+    plain = [(k, v) for k, v in metrics.items() if k not in _USAGE and isinstance(v, int | float | str | bool)
+             and not k.endswith(("_id", "_ids"))]
+    return [f"{k.replace('_', ' ').capitalize()}: {headline(v)}" for k, v in plain[:3]]
+
+
+def _when(stamp: str | None) -> str:
+    """``2026-07-15T06:01:02+00:00`` → ``2026-07-15 06:01``: the minute is enough for a reader."""
+    text = str(stamp or "")
+    return f"{text[:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
+
+
 def _row(job: dict[str, Any]) -> dict[str, Any]:
     kept = job.get("previous_success")
+    metrics = job.get("metrics") or {}
+    if job.get("status") == "failed" and kept:
+        metrics = kept.get("metrics") or metrics  # what the still-published report found
+    usage = job.get("metrics") or {}
     return {
         "notebook": job.get("notebook", "?"),
+        "title": job.get("title") or job.get("notebook", "?"),
         "status": job.get("status", "?"),
         "sandbox": bool(job.get("sandbox")),
-        "error": job.get("error"),
+        "error": failure_sentence(job["error"]) if job.get("error") else None,
         "kept": {"html": kept.get("html"), "ipynb": kept.get("ipynb")} if kept else None,
         "seconds": f"{float(job.get('seconds') or 0):.1f}",
-        "finished_at": job.get("finished_at") or "",
+        "finished_at": _when(job.get("finished_at")),
         "html": job.get("html"),
         "ipynb": job.get("ipynb"),
-        "metrics": [(name, headline(value)) for name, value in (job.get("metrics") or {}).items()],
+        "findings": _findings(metrics),
+        "period": (metrics.get("period") or {}).get("text") if isinstance(metrics.get("period"), dict) else None,
+        "credits": f"{_number(usage.get('mavera_credits')):,.0f}",
+        "requests": f"{_number(usage.get('klaviyo_requests')):,.0f}",
     }
 
 
-def render_index(manifest: dict[str, Any]) -> str:
+# ---------------------------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One headline number followed across runs: its column label and how to read it from a job's metrics."""
+
+    label: str
+    notebook: str | None  # None: summed over the day's jobs
+    read: Callable[[dict[str, Any]], float | None]
+
+
+def _length(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda m: float(len(m[key])) if isinstance(m.get(key), list) else None
+
+
+def _value(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda m: _number(m[key]) if isinstance(m.get(key), int | float) else None
+
+
+def _segment_issues(m: dict[str, Any]) -> float | None:
+    keys = ("redundant_pairs", "nested_pairs", "tiny_segments")
+    return float(sum(len(m[k]) for k in keys)) if all(isinstance(m.get(k), list) for k in keys) else None
+
+
+def _risk(m: dict[str, Any]) -> float | None:
+    risk = m.get("clv_at_risk_by_tier")
+    return float(sum(_number(v) for v in risk.values())) if isinstance(risk, dict) and risk else None
+
+
+def _top_lift(m: dict[str, Any]) -> float | None:
+    pairs = m.get("top_pairs")
+    return _number(pairs[0][2]) if isinstance(pairs, list) and pairs and len(pairs[0]) > 2 else None
+
+
+def _sms_wins(m: dict[str, Any]) -> float | None:
+    won = m.get("winner_by_metric")
+    return float(sum(1 for v in won.values() if v == "sms")) if isinstance(won, dict) and won else None
+
+
+TRENDS: tuple[Trend, ...] = (
+    Trend("Mavera credits", None, _value("mavera_credits")),
+    Trend("Klaviyo requests", None, _value("klaviyo_requests")),
+    Trend("Profiles", "01_persona_enrichment", _value("profiles_total")),
+    Trend("CLV at risk", "01_persona_enrichment", _risk),
+    Trend("Messages to rewrite", "02_flow_content_refresh", _length("underperforming_message_ids")),
+    Trend("Segments to simplify", "03_segment_overlap", _segment_issues),
+    Trend("Orders analysed", "04_product_affinity_focus_group", _value("orders_analyzed")),
+    Trend("Top pair lift", "04_product_affinity_focus_group", _top_lift),
+    Trend("Metrics SMS wins (of 3)", "05_sms_vs_email_testing", _sms_wins),
+)
+
+
+def _day_values(manifest: dict[str, Any]) -> dict[str, float | None]:
+    """The trend numbers of one day: each job's latest successful report (a failed rerun's kept one)."""
+    metrics = {}
+    for job in manifest["jobs"]:
+        good = earlier_runs.succeeded_entry(job)
+        if good is not None:
+            metrics[job.get("notebook")] = good.get("metrics") or {}
+    values: dict[str, float | None] = {}
+    for trend in TRENDS:
+        if trend.notebook is None:
+            read = [trend.read(m) for m in metrics.values()]
+            values[trend.label] = sum(v for v in read if v is not None) if any(v is not None for v in read) else None
+        else:
+            values[trend.label] = trend.read(metrics[trend.notebook]) if trend.notebook in metrics else None
+    return values
+
+
+def sparkline(values: Sequence[float | None], width: int = 90, height: int = 22) -> str:
+    """An inline SVG polyline of ``values`` (gaps skipped), oldest left; '' with fewer than two numbers."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span = (high - low) or 1.0
+    step = (width - 4) / max(len(values) - 1, 1)
+    xy = " ".join(f"{2 + i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in points)
+    last_x, last_y = xy.rsplit(" ", 1)[-1].split(",")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="trend over {len(points)} runs"><polyline fill="none" stroke="#1d4ed8" '
+            f'stroke-width="1.5" points="{xy}"/><circle cx="{last_x}" cy="{last_y}" r="2" fill="#1d4ed8"/></svg>')
+
+
+def _fmt(label: str, value: float | None, currency: str | None) -> str:
+    if value is None:
+        return "–"
+    if label == "CLV at risk":
+        from helpers.currency import Currency
+
+        return Currency(currency or "USD", "").format(value, 0)
+    if label == "Top pair lift":
+        return f"{value:.1f}×"
+    return f"{value:,.0f}"
+
+
+def history(root: Path, date: str, sandbox: bool) -> dict[str, Any] | None:
+    """The history block: headline numbers per date (this run's kind, up to ``date``) and a sparkline per
+    column, or None with fewer than two dates."""
+    days = earlier_runs.manifests(root, sandbox=sandbox, until=date)
+    if len(days) < 2:
+        return None
+    values = [_day_values(day) for day in days]
+    labels = [t.label for t in TRENDS if any(v[t.label] is not None for v in values)]
+    currency = next((j.get("metrics", {}).get("currency") for d in reversed(days) for j in d["jobs"]
+                     if isinstance(j.get("metrics"), dict) and isinstance(j["metrics"].get("currency"), str)), None)
+    rows = []
+    for day, numbers in zip(days, values, strict=True):
+        index = root / day["date"] / "index.html"
+        href = None if day["date"] == date or not index.is_file() else f"../{day['date']}/index.html"
+        rows.append({"date": day["date"], "href": href,
+                     "cells": [_fmt(label, numbers[label], currency) for label in labels]})
+    lines = [sparkline([v[label] for v in values]) for label in labels]
+    return {"labels": labels, "rows": rows, "sparklines": lines}
+
+
+def render_index(manifest: dict[str, Any], root: Path | None = None) -> str:
+    """The page for one day's ``run.json``; ``root`` (the output root holding the dated folders) adds the
+    history block."""
     jobs = manifest["jobs"]
     sandbox = any(job.get("sandbox") for job in jobs)
+    rows = [_row(job) for job in jobs]
+    credits = sum(_number((j.get("metrics") or {}).get("mavera_credits")) for j in jobs)
+    requests_ = sum(_number((j.get("metrics") or {}).get("klaviyo_requests")) for j in jobs)
     return _template().render(
         date=manifest["date"],
+        csp=CSP,
         banner=report.SANDBOX_BANNER if sandbox else "",
-        jobs=[_row(job) for job in jobs],
+        jobs=rows,
+        totals={"credits": f"{credits:,.0f}", "requests": f"{requests_:,.0f}"},
+        history=history(root, manifest["date"], sandbox) if root is not None else None,
     )

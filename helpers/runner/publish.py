@@ -158,9 +158,10 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    """run.json and the index.html made from it, each replaced whole."""
+    """run.json and the index.html made from it (with the earlier days under the same root), each replaced
+    whole."""
     write_atomic(run_dir / "run.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(run_dir / "index.html", render_index(manifest))
+    write_atomic(run_dir / "index.html", render_index(manifest, root=run_dir.parent))
 
 
 # ---------------------------------------------------------------------------------------------- the day folder

@@ -44,6 +44,7 @@ class JobResult:
     started_at: str | None = None
     finished_at: str | None = None
     previous_success: dict[str, Any] | None = None
+    title: str | None = None  # the notebook's "# heading", for index.html
     failure: str | None = None  # TRANSIENT or PERMANENT when the job failed
 
     @property

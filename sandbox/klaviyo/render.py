@@ -177,17 +177,17 @@ def action_definition(store, a, next_id: str | None = None, with_message: bool =
 def flow_definition(store, f) -> dict:
     """``additional-fields[flow]=definition``: the trigger, the actions linked in order, the entry action."""
     kind, ref = store.assets.triggers.get(f.id, ("unconfigured", None))
-    own = getattr(f, "trigger", None)  # a flow planted with its own trigger (a segment: store/messaging.py)
-    if own is not None:
-        triggers, kind = [dict(own)], own.get("type", kind)
-    elif kind in ("metric", "list", "segment"):
+    if kind in ("metric", "list", "segment"):
         triggers = [{"type": kind, "id": ref}]
     elif kind == "date":
+        # trigger_time is required by the document; 12.5 below, not 10: an integer matches both members of
+        # price_drop_amount_value's oneOf (integer, number), which the document rejects.
         triggers = [{"type": "date", "date_field_type": "profile-property", "date_profile_property": "birthday",
                      "timedelta_unit_before_date": "days", "timedelta_value_before_date": 0,
-                     "recurrence_frequency": "annually", "timezone": "profile"}]
+                     "recurrence_frequency": "annually", "timezone": "profile", "trigger_time": "09:00:00",
+                     "trigger_days": None}]
     elif kind == "price-drop":
-        triggers = [{"type": "price-drop", "trigger_filter": None, "price_drop_amount_value": 10,
+        triggers = [{"type": "price-drop", "trigger_filter": None, "price_drop_amount_value": 12.5,
                      "price_drop_amount_unit": "percent", "audience": ["viewed", "checkout-started"],
                      "timeframe_days": 30, "currency_type": "usd"}]
     elif kind == "low-inventory":
@@ -198,7 +198,7 @@ def flow_definition(store, f) -> dict:
     ids = [a.id for a in f.actions]
     actions = [action_definition(store, a, ids[k + 1] if k + 1 < len(ids) else None, with_message=True)
                for k, a in enumerate(f.actions)]
-    return {"triggers": triggers, "profile_filter": getattr(f, "profile_filter", None), "actions": actions,
+    return {"triggers": triggers, "profile_filter": f.profile_filter, "actions": actions,
             # Re-entry: once a month for metric-triggered flows (a shopper abandons carts again), never otherwise.
             "entry_action_id": ids[0] if ids else None,
             "reentry_criteria": {"duration": 30, "unit": "day"} if kind == "metric" else {"duration": 1, "unit": "alltime"}}

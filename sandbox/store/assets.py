@@ -98,7 +98,9 @@ class Assets:
         # appear in their segment's flow-triggers; metric-triggered ones in their metric's.
         self.triggers: dict[str, tuple[str, str | None]] = {}
         for f in messaging.flows:
-            if f.name in METRIC_TRIGGERS and METRIC_TRIGGERS[f.name] in metric_by_name:
+            if f.trigger is not None:  # its own trigger (the beta flow's segment, messaging._plant_segment_uses)
+                self.triggers[f.id] = (f.trigger["type"], f.trigger["id"])
+            elif f.name in METRIC_TRIGGERS and METRIC_TRIGGERS[f.name] in metric_by_name:
                 self.triggers[f.id] = ("metric", metric_by_name[METRIC_TRIGGERS[f.name]])
             elif f.trigger_type == "Added to List":
                 self.triggers[f.id] = ("list", short_id(seed, "list", 0))

@@ -98,6 +98,9 @@ class Profiles:
         ).astype(np.int8)
         self.aov = np.round(rng.lognormal(np.log(70), 0.45, n), 2)
         self._rng = rng
+        # A third rare attribute for a tiny segment no live campaign or flow uses (notebook 03 retires it). Its
+        # own generator, so every column above stays what it was for the seed.
+        self.wholesale = np.random.default_rng([seed, 12]).random(n) < 0.006
         # Consent states behind the two booleans, from their own stream so every column above is unchanged:
         # email_state 0 = subscribed, k > 0 = EMAIL_SUPPRESSED[k - 1]; sms_state 0 subscribed, 1 never, 2 unsubscribed.
         crng = np.random.default_rng([seed, 9])
@@ -106,9 +109,6 @@ class Profiles:
                                     1 + crng.choice(len(shares), n, p=shares / shares.sum())).astype(np.int8)
         self.sms_state = np.where(self.sms_consent, 0,
                                   np.where(crng.random(n) < SMS_UNSUBSCRIBED_SHARE, 2, 1)).astype(np.int8)
-        # A third rare attribute for a tiny segment no live campaign or flow uses (notebook 03 retires it). Its
-        # own generator, so every column above stays what it was for the seed.
-        self.wholesale = np.random.default_rng([seed, 12]).random(n) < 0.006
 
     def set_orders(self, orders_365: np.ndarray, last_order: np.ndarray, t_end: int) -> None:
         """Predictive analytics derived from each profile's orders, so CLV and churn track behaviour."""

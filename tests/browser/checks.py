@@ -43,33 +43,43 @@ def clipped_tables(page) -> list[str]:
     )
 
 
+def raw_tables(page) -> list[str]:
+    """Tables that read like a notebook's, not a report's: an empty header cell (a pandas index) or a
+    snake_case column name."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('table')].flatMap((table, i) =>
+             [...table.querySelectorAll('thead th, tr:first-child th')].flatMap(th => {
+               const text = th.innerText.trim();
+               if (!text) return [`table ${i} has an empty header cell (a pandas index?)`];
+               return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(text) ? [`table ${i} has the raw column name ${text}`] : [];
+             }))"""
+    )
+
+
 def sandbox_banner_shown(page) -> bool:
     return page.get_by_text(report.SANDBOX_BANNER).first.is_visible()
 
 
-# ------------------------------------------------------------ ready for the next step of issue #14 (not yet used)
-# The notebooks do not yet open with a findings block or give their charts alt texts; once they do, call
-# these from test_reports.py (test_report_page) and they will hold every report to it.
-
-
 def findings_not_first(page) -> list[str]:
-    """The findings block (class ``report_html.FINDINGS_CLASS``) must be the first content after the title
-    and the sandbox banner."""
+    """The findings block (class ``report_html.FINDINGS_CLASS``) must be the first content after the title,
+    the sandbox banner and the header facts (run date, data period, currency: ``report_html.HEADER_CLASS``)."""
     return page.evaluate(
-        """([findings, bannerClass, bannerText]) => {
+        """([findings, bannerClass, bannerText, headerClass]) => {
              const isTitle = cell => {
                const h1 = cell.querySelector('h1');
                return h1 && cell.innerText.trim() === h1.innerText.trim();
              };
              const isBanner = cell => cell.querySelector('.' + bannerClass) || cell.innerText.includes(bannerText);
+             const isHeader = cell => cell.querySelector('.' + headerClass) &&
+               [...cell.querySelectorAll('.jp-OutputArea-output')].every(o => o.querySelector('.' + headerClass));
              const content = [...document.querySelectorAll('main > .jp-Cell')]
-               .filter(cell => cell.innerText.trim() !== '' && !isTitle(cell) && !isBanner(cell));
+               .filter(cell => cell.innerText.trim() !== '' && !isTitle(cell) && !isBanner(cell) && !isHeader(cell));
              if (!content.length) return ['the page has no content after the banner'];
              const first = content[0];
              return first.classList.contains(findings) || first.querySelector('.' + findings) ? [] :
                ['the first content after the banner is not the findings block: ' + first.innerText.trim().slice(0, 80)];
            }""",
-        [report_html.FINDINGS_CLASS, report_html.SANDBOX_CLASS, report.SANDBOX_BANNER],
+        [report_html.FINDINGS_CLASS, report_html.SANDBOX_CLASS, report.SANDBOX_BANNER, report_html.HEADER_CLASS],
     )
 
 

@@ -116,9 +116,9 @@ def test_chart_alt_text_and_wide_table_in_the_browser(visit, tmp_path):
     assert checks.sandbox_banner_shown(seen.page)  # added: this notebook never showed it itself
 
 
-def test_findings_check_ready_for_the_reports(visit, tmp_path):
-    """checks.findings_not_first is not applied to the reports yet (their findings block comes in the next
-    step of issue #14); here it is shown to pass a page that opens with findings and fail one that does not."""
+def test_findings_check_tells_findings_first_from_notes_first(visit, tmp_path):
+    """checks.findings_not_first (which test_reports.py applies to every report) passes a page that opens with
+    findings and fails one that does not, so a report that lost its opening would be caught."""
     findings = f'<div class="{report_html.FINDINGS_CLASS}"><ul><li>VIP tier: 120 customers</li></ul></div>'
     for name, first, expect_problem in (("findings first", findings, False), ("notes first", "<p>Scopes</p>", True)):
         nb = notebook(output({"text/html": first}), output({"text/html": "<p>detail</p>"}))

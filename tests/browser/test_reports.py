@@ -1,15 +1,19 @@
 """The reports of a real sandbox run, opened in Chromium as a reader would open them from the run folder.
 
-One runner invocation (all five jobs, ``python -m helpers.run --sandbox``) and one failing job are shared by
-every page check. Each page must load with no console error, no failed request and no request anywhere
-but its own file; not overflow a 1280 px window; decode every image; cut off no table. The failed job's
-page shows the banner and one sentence, no traceback. Screenshots land in each test's tmp_path.
+Two runner invocations into one output root (all five jobs, ``python -m helpers.run --sandbox``: seed 11 on
+the earlier date, then seed 7), so that the checked reports have a "Since the last run" section and the index a
+history block, and one failing job are shared by every page check. Each page must load with no console error,
+no failed request and no request anywhere but its own file; not overflow a 1280 px window; decode every image;
+cut off no table; open with the findings after title, banner and header; give every chart an alt text; show
+tables with human headers. The failed job's page shows the banner and one sentence, no traceback. Screenshots
+land in each test's tmp_path.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +29,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 FAILING = Path(__file__).resolve().parent / "notebooks"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.I)
+PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
+MOVED = {"01_persona_enrichment", "02_flow_content_refresh", "04_product_affinity_focus_group"}
 DATE = "2026-07-15"
+EARLIER = "2026-07-14"  # the run "Since the last run" compares with: another seed, so things moved
 HANG_GUARD = 1800  # seconds: only so a wedged kernel cannot hold CI forever; no test measures speed
 _OUR_VARS = (
     "KLAVIYO_API_KEY", "KLAVIYO_BASE_URL", "KLAVIYO_REVISION", "MAVERA_API_KEY", "MAVERA_BASE_URL",
@@ -33,13 +41,13 @@ _OUR_VARS = (
 )
 
 
-def run_cli(args: list[str], cache: Path) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], cache: Path, date: str = DATE) -> subprocess.CompletedProcess:
     """The runner as a user starts it, in a clean environment (no developer keys, .env or cache). No
     MPLBACKEND: other tests set Agg, under which the kernels' charts never reach the report."""
     env = {k: v for k, v in os.environ.items() if k not in (*_OUR_VARS, "MPLBACKEND")}
     env.update(WORKBOOKS_IGNORE_DOTENV="1", WORKBOOKS_CACHE_DIR=str(cache))
     return subprocess.run(
-        [sys.executable, "-m", "helpers.run", "--sandbox", "--date", DATE, *args],
+        [sys.executable, "-m", "helpers.run", "--sandbox", "--date", date, *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD,
     )
 
@@ -47,7 +55,10 @@ def run_cli(args: list[str], cache: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def sandbox_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sandbox-run")
-    done = run_cli(["--out", str(out)], tmp_path_factory.mktemp("cache"))
+    cache = tmp_path_factory.mktemp("cache")
+    earlier = run_cli(["--out", str(out), "--seed", "11"], cache, date=EARLIER)
+    assert earlier.returncode == 0, f"the earlier sandbox run failed:\n{earlier.stdout}\n{earlier.stderr}"
+    done = run_cli(["--out", str(out)], cache)
     assert done.returncode == 0, f"the sandbox run failed:\n{done.stdout}\n{done.stderr}"
     return out / DATE
 
@@ -74,6 +85,11 @@ def assert_loads_cleanly(seen, name: str) -> None:
     assert checks.horizontal_overflow(seen.page) == [], name
     assert checks.undecoded_images(seen.page) == [], name
     assert checks.clipped_tables(seen.page) == [], name
+    assert checks.raw_tables(seen.page) == [], name
+    text = seen.page.inner_text("body")
+    for leak in (".staging-", "PosixPath", "/tmp/"):  # nothing about the machine that ran it
+        assert leak not in text, f"{name}: {leak!r} on the page"
+    assert not EMAIL.search(text) and not PHONE.search(text), f"{name}: personal data on the page"
 
 
 def test_every_job_of_the_run_has_a_report(sandbox_run):
@@ -91,6 +107,23 @@ def test_index_page(sandbox_run, visit, tmp_path):
     assert checks.sandbox_banner_shown(seen.page)
     links = seen.page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
     assert {f"{stem}.html" for stem in NOTEBOOKS} <= set(links)
+    assert f"../{EARLIER}/index.html" in links  # the history block links the earlier day
+    # Per job, what it found in words (the headlines each notebook records), never raw metric keys or ids.
+    found = seen.page.eval_on_selector_all("tr.succeeded td:nth-child(3)", "tds => tds.map(td => td.innerText)")
+    assert len(found) == len(NOTEBOOKS) and all(text.strip() for text in found)
+    manifest = json.loads((sandbox_run / "run.json").read_text())
+    text = seen.page.inner_text("body")
+    for job in manifest["jobs"]:
+        assert job["title"] in text
+        for key in ("underperforming_message_ids", "tier_counts", "nps_by_persona"):
+            assert key not in text
+        for persona_id in (job["metrics"].get("personas") or {}).values():
+            assert persona_id not in text
+    assert "Total for the run" in text
+    # History: both dates, the headline numbers, a sparkline drawn inline.
+    history = seen.page.eval_on_selector_all("table.history tr td:first-child", "tds => tds.map(td => td.innerText)")
+    assert history[:2] == [EARLIER, DATE] and history[2] == "trend"
+    assert seen.page.locator("svg polyline").count() >= 3
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -100,8 +133,17 @@ def test_report_page(stem, sandbox_run, visit, tmp_path):
     assert_loads_cleanly(seen, stem)
     assert checks.image_count(seen.page) >= 1, f"{stem}: the report shows no chart"
     assert checks.sandbox_banner_shown(seen.page)
-    # Next step of issue #14, once the notebooks open with findings and give alt texts:
-    # assert checks.findings_not_first(seen.page) == [] and checks.missing_alt_texts(seen.page) == []
+    assert checks.findings_not_first(seen.page) == [], stem
+    assert checks.missing_alt_texts(seen.page) == [], stem
+    header = seen.page.inner_text(f".{report_html.HEADER_CLASS}")
+    assert "Run:" in header and "Data:" in header and "Currency:" in header
+    assert "last_" not in header  # dates, not a timeframe key
+    findings = seen.page.locator(f".{report_html.FINDINGS_CLASS} > ul > li")
+    assert 3 <= findings.count() <= 5 and "Next step" in findings.last.inner_text()
+    since = seen.page.inner_text(f".{report_html.SINCE_CLASS}")
+    assert since.startswith("Since the last run (14 Jul 2026)"), since
+    if stem in MOVED:  # another seed: other tiers, flagged messages, top pairs
+        assert seen.page.locator(f".{report_html.SINCE_CLASS} li").count() >= 1, since
 
 
 def test_failed_job_page_has_the_banner_and_one_sentence_no_traceback(failed_run, visit, tmp_path):

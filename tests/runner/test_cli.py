@@ -37,6 +37,18 @@ def test_bad_arguments_are_one_line_errors_before_anything_runs(argv, message, t
     assert list(tmp_path.iterdir()) == []  # nothing ran, no folder was made
 
 
+def test_a_declared_range_is_checked_before_the_sandbox_or_any_kernel_starts(tmp_path, capsys):
+    """``-p significance 5`` against the real notebooks (02 and 05 declare it, at most 0.5): one line naming the
+    notebook and a value to pass; no sandbox, no kernel, no day folder, no failed report."""
+    code = run.main(["--sandbox", "-p", "significance", "5", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == ("error: 02_flow_content_refresh: parameter significance=5.0 must be at most 0.5; "
+                   "pass e.g. -p significance 0.05.\n")
+    assert "sandbox:" not in out and "kernel" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_notebook_folder(tmp_path, capsys):
     assert run.main(["--notebooks", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
     assert "notebook folder" in capsys.readouterr().err
