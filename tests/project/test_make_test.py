@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+# `make test` runs these tests: a nested make would print "Entering directory" and share the jobserver.
+NOT_NESTED = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 120  # bound on each wait, so a broken case fails instead of hanging; never a timing assertion
 
@@ -116,7 +118,7 @@ def test_make_test_runs_lint_then_the_stages(tmp_path):
     stamp.touch()
     newer = (tmp_path / "pyproject.toml").stat().st_mtime + 10
     os.utime(stamp, (newer, newer))  # installed after the requirements changed: make installs nothing
-    plan = subprocess.run(["make", "-n", "test"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=tmp_path, env=NOT_NESTED, capture_output=True, text=True, check=True)
     # One plain command per line, so make runs the stages with no shell between: make's own SIGTERM
     # forwarding reaches scripts/test_stages.py, which passes it to pytest.
     assert plan.stdout.splitlines() == [

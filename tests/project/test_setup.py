@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+# `make test` runs these tests: a nested make would print "Entering directory" and share the jobserver.
+NOT_NESTED = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +23,7 @@ def test_make_recreates_a_venv_that_has_no_pip(tmp_path):
     # What `python -m venv` leaves when ensurepip is missing or the user pressed Ctrl-C: a python, no pip.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / ".venv")], check=True)
     python = sys.executable
-    done = subprocess.run(["make", ".venv/.installed", f"PYTHON={python}"], cwd=tmp_path,
+    done = subprocess.run(["make", "--no-print-directory", ".venv/.installed", f"PYTHON={python}"], cwd=tmp_path, env=NOT_NESTED,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert subprocess.run([str(tmp_path / ".venv/bin/python"), "-m", "pip", "--version"],
@@ -29,7 +32,7 @@ def test_make_recreates_a_venv_that_has_no_pip(tmp_path):
     # One line before the install starts and one when it is done; nothing from it on later runs.
     assert done.stdout.splitlines() == [
         "installing pinned dependencies into .venv, about 2–3 minutes the first time", "installed: .venv is ready"]
-    again = subprocess.run(["make", "-s", ".venv/.installed", f"PYTHON={python}"], cwd=tmp_path,
+    again = subprocess.run(["make", "--no-print-directory", "-s", ".venv/.installed", f"PYTHON={python}"], cwd=tmp_path, env=NOT_NESTED,
                            capture_output=True, text=True)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
 
