@@ -22,6 +22,7 @@ import pytest
 
 from helpers import jobs, run
 from sandbox import Sandbox
+from tests.conftest import SPEC_PATH
 from tests.contract import openapi_requests
 from tests.runner.support import clean_env, quiet
 
@@ -98,6 +99,8 @@ class SharedRun:
     out: Path  # holds the day folder and runner.log (everything the run printed)
     keys: list[str]  # the sandbox's API keys, which no output may contain
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stem -> like run_job's answer
+    klaviyo_requests: int = 0  # how many Klaviyo requests the run sent
+    invalid_requests: list[str] | None = None  # one line each against the official document; None: not checked
 
 
 @contextlib.contextmanager
@@ -143,14 +146,17 @@ def run_together(tmp_path_factory, seed: int, numbers: list[int]) -> SharedRun:
                 if line.startswith(f"[{stem}] ") and (" succeeded in " in line or " FAILED in " in line):
                     stats[stem] = sb.stats()
 
-        with _output_to(out / "runner.log"):
+        with _output_to(out / "runner.log"), sb.recording() as sent:
             result = run.run_jobs(jobs=numbers, out=out, date=RUN_DATE, workers=1, echo=echo)
         with open(out / "runner.log", "a") as log:
             log.writelines(line + "\n" for line in lines)
         _log_executions(sb, [j.notebook for j in result.jobs])
         missing = [j.notebook for j in result.jobs if j.notebook not in stats]
         assert not missing, f"the runner printed no verdict line for {missing}; see {out / 'runner.log'}"
-        shared = SharedRun(result, out, [sb.klaviyo_api_key, sb.mavera_api_key])
+        # Checked here but asserted by a test (test_notebooks_e2e): a failing fixture would be re-run by
+        # every reader, while a list travels in the pickle and fails one test with the validation errors.
+        shared = SharedRun(result, out, [sb.klaviyo_api_key, sb.mavera_api_key], klaviyo_requests=len(sent),
+                           invalid_requests=openapi_requests.problems(sent) if SPEC_PATH.exists() else None)
         truth = sb.truth()
         for job in result.jobs:
             shared.jobs[job.notebook] = {"job": job, "dir": result.run_dir, "truth": truth, "stats": stats[job.notebook]}

@@ -67,3 +67,17 @@ def test_notebook_runs_end_to_end(path, request):
 
     assert (shared.out / "runner.log").read_text()  # everything the run printed, kernels and workers included
     assert files_containing(shared.out, shared.keys) == {}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("fixture", sorted(set(RUN_OF.values())))
+def test_every_klaviyo_request_of_a_shared_run_matches_the_official_document(fixture, request):
+    """The shared runs' Klaviyo traffic, recorded by the sandbox, checked like ``support.run_job``'s: method,
+    path, query parameters, headers and body against Klaviyo's 2026-07-15 document."""
+    shared = request.getfixturevalue(fixture)
+    if shared.invalid_requests is None:
+        pytest.skip("Klaviyo's OpenAPI document is not here: run `make spec`")
+    assert shared.klaviyo_requests > 0, "the run sent no Klaviyo request to check"
+    assert shared.invalid_requests == [], (
+        f"{len(shared.invalid_requests)} of {shared.klaviyo_requests} Klaviyo requests do not match the official "
+        "OpenAPI document:\n  " + "\n  ".join(shared.invalid_requests[:8]))
