@@ -81,7 +81,7 @@ class Job:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         if alt is None:
             return path
-        from helpers.report_html import show_figure
+        from helpers.figures import show_figure
 
         show_figure(fig, alt)
         return None

@@ -5,7 +5,7 @@ A report loads nothing from anywhere: the nbconvert template in ``helpers/templa
 lab template's CDN script blocks (require.js, MathJax, Mermaid, widgets), inlines every style and image,
 and sets a Content-Security-Policy so that no output can fetch from another origin either.
 
-Alt text convention: a chart shown with :func:`show_figure` (IPython's ``Image(alt=...)``, which puts
+Alt text convention: a chart shown with :func:`helpers.figures.show_figure` (IPython's ``Image(alt=...)``, which puts
 ``{"image/png": {"alt": ...}}`` in the output's metadata) gets that sentence as its ``<img alt>``; images
 without one keep nbconvert's "No description has been provided for this image".
 """
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import copy
 import html
-import io
 import re
 from pathlib import Path
-from typing import Any
 
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
@@ -26,7 +24,6 @@ from helpers import report, report_blocks
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "report"
-ALT_KEY = "alt"  # output.metadata[mime][ALT_KEY]: the image's alt text
 SANDBOX_CLASS = "workbooks-sandbox-banner"
 FAILURE_CLASS = "workbooks-failure"
 FINDINGS_CLASS = report_blocks.FINDINGS_CLASS  # the block of 3-5 findings a report opens with
@@ -245,30 +242,3 @@ def _clean(text: str) -> str:
 
 def _sentence_end(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
-
-
-# ---------------------------------------------------------------------------------------------- charts
-
-
-def figure_output(fig, alt: str, *, dpi: int = 100) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(data, metadata) of the display output :func:`show_figure` emits: a PNG and its alt text."""
-    import base64
-
-    if not isinstance(alt, str) or not alt.strip():
-        raise ValueError("alt must be one sentence saying what the chart shows")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {"image/png": png, "text/plain": f"<chart: {alt.strip()}>"}, {"image/png": {ALT_KEY: alt.strip()}}
-
-
-def show_figure(fig, alt: str, *, dpi: int = 100) -> None:
-    """Show a matplotlib figure with an alt text that survives into the report (``<img alt="...">``), then
-    close it so the inline backend does not show it a second time. ``alt``: what the chart shows, in one
-    sentence."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    data, metadata = figure_output(fig, alt, dpi=dpi)
-    display(data, metadata=metadata, raw=True)
-    plt.close(fig)

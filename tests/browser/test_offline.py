@@ -12,7 +12,7 @@ import matplotlib
 import nbformat
 import pytest
 
-from helpers import report_html
+from helpers import figures, report_html
 from tests.browser import checks
 
 matplotlib.use("Agg")
@@ -93,7 +93,7 @@ def test_chart_alt_text_and_wide_table_in_the_browser(visit, tmp_path):
 
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.bar(["VIP", "Regular", "Occasional"], [120, 800, 4080])
-    data, metadata = report_html.figure_output(fig, "Bar chart: most customers are in the Occasional tier.")
+    data, metadata = figures.figure_output(fig, "Bar chart: most customers are in the Occasional tier.")
     plt.close(fig)
     wide = pd.DataFrame([[f"value {r}-{c} with some words" for c in range(40)] for r in range(5)],
                         columns=[f"a long column header {c}" for c in range(40)])
