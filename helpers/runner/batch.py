@@ -172,10 +172,28 @@ def _connect(
     if sandbox:
         from sandbox import Sandbox  # the runner's only import of the emulator
 
-        sb = stack.enter_context(Sandbox(seed=seed))
+        scale = _sandbox_rate_scale()
+        sb = stack.enter_context(Sandbox(seed=seed, rate_scale=scale))
         env.update(sb.env())
-        echo(f"sandbox: Klaviyo at {sb.klaviyo_base_url}, Mavera at {sb.mavera_base_url} (seed {seed})")
+        limits = "" if scale == 1 else ", limits off" if scale == 0 else f", limits x{scale:g}"
+        echo(f"sandbox: Klaviyo at {sb.klaviyo_base_url}, Mavera at {sb.mavera_base_url} (seed {seed}{limits})")
     return env, sandbox or env.get("WORKBOOKS_SANDBOX") == "1" or config.is_sandbox()
+
+
+def _sandbox_rate_scale() -> float:
+    """The share of Klaviyo's real limits the sandbox enforces: ``KLAVIYO_RATE_SCALE`` when set (the client
+    paces against the same share), else 1, so a demo waits as a real account would; 0 switches them off
+    (the tests' runs, a quick look)."""
+    raw = os.environ.get("KLAVIYO_RATE_SCALE", "").strip()
+    if not raw:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = -1.0
+    if not math.isfinite(scale) or scale < 0:
+        raise RunError(f"KLAVIYO_RATE_SCALE={raw!r}: give a number >= 0 (1: Klaviyo's limits, 0: none)")
+    return scale
 
 
 def _check_limits(timeout: float, workers: int) -> None:
