@@ -108,3 +108,26 @@ def openapi_spec_path():
 def pytest_report_header(config):
     spec = SPEC_PATH if SPEC_PATH.exists() else "not here yet (`make spec` fetches it)"
     return f"spec: {spec}; cpus: {os.cpu_count()}"
+
+
+# ---------------------------------------------------------------------------------------------- shared runs
+# Every real notebook at two seeds, each job executed once per test session and read by the notebook tests,
+# the end-to-end checks and the browser tests (tests/notebooks/support.py: ``run_day``, ``once``). Seed 11
+# is published on the earlier date, seed 7 on the later one into the same output root, so seed 7's reports
+# have a "Since the last run" block and its index a history, as a user's second day would.
+SHARED_EARLIER, SHARED_DATE = "2026-07-14", "2026-07-15"
+
+
+@pytest.fixture(scope="session")
+def day_seed11(tmp_path_factory):
+    from tests.notebooks.support import once, run_day
+
+    return once(tmp_path_factory, "day_seed11",
+                lambda: run_day(tmp_path_factory.mktemp("shared-days"), 11, SHARED_EARLIER, tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def day_seed7(tmp_path_factory, day_seed11):
+    from tests.notebooks.support import once, run_day
+
+    return once(tmp_path_factory, "day_seed7", lambda: run_day(day_seed11.out, 7, SHARED_DATE, tmp_path_factory))

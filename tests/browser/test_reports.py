@@ -1,8 +1,9 @@
 """The reports of a real sandbox run, opened in Chromium as a reader would open them from the run folder.
 
-Two runner invocations into one output root (all five jobs, ``python -m helpers.run --sandbox``: seed 11 on
-the earlier date, then seed 7), so that the checked reports have a "Since the last run" section and the index a
-history block, and one failing job are shared by every page check. Each page must load with no console error,
+The shared runs of tests/conftest.py (every job at seed 11 on the earlier date, then every job at seed 7 into
+the same output root; the notebook tests read the same reports), so that the checked reports have a "Since
+the last run" section and the index a history block, and one failing job (``python -m helpers.run`` as a
+user starts it) are shared by every page check. Each page must load with no console error,
 no failed request and no request anywhere but its own file; not overflow a 1280 px window; decode every image;
 cut off no table; open with the findings after title, banner and header; give every chart an alt text; show
 tables with human headers. The failed job's page shows the banner and one sentence, no traceback. Screenshots
@@ -23,6 +24,7 @@ import pytest
 
 from helpers import report_html
 from tests.browser import checks
+from tests.conftest import SHARED_DATE, SHARED_EARLIER
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -32,8 +34,7 @@ FAILING = Path(__file__).resolve().parent / "notebooks"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.I)
 PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
 MOVED = {"01_persona_enrichment", "02_flow_content_refresh", "04_product_affinity_focus_group"}
-DATE = "2026-07-15"
-EARLIER = "2026-07-14"  # the run "Since the last run" compares with: another seed, so things moved
+DATE, EARLIER = SHARED_DATE, SHARED_EARLIER  # seed 7's day; seed 11's, the day before, is what "Since the last run" compares with
 HANG_GUARD = 1800  # seconds: only so a wedged kernel cannot hold CI forever; no test measures speed
 _OUR_VARS = (
     "KLAVIYO_API_KEY", "KLAVIYO_BASE_URL", "KLAVIYO_REVISION", "MAVERA_API_KEY", "MAVERA_BASE_URL",
@@ -54,14 +55,9 @@ def run_cli(args: list[str], cache: Path, date: str = DATE) -> subprocess.Comple
 
 
 @pytest.fixture(scope="module")
-def sandbox_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sandbox-run")
-    cache = tmp_path_factory.mktemp("cache")
-    earlier = run_cli(["--out", str(out), "--seed", "11"], cache, date=EARLIER)
-    assert earlier.returncode == 0, f"the earlier sandbox run failed:\n{earlier.stdout}\n{earlier.stderr}"
-    done = run_cli(["--out", str(out)], cache)
-    assert done.returncode == 0, f"the sandbox run failed:\n{done.stdout}\n{done.stderr}"
-    return out / DATE
+def sandbox_run(day_seed7) -> Path:
+    assert day_seed7.run_dir.name == DATE
+    return day_seed7.run_dir
 
 
 @pytest.fixture(scope="module")

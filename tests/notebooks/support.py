@@ -92,15 +92,28 @@ def refused(sb: Sandbox, out: Path, number: int, **parameters: Any) -> str:
 
 
 @dataclass
-class SharedRun:
-    """One runner call over several jobs, with HTML, as ``python -m helpers.run`` makes it."""
+class SharedDay:
+    """All five jobs of one sandbox seed published into one day folder, one runner call per job.
 
-    result: run.RunResult
-    out: Path  # holds the day folder and runner.log (everything the run printed)
+    One call per job, in the order ``helpers.jobs.order`` gives (01 before 04 and 05, which read its
+    personas from the day folder, as a same-day rerun of 04 would): each job's sandbox counters are then
+    the difference across its own call, exact however the machine schedules things.
+    """
+
+    out: Path  # the output root: this day folder, any earlier day, and runner.log (everything printed)
+    run_dir: Path  # the day folder: reports, run.json and index.html of every job
     keys: list[str]  # the sandbox's API keys, which no output may contain
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stem -> like run_job's answer
-    klaviyo_requests: int = 0  # how many Klaviyo requests the run sent
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stem -> like run_job's answer, + "result"
+    klaviyo_requests: int = 0  # how many Klaviyo requests the runs sent
     invalid_requests: list[str] | None = None  # one line each against the official document; None: not checked
+
+    @property
+    def manifest(self) -> Path:
+        return self.run_dir / "run.json"
+
+    @property
+    def index(self) -> Path:
+        return self.run_dir / "index.html"
 
 
 @contextlib.contextmanager
@@ -124,45 +137,43 @@ def _output_to(path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-def run_together(tmp_path_factory, seed: int, numbers: list[int]) -> SharedRun:
-    """Jobs ``numbers`` in ONE runner call against a fresh sandbox, e.g. [1, 4]: 04 reads 01's personas.json.
+def counters_since(before: Any, after: Any) -> Any:
+    """``after - before`` for the sandbox's nested counters (numbers subtract; dict keys missing before
+    count from 0; anything else is ``after``)."""
+    if isinstance(after, dict):
+        before = before if isinstance(before, dict) else {}
+        return {key: counters_since(before.get(key, 0), value) for key, value in after.items()}
+    if isinstance(after, (int, float)) and not isinstance(after, bool) and isinstance(before, (int, float)):
+        return after - before
+    return after
 
-    Each job's ``stats`` are the sandbox counters when the runner published that job. They are that job's
-    own only if nothing else ran beside or after it by then, so every stage must hold one job
-    (``helpers.jobs.order``): 01 alone, then 04 alone.
-    """
-    stages = jobs.order([jobs.job(n) for n in numbers])
-    if any(len(stage) > 1 for stage in stages):
-        raise ValueError(f"jobs {numbers} share a stage ({stages}); their counters would mix")
-    out = tmp_path_factory.mktemp("out")
+
+def run_day(out: Path, seed: int, date: str, tmp_path_factory) -> SharedDay:
+    """Every job, one runner call each, against a fresh sandbox of ``seed`` into ``out``/``date``."""
+    order = [job.number for stage in jobs.order(list(jobs.JOBS)) for job in stage]
     with sandbox_session(tmp_path_factory, seed) as sb:
-        stats: dict[str, dict] = {}
+        truth = sb.truth()
+        day = SharedDay(out, out / date, [sb.klaviyo_api_key, sb.mavera_api_key], invalid_requests=[])
         lines: list[str] = []
-
-        def echo(line: str) -> None:  # the runner's verdict on a job comes before the next stage starts
-            lines.append(line)
-            for stage in stages:
-                stem = stage[0].stem
-                if line.startswith(f"[{stem}] ") and (" succeeded in " in line or " FAILED in " in line):
-                    stats[stem] = sb.stats()
-
-        with _output_to(out / "runner.log"), sb.recording() as sent:
-            result = run.run_jobs(jobs=numbers, out=out, date=RUN_DATE, workers=1, echo=echo)
+        for number in order:
+            before = sb.stats()
+            with _output_to(out / "runner.log"), sb.recording() as sent:
+                result = run.run_jobs(jobs=[number], out=out, date=date, workers=1, echo=lines.append)
+            job = result.job(f"{number:02d}")
+            day.jobs[job.notebook] = {"job": job, "dir": result.run_dir, "truth": truth, "result": result,
+                                      "stats": counters_since(before, sb.stats())}
+            day.klaviyo_requests += len(sent)
+            # Checked here but asserted by a test (test_notebooks_e2e): a failing fixture would be re-run by
+            # every reader, while a list travels in the pickle and fails one test with the validation errors.
+            if SPEC_PATH.exists():
+                day.invalid_requests += openapi_requests.problems(sent)
+            else:
+                day.invalid_requests = None
         with open(out / "runner.log", "a") as log:
             log.writelines(line + "\n" for line in lines)
-        _log_executions(sb, [j.notebook for j in result.jobs])
-        missing = [j.notebook for j in result.jobs if j.notebook not in stats]
-        assert not missing, f"the runner printed no verdict line for {missing}; see {out / 'runner.log'}"
-        # Checked here but asserted by a test (test_notebooks_e2e): a failing fixture would be re-run by
-        # every reader, while a list travels in the pickle and fails one test with the validation errors.
-        shared = SharedRun(result, out, [sb.klaviyo_api_key, sb.mavera_api_key], klaviyo_requests=len(sent),
-                           invalid_requests=openapi_requests.problems(sent) if SPEC_PATH.exists() else None)
-        truth = sb.truth()
-        for job in result.jobs:
-            shared.jobs[job.notebook] = {"job": job, "dir": result.run_dir, "truth": truth, "stats": stats[job.notebook]}
-        if 1 in numbers:  # what test_01 checks the report never shows
-            shared.jobs[jobs.job(1).stem].update(profile_facts(sb))
-    return shared
+        _log_executions(sb, list(day.jobs))
+        day.jobs[jobs.job(1).stem].update(profile_facts(sb))  # what test_01 checks the report never shows
+    return day
 
 
 def profile_facts(sb: Sandbox) -> dict[str, set[str]]:

@@ -16,7 +16,7 @@ from tests.notebooks.support import refused, run_job, sandbox_session
 
 pytestmark = pytest.mark.notebook
 JOB = "01_persona_enrichment"
-RUNS = {7: "run_01_04_seed7", 11: "run_01_05_seed11"}
+RUNS = {7: "day_seed7", 11: "day_seed11"}  # the shared runs (tests/conftest.py)
 
 
 @pytest.fixture(scope="module", params=list(RUNS), ids=lambda s: f"seed{s}")

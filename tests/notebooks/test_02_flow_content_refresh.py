@@ -10,22 +10,15 @@ import csv
 
 import pytest
 
-from tests.notebooks.support import once, refused, run_job, sandbox_session
+from tests.notebooks.support import refused, run_job
 
 pytestmark = pytest.mark.notebook
 JOB = "02_flow_content_refresh"
 
 
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
-def outcome(request, tmp_path_factory):
-    if request.param == 7:
-        return request.getfixturevalue("run_02_seed7").jobs[JOB]
-
-    def make():
-        with sandbox_session(tmp_path_factory, request.param) as sb:
-            return run_job(sb, tmp_path_factory.mktemp("out"), 2)
-
-    return once(tmp_path_factory, f"02_seed{request.param}", make)
+def outcome(request):
+    return request.getfixturevalue(f"day_seed{request.param}").jobs[JOB]  # the shared runs (tests/conftest.py)
 
 
 def test_notebook_succeeds(outcome):

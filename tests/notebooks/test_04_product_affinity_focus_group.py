@@ -21,7 +21,6 @@ from tests.notebooks.support import once, refused, run_job, sandbox_session
 pytestmark = pytest.mark.notebook
 JOB = "04_product_affinity_focus_group"
 TIERS = [("Occasional", "high"), ("Regular", "medium"), ("VIP", "low")]
-PERSONA_CREDITS = 900
 FOCUS_GROUP_CREDITS = 93  # 3 personas x 5 responses, 15 questions: ceil(40 + 1.5*15 + 2*15)
 
 
@@ -33,10 +32,11 @@ def make_personas(sb: Sandbox) -> list[str]:
 @pytest.fixture(scope="module", params=[7, 11], ids=lambda s: f"seed{s}")
 def outcome(request, tmp_path_factory):
     if request.param == 7:
-        shared = request.getfixturevalue("run_01_04_seed7").jobs
+        shared = request.getfixturevalue("day_seed7").jobs  # the shared runs (tests/conftest.py)
         first = shared["01_persona_enrichment"]["job"].metrics
+        # Its stats are its own runner call's: 01's persona credits are not among them.
         return {**shared[JOB], "personas": list(first["personas"].values()), "tier_counts": first["tier_counts"],
-                "personas_of_01": True}
+                "personas_of_01": True, "credits_before": 0}
 
     def make():
         with sandbox_session(tmp_path_factory, request.param) as sb:
@@ -45,7 +45,9 @@ def outcome(request, tmp_path_factory):
             # Job 01 without personas: its tiers.csv (tier sizes) is there, its personas.json is empty, so 04
             # finds the tier personas by name and still weighs them by customers.
             first = run_job(sb, out, 1, create_personas=False)
-            return {**run_job(sb, out, 4), "personas": personas, "tier_counts": first["job"].metrics["tier_counts"]}
+            credits_before = sb.stats()["mavera"]["credits_used"]  # the personas made above
+            return {**run_job(sb, out, 4), "personas": personas, "tier_counts": first["job"].metrics["tier_counts"],
+                    "credits_before": credits_before}
 
     return once(tmp_path_factory, f"04_seed{request.param}", make)
 
@@ -151,7 +153,7 @@ def test_focus_group_ran_once_and_nps_is_per_persona(outcome):
 def test_usage_is_recorded(outcome):
     metrics, stats = outcome["job"].metrics, outcome["stats"]
     assert metrics["sandbox"] is True
-    assert metrics["mavera_credits"] == FOCUS_GROUP_CREDITS == stats["mavera"]["credits_used"] - PERSONA_CREDITS
+    assert metrics["mavera_credits"] == FOCUS_GROUP_CREDITS == stats["mavera"]["credits_used"] - outcome["credits_before"]
     assert 0 < metrics["klaviyo_requests"] <= sum(stats["klaviyo"]["requests"].values())
 
 
