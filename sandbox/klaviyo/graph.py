@@ -246,7 +246,10 @@ def resource(store, type_: str, obj, call: Call, include: set[str] = frozenset()
     rels = {}
     for name, rel in kind.rels.items():
         entry: dict = {}
-        data = linkage(store, rel, obj) if rel.get is not None else None
+        # The linkage only when it is sent, or a to-one's link depends on it: a profile's segments cost a
+        # search per segment, and every profile of every page would pay it for nothing.
+        wanted = rel.get is not None and (rel.always or name in include or not rel.many)
+        data = linkage(store, rel, obj) if wanted else None
         # A to-one relationship with nothing at its end (an SMS message has no template) is left out: the
         # document's related endpoint answers an object and its linkage data is not nullable.
         if rel.linked and (rel.many or rel.get is None or data is not None):
