@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from helpers import report, report_blocks, report_html
+from helpers import figures, report, report_blocks, report_html
 
 matplotlib.use("Agg")
 
@@ -49,7 +49,7 @@ def chart_output(alt="Bars: the VIP tier holds half of all value."):
 
     fig, ax = plt.subplots()
     ax.plot([1, 2, 3])
-    data, metadata = report_html.figure_output(fig, alt)
+    data, metadata = figures.figure_output(fig, alt)
     plt.close(fig)
     return output(data, metadata)
 
