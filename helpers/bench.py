@@ -9,9 +9,12 @@ and the 429s the sandbox counted during the case, for this client and for a base
 Klaviyo's cookbook does it (plain requests, follow ``links.next``, sleep on 429). The sandbox runs in a
 child process so its work does not compete with the clients for one GIL. Each case starts at a fresh
 minute so the cases do not share a steady window. Then it times turning 1,000,000 JSON:API profiles into the notebook 01
-frame and reports peak memory. Writes ``outputs/bench/klaviyo_fetch.json`` and prints a table.
+frame and reports peak memory, and measures one kernel's peak memory when jobs 01 and 03 run through the runner
+against a sandbox of 1,000,000 profiles (``helpers/bench_memory.py``). Writes ``outputs/bench/klaviyo_fetch.json``
+(the memory case under ``kernel_memory``) and prints a table.
 
     python -m helpers.bench [--profiles 20000] [--rate-scale 1] [--latency-ms 150] [--frame-rows 1000000]
+                            [--memory-profiles 1000000] [--memory-jobs 1,3] [--only memory]
 """
 
 from __future__ import annotations
@@ -128,6 +131,7 @@ class SandboxProcess:
         info = json.loads(line)
         self.klaviyo_base_url: str = info["klaviyo_base_url"]
         self.klaviyo_api_key: str = info["klaviyo_api_key"]
+        self.env: dict[str, str] = info["env"]  # what points a runner and its kernels at this sandbox
 
     def stats(self) -> dict[str, Any]:
         return requests.get(self.klaviyo_base_url + "/sandbox/stats", timeout=30).json()["klaviyo"]
@@ -296,6 +300,8 @@ def print_table(rows: list[dict[str, Any]], speedups: dict[str, float], frame: d
 
 
 def main(argv: list[str] | None = None) -> int:
+    from helpers import bench_memory  # it imports SandboxProcess from here
+
     ap = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profiles", type=int, default=20000)
     ap.add_argument("--rate-scale", type=float, default=1.0)
@@ -304,29 +310,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frame-rows", type=int, default=1_000_000, help="0 skips the frame benchmark")
     ap.add_argument("--skip-fetch", action="store_true", help="only the frame benchmark")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--memory-profiles", type=int, default=1_000_000,
+                    help="profiles in the sandbox of the kernel memory case (jobs 01 and 03); 0 skips it")
+    ap.add_argument("--memory-jobs", default="1,3", help="jobs the kernel memory case runs (of 1 and 3)")
     ap.add_argument("--only", default=None,
-                    help="comma-separated cases to run, e.g. b_segment_member_ids or b_segment_member_ids:client")
+                    help="comma-separated cases to run, e.g. b_segment_member_ids or b_segment_member_ids:client; "
+                         "`frame` and `memory` name the frame and kernel memory cases (--only memory: that alone)")
     args = ap.parse_args(argv)
+    memory_jobs = bench_memory.parse_jobs(args.memory_jobs)
+    if memory_jobs is None:
+        ap.error(f"--memory-jobs {args.memory_jobs}: give job numbers among {sorted(bench_memory.JOBS)}, e.g. 1,3")
     out = args.out or project_root() / "outputs" / "bench" / "klaviyo_fetch.json"
-    print(f"Klaviyo fetch benchmark: {args.profiles} profiles, rate scale {args.rate_scale}, "
-          f"latency {args.latency_ms} ms (each case starts at a fresh minute)", flush=True)
     only = set(args.only.split(",")) if args.only else None
-    rows = [] if args.skip_fetch else fetch_benchmarks(args.profiles, args.rate_scale, args.latency_ms, args.seed,
-                                                        only)
+    fetch_only = only - {"frame", "memory"} if only is not None else None
+    skip_fetch = args.skip_fetch or fetch_only == set()
+    if not skip_fetch:
+        print(f"Klaviyo fetch benchmark: {args.profiles} profiles, rate scale {args.rate_scale}, "
+              f"latency {args.latency_ms} ms (each case starts at a fresh minute)", flush=True)
+    rows = [] if skip_fetch else fetch_benchmarks(args.profiles, args.rate_scale, args.latency_ms, args.seed,
+                                                   fetch_only)
     speedups = {}
     for case in sorted({r["case"] for r in rows}):
         ours = next((r for r in rows if r["case"] == case and r["client"] == "client"), None)
         base = next((r for r in rows if r["case"] == case and r["client"] == "cookbook"), None)
         if ours and base:
             speedups[case] = round(base["seconds"] / ours["seconds"], 2)
-    frame = frame_benchmark(args.frame_rows) if args.frame_rows else None
+    frame = frame_benchmark(args.frame_rows) if args.frame_rows and (only is None or "frame" in only) else None
+    memory = None
+    if args.memory_profiles and (only is None or "memory" in only):
+        print(f"kernel memory: jobs {args.memory_jobs} through the runner against {args.memory_profiles:,} profiles",
+              flush=True)
+        memory = bench_memory.memory_benchmark(args.memory_profiles, memory_jobs, args.seed)
     result = {"profiles": args.profiles, "rate_scale": args.rate_scale, "latency_ms": args.latency_ms,
               "seed": args.seed, "cases": rows, "speedup_over_cookbook": speedups, "profiles_frame": frame,
+              "kernel_memory": memory,
               "command": "python -m helpers.bench " + " ".join(argv if argv is not None else sys.argv[1:])}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    print()
-    print_table(rows, speedups, frame)
+    if rows or frame:
+        print()
+        print_table(rows, speedups, frame)
+    if memory:
+        print()
+        bench_memory.print_table(memory)
     print(f"\nwritten {out}")
     return 0
 

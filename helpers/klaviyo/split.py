@@ -266,14 +266,19 @@ def _reversed_meet(up: list[str], seen_up: set[str], down: list[str], seen_down:
             and all(i in seen_up for i in down[hit_down:]))
 
 
-def _walk_block(client: Fetcher, chain: _Chain, block: _Block) -> list[dict]:
-    """A tie block from both ends, one page from each per step, until one end has covered it or they meet."""
+def _walk_block(client: Fetcher, chain: _Chain, block: _Block, keep: Callable[[list[dict]], None]) -> None:
+    """A tie block from both ends, one page from each per step, until one end has covered it or they meet.
+
+    Each page's records go to ``keep`` as they arrive; the walk itself keeps only ids (where the ends meet), so
+    a block of a million members is never held as JSON."""
     ends: dict[str, Iterator[dict[str, Any]]] = {"up": iter(client.pages(chain.path, chain.params or None))}
     if block.back_path:
         ends["down"] = iter(client.pages(block.back_path, block.back_params or None))
     order = {"up": list(block.seen_up), "down": list(block.seen_down)}
     seen = {end: set(ids) for end, ids in order.items()}
-    out: list[dict] = []
+    # Whether the ends share an id yet, kept up to date per page: until they do they cannot have met, so the
+    # full comparison (a scan of everything seen) runs once they overlap, not on every step of a long block.
+    overlap = not seen["up"].isdisjoint(seen["down"])
     trusted = True
     with ThreadPoolExecutor(max_workers=2) as pair:
         while True:
@@ -284,24 +289,28 @@ def _walk_block(client: Fetcher, chain: _Chain, block: _Block) -> list[dict]:
                     finished = True
                     continue
                 records = list(doc.get("data") or [])
-                out += records
-                order[end] += [r["id"] for r in records]
-                seen[end].update(r["id"] for r in records)
+                keep(records)
+                ids = [r["id"] for r in records]
+                order[end] += ids
+                seen[end].update(ids)
+                overlap = overlap or not seen["down" if end == "up" else "up"].isdisjoint(ids)
                 # The ascending end past the block has all of it (what follows is fetched as ranges).
                 finished |= end == "up" and any((_value(r, block.attr) or block.value) > block.value for r in records)
             if finished:
-                return out
-            if len(ends) == 2 and trusted:
+                return
+            if len(ends) == 2 and trusted and overlap:
                 met = _reversed_meet(order["up"], seen["up"], order["down"], seen["down"])
                 if met:
-                    return out
+                    return
                 trusted = met is None
 
 
 def _walk(client: Fetcher, chain: _Chain) -> list[dict]:
     """Every record of one chain (a tie block: both its ends, see ``_walk_block``)."""
     if chain.block is not None:
-        return _walk_block(client, chain, chain.block)
+        out: list[dict] = []
+        _walk_block(client, chain, chain.block, out.extend)
+        return out
     return list(client.paginate(chain.path, chain.params))
 def _run_chains(client: Fetcher, chains: list[_Chain], desc: str, collect: Collector) -> list[Any]:
     """Every chain's part (``collect``: range chains page by page, tie blocks once walked). Tie blocks are the serial part (two requests at a time, however long), so they
@@ -316,8 +325,8 @@ def _run_chains(client: Fetcher, chains: list[_Chain], desc: str, collect: Colle
 
     def drain(k: int) -> Any:
         part, chain = collect.part(), chains[k]
-        if chain.block is not None:  # the walk needs the records themselves to see where its two ends meet
-            collect.add(part, _walk_block(client, chain, chain.block))
+        if chain.block is not None:  # page by page too: the walk keeps only the ids it needs to see the ends meet
+            _walk_block(client, chain, chain.block, lambda records: collect.add(part, records))
             return part
         for doc in client.pages(chain.path, chain.params):
             collect.add(part, list(doc.get("data") or []))

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from helpers.klaviyo.jsonapi import iso
-from helpers.klaviyo.split import _Split, concurrent_map, split_fetch
+from helpers.klaviyo.split import IdCollector, _Split, concurrent_map, split_fetch
 from helpers.klaviyo.streams import STREAMS
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -109,3 +109,29 @@ def test_the_same_requests_on_every_run():
     _fetch(first)
     _fetch(second)
     assert sorted(first.requests) == sorted(second.requests)
+
+
+class LargestAdd(IdCollector):
+    """Segment member ids as the client keeps them, noting the most records handed over at once."""
+
+    def __init__(self) -> None:
+        self.largest = 0
+        self.lock = threading.Lock()
+
+    def add(self, part: list, records: list[dict]) -> None:
+        with self.lock:
+            self.largest = max(self.largest, len(records))
+        super().add(part, records)
+
+
+@pytest.mark.parametrize("shuffle_desc", [False, True], ids=["reversed", "shuffled"])
+def test_a_tie_block_is_kept_page_by_page_never_held_as_json(shuffle_desc):
+    """A segment's first members tie (they join when it is created): the walk of that block hands each page to
+    the collector as it comes, so a million-member block is never a list of JSON records (issue #12)."""
+    server = Members(1750, 430, shuffle_desc)
+    stream = STREAMS["segment_members"]
+    collect = LargestAdd()
+    found = split_fetch(server, [_Split.of("S", stream, stream.query(), "/api/segments/S/profiles")], "members",
+                        collect=collect)
+    assert sorted(found["S"]) == sorted(i for i, _ in server.rows)
+    assert collect.largest == 100  # one page of the stream, not the block
