@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import assets as A
 from . import render as R
 from .call import ApiError, Call, bad_param, not_found
