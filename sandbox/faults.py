@@ -52,6 +52,13 @@ class FaultInjector:
         with self._lock:
             self._scheduled.append(ScheduledFault(method.upper(), path_prefix, int(status), int(count)))
 
+    def clear_scheduled(self) -> int:
+        """Drop the scheduled faults not yet served; returns how many were left."""
+        with self._lock:
+            left = sum(f.count for f in self._scheduled)
+            self._scheduled.clear()
+        return left
+
     def _draws(self, key: str, sighting: int) -> tuple[float, float]:
         digest = hashlib.blake2b(f"faults:{self.seed}|{key}|{sighting}".encode(), digest_size=16).digest()
         return int.from_bytes(digest[:8]) / 2**64, int.from_bytes(digest[8:]) / 2**64

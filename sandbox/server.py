@@ -130,6 +130,11 @@ class Sandbox:
     def schedule_fault(self, method: str, path_prefix: str, status: int, count: int = 1) -> None:
         self.faults.schedule(method, path_prefix, status, count)
 
+    def clear_faults(self) -> int:
+        """Drop scheduled faults still waiting (a test that queued more than the client sends must not leave
+        them to the next test on a shared sandbox); returns how many."""
+        return self.faults.clear_scheduled()
+
     def recorded(self) -> list[RecordedRequest]:
         """Every Klaviyo request received while recording (``record_requests=True`` or ``recording()``)."""
         with self._record_lock:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts import test_stages
+
 # `make test` runs these tests: a nested make would print "Entering directory" and share the jobserver.
 NOT_NESTED = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +44,7 @@ while True:
     time.sleep(0.05)
 """
 
-PARALLEL = "-n auto --dist loadgroup -q -m not serial"
+PARALLEL = f"-n {test_stages.WORKERS} --dist loadgroup -q -m not serial"
 SERIAL = "-q -m serial"
 
 
