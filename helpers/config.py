@@ -8,6 +8,7 @@ Keys are checked for what an HTTP header can carry, and :func:`redact` masks the
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -211,6 +212,21 @@ def _unsafe(key: str) -> bool:
     return key_problem("", key) is not None
 
 
+def rate_scale() -> float | None:
+    """``KLAVIYO_RATE_SCALE``: the share of Klaviyo's limits to pace against (0: none), or None when unset."""
+    load_env()
+    raw = _env("KLAVIYO_RATE_SCALE")
+    if raw is None:
+        return None
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = math.nan
+    if not math.isfinite(scale) or scale < 0:
+        raise ConfigError("KLAVIYO_RATE_SCALE must be a number (e.g. 1 or 0.5).")
+    return scale
+
+
 def cache_dir() -> Path:
     """Where HTTP and Mavera result caches live (``WORKBOOKS_CACHE_DIR``, default ~/.cache/...), created
     private to the user (0700); a ConfigError says what to set when it cannot be a folder."""
@@ -253,16 +269,11 @@ def preflight(require: Iterable[str] = ()) -> list[str]:
             problems.append(problem)
     if problem := revision_problem(_env("KLAVIYO_REVISION", KLAVIYO_DEFAULT_REVISION) or ""):
         problems.append(problem)
-    scale = _env("KLAVIYO_RATE_SCALE")
-    if scale is not None:
+    for check in (rate_scale, cache_dir):
         try:
-            float(scale)
-        except ValueError:
-            problems.append("KLAVIYO_RATE_SCALE must be a number (e.g. 1 or 0.5).")
-    try:
-        cache_dir()
-    except ConfigError as exc:
-        problems.append(str(exc))
+            check()
+        except ConfigError as exc:
+            problems.append(str(exc))
     return [redaction.redact(p) for p in problems]
 
 

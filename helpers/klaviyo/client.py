@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.config import ConfigError, KlaviyoSettings
+from helpers import config
+from helpers.config import KlaviyoSettings
 from helpers.klaviyo import frames
 from helpers.klaviyo.errors import KlaviyoError
 from helpers.klaviyo.jsonapi import as_dt, custom_timeframe, dig, included_index, whole_day
@@ -80,11 +80,8 @@ class KlaviyoClient(Transport):
         """Settings from the environment/.env. ``KLAVIYO_RATE_SCALE`` (sandbox/bench only) scales the limits
         the client paces against, to match a sandbox started with ``--rate-scale``."""
         settings = KlaviyoSettings.from_env()
-        if "rate_scale" not in kw and os.environ.get("KLAVIYO_RATE_SCALE", "").strip():
-            try:
-                kw["rate_scale"] = float(os.environ["KLAVIYO_RATE_SCALE"])
-            except ValueError:
-                raise ConfigError("KLAVIYO_RATE_SCALE must be a number (e.g. 1 or 0.5).") from None
+        if "rate_scale" not in kw and (scale := config.rate_scale()) is not None:
+            kw["rate_scale"] = scale
         return cls(settings, refresh=refresh, progress=progress, **kw)
 
     def __enter__(self) -> KlaviyoClient:

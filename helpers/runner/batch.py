@@ -184,16 +184,12 @@ def _sandbox_rate_scale() -> float:
     """The share of Klaviyo's real limits the sandbox enforces: ``KLAVIYO_RATE_SCALE`` when set (the client
     paces against the same share), else 1, so a demo waits as a real account would; 0 switches them off
     (the tests' runs, a quick look)."""
-    raw = os.environ.get("KLAVIYO_RATE_SCALE", "").strip()
-    if not raw:
-        return 1.0
     try:
-        scale = float(raw)
-    except ValueError:
-        scale = -1.0
-    if not math.isfinite(scale) or scale < 0:
-        raise RunError(f"KLAVIYO_RATE_SCALE={raw!r}: give a number >= 0 (1: Klaviyo's limits, 0: none)")
-    return scale
+        scale = config.rate_scale()
+    except config.ConfigError:
+        raw = os.environ.get("KLAVIYO_RATE_SCALE", "").strip()
+        raise RunError(f"KLAVIYO_RATE_SCALE={raw!r}: give a number >= 0 (1: Klaviyo's limits, 0: none)") from None
+    return 1.0 if scale is None else scale
 
 
 def _check_limits(timeout: float, workers: int) -> None:
