@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -18,10 +17,10 @@ from pathlib import Path
 import psutil
 
 from helpers import lab
+from tests.processes import MARK, kill_leftovers, marked
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 600  # bound on each wait, so a broken start fails instead of hanging; never a timing assertion
-MARK = "WORKBOOKS_TEST_LAB_MARK"
 
 
 def test_allow_root_is_passed_only_to_root():
@@ -36,15 +35,6 @@ def test_lab_url_is_read_from_the_server_info_of_that_pid(tmp_path):
     assert lab.lab_url(os.getpid(), str(tmp_path)) == "http://localhost:8890/lab?token=abc123"
     assert lab.lab_url(os.getpid() + 1, str(tmp_path)) is None
     assert lab.lab_url(os.getpid(), str(tmp_path / "absent")) is None
-
-
-def _marked(mark: str) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if p.environ().get(MARK) == mark and p.status() != psutil.STATUS_ZOMBIE:
-                found.append(p)
-    return found
 
 
 def test_lab_starts_prints_its_url_and_ctrl_c_leaves_nothing_running(tmp_path):
@@ -79,13 +69,7 @@ def test_lab_starts_prints_its_url_and_ctrl_c_leaves_nothing_running(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole foreground group
         assert proc.wait(timeout=DEADLINE) == 130
         # Lab and the kernel it started: nothing that carries this run's mark is left.
-        psutil.wait_procs(_marked(mark), timeout=DEADLINE)
-        assert _marked(mark) == []
+        psutil.wait_procs(marked(mark), timeout=DEADLINE)
+        assert marked(mark) == []
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for p in _marked(mark):
-            with contextlib.suppress(psutil.Error):
-                p.kill()
+        kill_leftovers(proc, mark)

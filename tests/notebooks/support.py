@@ -107,14 +107,6 @@ class SharedDay:
     klaviyo_requests: int = 0  # how many Klaviyo requests the runs sent
     invalid_requests: list[str] | None = None  # one line each against the official document; None: not checked
 
-    @property
-    def manifest(self) -> Path:
-        return self.run_dir / "run.json"
-
-    @property
-    def index(self) -> Path:
-        return self.run_dir / "index.html"
-
 
 @contextlib.contextmanager
 def _output_to(path: Path) -> Iterator[None]:

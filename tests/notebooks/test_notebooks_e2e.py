@@ -46,7 +46,7 @@ def test_notebook_runs_end_to_end(path, request):
     result = shared.jobs[path.stem]["result"]
     assert [j.notebook for j in result.jobs] == [path.stem]  # its own runner call
 
-    data = json.loads(shared.manifest.read_text())  # the day's record: every job published that day
+    data = json.loads(result.manifest.read_text())  # the day's record: every job published that day
     assert sorted((j["notebook"], j["status"], j["error"]) for j in data["jobs"]) == [
         (stem, "succeeded", None) for stem in sorted(shared.jobs)
     ]
@@ -61,7 +61,7 @@ def test_notebook_runs_end_to_end(path, request):
     assert not re.search(r'class="[^"]*jp-InputArea-editor', report_html)  # no code cells
     assert "Sandbox data — synthetic shop, not your Klaviyo account" in report_html
     assert (result.run_dir / job["ipynb"]).is_file()
-    for link in hrefs(shared.index.read_text()):
+    for link in hrefs(result.index.read_text()):
         assert (shared.run_dir / link).is_file(), link
 
     assert (shared.out / "runner.log").read_text()  # everything the run printed, kernels and workers included

@@ -16,11 +16,11 @@ from pathlib import Path
 import psutil  # installed with ipykernel
 import pytest
 
+from tests.processes import MARK, alive, kill_leftovers, marked
 from tests.runner.support import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 600  # bound on each wait below, so a broken run fails instead of hanging; never a timing assertion
-MARK = "WORKBOOKS_TEST_RUN_MARK"  # inherited by everything the runner starts, kernels included
 
 
 def wait_for(predicate, what):
@@ -37,23 +37,6 @@ def kernels(procs):
     for p in procs:
         with contextlib.suppress(psutil.Error):
             if "ipykernel" in " ".join(p.cmdline()):
-                found.append(p)
-    return found
-
-
-def alive(p: psutil.Process) -> bool:
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def marked(mark: str) -> list[psutil.Process]:
-    """Every live process carrying ``mark`` in its environment: the runner's descendants, even reparented ones."""
-    found = []
-    for p in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if p.environ().get(MARK) == mark and alive(p):
                 found.append(p)
     return found
 
@@ -126,13 +109,7 @@ def test_stopping_a_run_leaves_no_process_behind(jobs, how, code, published, tmp
         published_jobs = sorted(p.name for p in day.glob("*.ipynb"))
         assert published_jobs == (["01_succeeds.ipynb"] if published else [])
     finally:  # a failed or interrupted test must not leave a ten-minute sleeper behind either
-        if runner.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(runner.pid, signal.SIGKILL)
-            runner.wait()
-        for p in marked(mark):
-            with contextlib.suppress(psutil.Error):
-                p.kill()
+        kill_leftovers(runner, mark)
 
     assert runner.returncode == code, (out, err)
     assert f"interrupted: {published} published, 1 not run; earlier reports untouched" in out
@@ -202,9 +179,4 @@ def test_a_runner_killed_outright_leaves_no_process_behind(tmp_path):
         runner.wait(timeout=DEADLINE)
         wait_for(lambda: not marked(mark), "the workers and the kernel to exit after the runner")
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
-        for p in marked(mark):
-            with contextlib.suppress(psutil.Error):
-                p.kill()
+        kill_leftovers(runner, mark)
