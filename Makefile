@@ -28,11 +28,11 @@ demo: $(STAMP)  ## all five jobs on the embedded sandbox; prints where index.htm
 
 test: $(STAMP)  ## lint, then the whole test suite: in parallel, then the real-time pacing tests alone
 	@sh scripts/ensure_chromium.sh
-	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks
+	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks tools
 	$(PY) -m scripts.test_stages
 
 lab: $(STAMP)  ## JupyterLab on notebooks/, a sandbox running and its variables exported (WORKBOOKS_SEED, default 7)
-	$(PY) -m helpers.lab
+	$(PY) -m tools.lab
 
 report: $(STAMP)  ## all five jobs against the real APIs (keys from .env or the environment)
 	@test -f .env || test -n "$$KLAVIYO_API_KEY" || { \
@@ -40,13 +40,13 @@ report: $(STAMP)  ## all five jobs against the real APIs (keys from .env or the 
 	$(PY) -m helpers.run $(ARGS)
 
 bench: $(STAMP)  ## Klaviyo fetch benchmarks -> outputs/bench/
-	$(PY) -m helpers.bench $(ARGS)
+	$(PY) -m tools.bench $(ARGS)
 
 spec:  ## the Klaviyo OpenAPI document the contract tests need, into the cache (../shared/specs/ wins; no .venv needed)
 	@$(PYTHON) -m scripts.fetch_spec
 
 lint: $(STAMP)
-	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks
+	$(PY) -m ruff check dags helpers sandbox apifacts tests scripts notebooks tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ project's runner in a subprocess for one account, one job and the run's logical 
 - Keys: for each variable name the account gives, an Airflow Variable of that name, else a Connection with
   that name in lowercase (its password), else the worker's environment; masked in logs, and handed to
   the runner only through its environment.
-- Concurrency: every task of an account runs in the pool ``klaviyo_<account>`` (``python -m helpers.accounts
+- Concurrency: every task of an account runs in the pool ``klaviyo_<account>`` (``python -m helpers.scheduling.accounts
   --pools`` writes them for ``airflow pools import``); Klaviyo's limits are per account, so the pool, not
   the executor, decides how many of its jobs share them at once.
 - Retries: exponential backoff when the runner exits 1 (the job ran and failed); none when it exits 2
@@ -22,7 +22,7 @@ task when the scheduler creates its instances; a mapped task cannot put its inst
 pools, and per-account pools are what keeps each account within its own limits.
 
 This file imports nothing from the project's virtualenv: Airflow's environment needs only the standard
-library modules ``helpers.accounts``, ``helpers.scheduling`` and ``helpers.jobs``; the jobs run in the
+library modules ``helpers.scheduling.accounts``, ``helpers.scheduling.runner_contract`` and ``helpers.jobs``; the jobs run in the
 project's Python (``WORKBOOKS_PYTHON``, default ``<project>/.venv/bin/python``).
 """
 
@@ -45,8 +45,9 @@ PROJECT = Path(os.environ.get("WORKBOOKS_PROJECT") or Path(__file__).resolve().p
 if str(PROJECT) not in sys.path:  # Airflow puts the dags folder on sys.path, not the project above it
     sys.path.insert(0, str(PROJECT))
 
-from helpers import accounts, scheduling  # noqa: E402  (needs PROJECT on sys.path)
 from helpers import jobs as registry  # noqa: E402
+from helpers.scheduling import accounts  # noqa: E402  (needs PROJECT on sys.path)
+from helpers.scheduling import runner_contract as scheduling  # noqa: E402
 
 
 def setting(name: str, default: str | None = None) -> str | None:

@@ -3,7 +3,7 @@
 Every notebook and the runner read their configuration here. A missing or malformed setting
 raises :class:`ConfigError` with one sentence that says what to do, before any request is sent;
 :func:`preflight` checks every setting at once (the runner calls it before any kernel starts).
-Keys are checked for what an HTTP header can carry, and :func:`redact` masks them in any text.
+Keys are checked for what an HTTP header can carry; :mod:`helpers.redaction` masks them in any text.
 """
 
 from __future__ import annotations
@@ -41,18 +41,6 @@ def load_env() -> None:
         load_dotenv(path, override=False)
 
 
-def redact(text: object) -> str:
-    """``text`` with every configured secret (the keys in the environment or ``.env``, and every key a
-    client was built with) and anything shaped like ``Klaviyo-API-Key …``/``Bearer …`` masked.
-
-    Call it wherever an error becomes text that is shown or saved (messages, logs, run.json). A key
-    on its own comes back as its prefix (``redact("mvra_live_x") == "mvra_***"``).
-    """
-    load_env()
-    return redaction.redact(text)
-
-
-mask = redaction.mask  # a key's safe form (its prefix), for reprs
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -164,7 +152,7 @@ class KlaviyoSettings:
         _check(revision_problem(self.revision))
 
     def __repr__(self) -> str:
-        return f"KlaviyoSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, revision={self.revision!r})"
+        return f"KlaviyoSettings(api_key={redaction.mask(self.api_key)!r}, base_url={self.base_url!r}, revision={self.revision!r})"
 
     @classmethod
     def from_env(cls) -> KlaviyoSettings:
@@ -188,7 +176,7 @@ class MaveraSettings:
         _check(base_url_problem("MAVERA_BASE_URL", self.base_url))
 
     def __repr__(self) -> str:
-        return f"MaveraSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, workspace_id={self.workspace_id!r})"
+        return f"MaveraSettings(api_key={redaction.mask(self.api_key)!r}, base_url={self.base_url!r}, workspace_id={self.workspace_id!r})"
 
     @classmethod
     def from_env(cls) -> MaveraSettings:

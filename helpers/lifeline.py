@@ -3,7 +3,7 @@
 ``python -m helpers.run`` puts its pid in ``WORKBOOKS_RUNNER_PID``. When the runner dies (even by
 ``kill -9``), its workers die with it (a parent-death signal, ``helpers/runner/workers.py``) and ipykernel
 ends a kernel whose parent died within about a second. In that second a kernel could still send requests
-and spend credits for a run nobody will publish; :func:`check`, called by ``helpers.http`` before every
+and spend credits for a run nobody will publish; :func:`check`, called by ``helpers.http.session`` before every
 attempt it sends, refuses them. Outside the runner (JupyterLab, scripts, tests) the variable is unset and
 nothing is checked.
 """

@@ -15,21 +15,22 @@ with the same sentence, e.g. ``parameter significance=0.9 must be at most 0.5; p
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import math
 import numbers
+import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from helpers import config
 from helpers.analysis import customers
-from helpers.report import ParameterError
 
 __all__ = ["SPECS", "TIMEFRAMES", "Choice", "Items", "ParameterError", "Range", "Rule", "Text", "check",
-           "defaults", "problems"]
+           "coerce", "coerce_declared", "defaults", "problems", "secret_like", "validate"]
 
 # The report timeframes the notebooks offer (Klaviyo's reporting API accepts these keys).
 TIMEFRAMES = ("last_30_days", "last_90_days", "last_3_months", "last_365_days", "last_12_months",
@@ -317,3 +318,203 @@ def defaults(stem: str, notebooks_dir: Path | None = None) -> dict[str, Any]:
         if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
             found[target.id] = ast.literal_eval(node.value)
     return found
+
+
+# ---------------------------------------------------------------------------------------------- coercion
+# The runner converts each ``-p`` value to the type its notebook's parameters cell declares, with these.
+
+_SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
+                 "credentials", "auth", "bearer"}
+_KINDS = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+class ParameterError(ValueError):
+    """A notebook parameter is out of range or of the wrong type; the message says which and what to pass."""
+
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+
+
+def validate(
+    name: str,
+    value: Any,
+    kind: type | None = None,
+    *,
+    choices: Sequence | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    optional: bool = False,
+) -> Any:
+    """Check and coerce one parameter; raises :class:`ParameterError` with one sentence on failure.
+
+    ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list``, ``dict`` or ``datetime.date``
+    (ISO strings are parsed). ``minimum``/``maximum`` bound numbers, or the length of lists.
+    """
+    if value is None:
+        if optional:
+            return None
+        raise ParameterError(f"parameter {name} is required; set it with -p {name} VALUE")
+    value = coerce(name, value, kind) if kind is not None else value
+    if choices is not None and value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ParameterError(f"parameter {name}={value!r} is not one of {allowed}")
+    measured = len(value) if isinstance(value, list | dict | str) and kind is not str else value
+    if minimum is not None and measured < minimum:
+        raise ParameterError(f"parameter {name}={value!r} must be at least {minimum}")
+    if maximum is not None and measured > maximum:
+        raise ParameterError(f"parameter {name}={value!r} must be at most {maximum}")
+    return value
+
+
+class _Wrong(Exception):
+    """Raised by a coercer when the value is not of its kind; :func:`coerce` turns it into the sentence."""
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _Wrong
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _Wrong
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise _Wrong from None
+    raise _Wrong
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise _Wrong
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong from None
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())  # ValueError: the caller names the format
+
+
+def _to_container(value: Any, kind: type) -> Any:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _Wrong from None
+    if isinstance(value, tuple) and kind is list:
+        value = list(value)
+    if isinstance(value, kind):
+        return value
+    raise _Wrong
+
+
+def _to_instance(value: Any, kind: type) -> Any:
+    if isinstance(value, kind):
+        return value
+    raise _Wrong
+
+
+_COERCERS: dict[type, Callable[[Any], Any]] = {
+    bool: _to_bool,
+    int: _to_int,
+    float: _to_float,
+    list: lambda value: _to_container(value, list),
+    dict: lambda value: _to_container(value, dict),
+}
+
+
+def coerce(name: str, value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` (a ``-p`` string parsed as the parameters cell declares), or ParameterError."""
+    if kind is dt.date:
+        try:
+            return _to_date(value)
+        except ValueError:
+            raise ParameterError(f"parameter {name}={value!r} should be a date like 2026-07-15") from None
+    try:
+        result = _COERCERS.get(kind, lambda v: _to_instance(v, kind))(value)
+    except _Wrong:
+        raise ParameterError(f"parameter {name}={value!r} should be {_kind_name(kind)}") from None
+    if kind is float and not math.isfinite(result):  # nan/inf would reach the kernel as bare names
+        raise ParameterError(f"parameter {name}={value!r} should be a finite number")
+    return result
+
+
+def _kind_name(kind: type) -> str:
+    return {int: "a whole number", float: "a number", str: "text", bool: "true or false",
+            list: "a list", dict: "a mapping"}.get(kind, f"a {kind.__name__}")
+
+
+# ---------------------------------------------------------------------------------------------- declared types
+
+
+def secret_like(name: str) -> bool:
+    """True for names such as ``api_key``, ``mavera_token`` or ``apiKey``: such values belong in the environment."""
+    words = re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name)
+    return any(word.lower() in _SECRET_WORDS for word in words if word)
+
+
+def _declared_type(spec: dict[str, Any]) -> tuple[type | None, bool]:
+    """(base type, optional) from an annotation such as ``int``, ``list[str]``, ``float | None``."""
+    name = (spec.get("inferred_type_name") or "None").replace(" ", "")
+    optional = False
+    if name.startswith("Optional[") and name.endswith("]"):
+        name, optional = name[len("Optional[") : -1], True
+    parts = [p for p in name.split("|") if p]
+    if "None" in parts and len(parts) > 1:
+        optional = True
+        parts = [p for p in parts if p != "None"]
+    base = parts[0].split("[", 1)[0].lower() if parts else "none"
+    if base in _KINDS:
+        return _KINDS[base], optional
+    kind, untyped_optional = _type_of_default(spec)
+    return kind, optional or untyped_optional
+
+
+def _type_of_default(spec: dict[str, Any]) -> tuple[type | None, bool]:
+    """No annotation: (the type of the literal default, whether the default is None)."""
+    try:
+        default = ast.literal_eval(spec.get("default") or "None")
+    except (ValueError, SyntaxError):
+        return None, False
+    if default is None:
+        return None, True
+    return (type(default) if type(default) in _KINDS.values() else None), False
+
+
+def coerce_declared(name: str, value: Any, spec: dict[str, Any]) -> Any:
+    """One ``-p`` value as the type its notebook's parameters cell declares (``spec``: papermill's
+    inspection of that cell); papermill itself would guess the type from the text."""
+    kind, optional = _declared_type(spec)
+    if optional and isinstance(value, str) and value.strip().lower() in {"none", "null"}:
+        return None
+    if kind is None:
+        return value
+    if kind in (list, dict) and isinstance(value, str):
+        value = _parse_container(name, value, kind)
+    return validate(name, value, kind, optional=optional)
+
+
+def _parse_container(name: str, value: str, kind: type) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ParameterError(f"{value!r} is not a valid {kind.__name__} (use JSON)") from None

@@ -6,9 +6,13 @@ library (requests quoting a header, a server echoing it back) is caught too. The
 are the keys in the environment (``KLAVIYO_API_KEY``, ``MAVERA_API_KEY``) and every credential a
 session or settings object was built with (:func:`register`), in the forms a message may quote
 them: as is, escaped (``\\r\\n`` as ``repr`` and JSON write them) and each piece between
-characters a header cannot carry (a key broken by a line break is quoted in pieces). Anything that
-merely looks like a credential (``Klaviyo-API-Key …``, ``Bearer …``, ``pk_…``, ``mvra_…``) is
-masked as well. This module imports nothing of the project, so every layer can use it.
+characters a header cannot carry (a key broken by a line break, a space or a non-Latin-1 letter is
+quoted in pieces; pieces shorter than :data:`_MIN_PIECE` are too common to be secret, e.g. ``live``).
+Anything that merely looks like a credential (``Klaviyo-API-Key …``, ``Bearer …``, ``pk_…``,
+``mvra_…``) is masked as well. The clients redact where they turn errors into text; the runner applies
+the same :func:`redact` as a net over everything it writes (run.json, index.html, the executed notebook
+via :func:`redact_notebook`). This is the only redaction module; it imports nothing of the project, so
+every layer can use it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ _PATTERNS = (
     (re.compile(r"\bpk_[A-Za-z0-9_\-]{3,}"), "pk_***"),
     (re.compile(r"\bmvra_[A-Za-z0-9_\-]+"), "mvra_***"),
 )
-_BREAKS = re.compile(r"[\x00-\x20\x7f-\x9f]+|\\[rnt0]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}")
+# Where a key cannot go into a header unchanged: control characters, spaces, non-Latin-1 letters, and
+# their escaped forms as repr() and JSON write them.
+_BREAKS = re.compile(r"[\x00-\x20\x7f-\x9f]+|[^\x00-\xff]+|\\[rnt0]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}")
 _MIN_PIECE = 4  # shorter pieces of a broken key carry too little to matter and would mask ordinary words
 
 
@@ -52,7 +58,7 @@ def mask(secret: str | None) -> str:
 def _forms(secret: str) -> set[str]:
     """The ways a message may quote ``secret``: raw, escaped, and its pieces between unsafe characters."""
     forms = {secret, secret.strip(), repr(secret)[1:-1], json.dumps(secret)[1:-1],
-             secret.encode("unicode_escape").decode("ascii")}
+             json.dumps(secret, ensure_ascii=False)[1:-1], secret.encode("unicode_escape").decode("ascii")}
     for form in list(forms):
         forms.update(p for p in _BREAKS.split(form) if len(p) >= _MIN_PIECE)
     return {f for f in forms if f}
@@ -80,3 +86,13 @@ def redact(text: object, extra: Iterable[str | None] = ()) -> str:
     for pattern, replacement in _PATTERNS:
         out = pattern.sub(replacement, out)
     return out
+
+
+def redact_notebook(nb):
+    """The notebook with every key removed from its outputs, metadata and sources (a new node if any was)."""
+    import nbformat  # only the runner calls this; kernels and clients never pay for the import
+
+    text = nbformat.writes(nb)
+    clean = redact(text)
+    # Safe forms hold no quote or backslash, so replacing inside the JSON text keeps it valid JSON.
+    return nb if clean == text else nbformat.reads(clean, as_version=4)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sys
 
+from helpers.params import secret_like
 from helpers.runner import JobResult, RunError, RunResult, main, run_jobs
-from helpers.runner.plan import NOTEBOOK_PATTERN, declared_parameters, secret_like
+from helpers.runner.plan import NOTEBOOK_PATTERN, declared_parameters
 
 __all__ = [
     "NOTEBOOK_PATTERN", "JobResult", "RunError", "RunResult",

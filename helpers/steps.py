@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers import jobs, mavera, report
+from helpers import jobs, mavera, params, report
 from helpers.analysis import focus_groups
 from helpers.analysis.customers import persona_prefix
 from helpers.mavera import BudgetExceeded, MaveraClient, MaveraError
@@ -94,7 +94,7 @@ def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> list[str]:
             persona_ids, saved_personas(),
             lambda: mc.list_personas(search=persona_prefix().strip(), custom_only=True))
     except ValueError as exc:
-        raise report.ParameterError(str(exc)) from None
+        raise params.ParameterError(str(exc)) from None
     _show(f"Focus-group personas: {len(personas)} ({source}).")
     return personas
 

@@ -1,6 +1,6 @@
 """Extract Klaviyo's per-operation rate limits from the official OpenAPI document.
 
-Writes apifacts/klaviyo_ratelimits.json, which both the client (pacing, helpers/ratelimits.py) and the
+Writes apifacts/klaviyo_ratelimits.json, which both the client (pacing, helpers/http/ratelimits.py) and the
 sandbox (enforcement, sandbox/klaviyo/limits.py) read, so the two always agree. Run it again when the target revision changes:
 
     python scripts/extract_ratelimits.py ../shared/specs/klaviyo-openapi-2026-07-15.json

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import accounts
-from helpers.accounts import AccountsError
+from helpers.scheduling import accounts
+from helpers.scheduling.accounts import AccountsError
 
 ROOT = Path(__file__).resolve().parents[1]
 

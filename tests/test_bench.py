@@ -1,12 +1,14 @@
-"""helpers.bench: the bound both clients are measured against, and the sandbox in its own process."""
+"""tools.bench: the bound both clients are measured against, and the sandbox in its own process."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 
-from helpers import bench, ratelimits
+from helpers.http import ratelimits
 from helpers.klaviyo import KlaviyoClient
+from sandbox.process import SandboxProcess
+from tools import bench
 
 
 def test_least_requests_is_one_per_page_whatever_a_client_sent():
@@ -31,7 +33,7 @@ def test_sandbox_stats_are_per_case():
 def test_sandbox_process_serves_and_stops():
     from helpers.config import KlaviyoSettings
 
-    with bench.SandboxProcess(seed=3, profiles=300, rate_scale=0, latency_ms=0) as sb:
+    with SandboxProcess(seed=3, profiles=300, rate_scale=0, latency_ms=0) as sb:
         before = sb.stats()
         kc = KlaviyoClient(KlaviyoSettings(sb.klaviyo_api_key, sb.klaviyo_base_url), rate_scale=0, cache=False,
                            progress=False)

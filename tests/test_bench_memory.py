@@ -1,4 +1,4 @@
-"""helpers.bench_memory: reading a kernel's peak memory, and the checks the memory case reports."""
+"""tools.bench_memory: reading a kernel's peak memory, and the checks the memory case reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from helpers import bench, bench_memory
+from tools import bench, bench_memory
 
 STATUS = """Name:\tpython
 State:\tS (sleeping)

@@ -4,7 +4,8 @@ from unittest import mock
 import pytest
 
 from helpers import config
-from helpers.config import ConfigError, KlaviyoSettings, MaveraSettings, is_sandbox, redact
+from helpers.config import ConfigError, KlaviyoSettings, MaveraSettings, is_sandbox
+from helpers.redaction import redact
 
 
 def test_missing_klaviyo_key_says_what_to_do():

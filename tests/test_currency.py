@@ -1,11 +1,11 @@
-"""helpers.currency: which currency a report's money is in, said honestly, and amounts written in it."""
+"""helpers.report.currency: which currency a report's money is in, said honestly, and amounts written in it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers.currency import ENV, currency, from_events
+from helpers.report.currency import ENV, currency, from_events
 
 
 @pytest.fixture(autouse=True)

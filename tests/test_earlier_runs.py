@@ -1,4 +1,4 @@
-"""helpers.earlier_runs: which earlier run a report compares itself with, read from real run.json folders."""
+"""helpers.report.earlier_runs: which earlier run a report compares itself with, read from real run.json folders."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import earlier_runs
-from helpers.earlier_runs import Previous, previous_run
+from helpers.report import earlier_runs
+from helpers.report.earlier_runs import Previous, previous_run
 
 STEM = "01_persona_enrichment"
 

@@ -1,12 +1,12 @@
-"""helpers.history: what moved since the last run, by name, from the earlier run's metrics and artifacts."""
+"""helpers.report.history: what moved since the last run, by name, from the earlier run's metrics and artifacts."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from helpers import history
-from helpers.currency import Currency
-from helpers.earlier_runs import Previous
+from helpers.report import history
+from helpers.report.currency import Currency
+from helpers.report.earlier_runs import Previous
 
 USD = Currency("USD", "assumed")
 

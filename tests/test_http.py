@@ -1,4 +1,4 @@
-"""helpers.http against a tiny local werkzeug app: retries, Retry-After, pacing, cache, counting."""
+"""helpers.http.session against a tiny local werkzeug app: retries, Retry-After, pacing, cache, counting."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from helpers.http import DailyLimitReached, Pacer, RequestStats, make_retry, make_session, transport_failure
-from helpers.ratelimits import Limit
+from helpers.http.ratelimits import Limit
+from helpers.http.session import (
+    DailyLimitReached,
+    Pacer,
+    RequestStats,
+    make_retry,
+    make_session,
+    transport_failure,
+)
 
 
 class Script:

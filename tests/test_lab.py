@@ -1,4 +1,4 @@
-"""`make lab` (helpers.lab): Lab's allow-root setting only for root, the URL line, and a clean stop."""
+"""`make lab` (tools.lab): Lab's allow-root setting only for root, the URL line, and a clean stop."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from helpers import lab
 from tests.processes import MARK, kill_leftovers, marked
+from tools import lab
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 600  # bound on each wait, so a broken start fails instead of hanging; never a timing assertion
@@ -41,21 +41,21 @@ def test_lab_starts_prints_its_url_and_ctrl_c_leaves_nothing_running(tmp_path):
     mark = uuid.uuid4().hex
     jupyter = {f"JUPYTER_{name}_DIR": str(tmp_path / name.lower()) for name in ("CONFIG", "DATA", "RUNTIME")}
     env = {**os.environ, **jupyter, MARK: mark, "BROWSER": "true"}  # no browser is opened
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.lab"], cwd=ROOT, env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "tools.lab"], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read():
         for line in proc.stdout:
             lines.put(line)
-        lines.put(None)  # helpers.lab exited
+        lines.put(None)  # tools.lab exited
 
     threading.Thread(target=read, daemon=True).start()
     try:
         url = None
         while url is None:
             line = lines.get(timeout=DEADLINE)
-            assert line is not None, f"helpers.lab exited ({proc.wait()}) before printing the URL"
+            assert line is not None, f"tools.lab exited ({proc.wait()}) before printing the URL"
             found = re.match(r"JupyterLab: open (http://\S+/lab\?token=\w+)  \(Ctrl-C stops", line)
             url = found.group(1) if found else None
         with urllib.request.urlopen(url, timeout=DEADLINE) as page:

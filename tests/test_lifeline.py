@@ -27,7 +27,7 @@ DEADLINE = 120  # ceiling of the bounded waits; not a timing assertion
 CLIENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from helpers.http import make_session
+    from helpers.http.session import make_session
     from helpers.lifeline import RunnerGone
 
     url, gate = sys.argv[1], Path(sys.argv[2])

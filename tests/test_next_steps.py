@@ -1,10 +1,10 @@
-"""helpers.next_steps: the one recommended action each report's findings end with, naming what to act on."""
+"""helpers.report.next_steps: the one recommended action each report's findings end with, naming what to act on."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from helpers import next_steps
+from helpers.report import next_steps
 
 
 def test_tiers_highest_first():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
-from helpers import params, report
+from helpers import params
 from helpers.jobs import JOBS
 from helpers.params import Choice, Items, Range, Rule, Spec, Text
 from helpers.run import declared_parameters
@@ -88,7 +89,6 @@ def test_a_bad_value_is_one_sentence_saying_what_to_pass(stem, values, sentence)
     with pytest.raises(params.ParameterError) as caught:
         params.check(stem, values)
     assert str(caught.value) == sentence
-    assert params.ParameterError is report.ParameterError  # what the runner and notebooks catch
 
 
 @pytest.mark.parametrize(("stem", "values", "sentence"), [
@@ -170,3 +170,46 @@ def test_defaults_read_literals_from_another_folder(tmp_path):
     (tmp_path / "09_y.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     with pytest.raises(LookupError, match="09_y.ipynb has no cell tagged 'parameters'"):
         params.defaults("09_y", tmp_path)
+
+
+# ---- coercion and validation of one value (what the runner applies to each -p)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        (("n", "5", int), {}, 5),
+        (("r", 1, float), {}, 1.0),
+        (("on", "yes", bool), {}, True),
+        (("d", "2026-07-15", dt.date), {}, dt.date(2026, 7, 15)),
+        (("ids", '["a"]', list), {"minimum": 1}, ["a"]),
+        (("tf", "last_90_days", str), {"choices": ["last_30_days", "last_90_days"]}, "last_90_days"),
+        (("cap", None, int), {"optional": True}, None),
+    ],
+)
+def test_validate_accepts_and_coerces(args, kwargs, expected):
+    assert params.validate(*args, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("n", "five", int), {}, "parameter n='five' should be a whole number"),
+        (("n", True, int), {}, "parameter n=True should be a whole number"),
+        (("n", 0, int), {"minimum": 1}, "parameter n=0 must be at least 1"),
+        (("share", 1.5, float), {"maximum": 1}, "parameter share=1.5 must be at most 1"),
+        (("tf", "yesterday", str), {"choices": ["last_30_days"]}, "parameter tf='yesterday' is not one of"),
+        (("d", "15/07/2026", dt.date), {}, "parameter d='15/07/2026' should be a date like 2026-07-15"),
+        (("ids", [], list), {"minimum": 1}, "parameter ids=[] must be at least 1"),
+        (("ratio", "inf", float), {}, "parameter ratio='inf' should be a finite number"),
+        (("ratio", float("-inf"), float), {}, "parameter ratio=-inf should be a finite number"),
+        (("ratio", "nan", float), {}, "parameter ratio='nan' should be a finite number"),
+        (("cap", None, int), {}, "parameter cap is required"),
+    ],
+)
+def test_validate_rejects_with_one_sentence(args, kwargs, message):
+    with pytest.raises(params.ParameterError) as info:
+        params.validate(*args, **kwargs)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)

@@ -1,4 +1,4 @@
-"""helpers.periods: the dates a timeframe or lookback covers, as Klaviyo (and the sandbox) count them."""
+"""helpers.report.periods: the dates a timeframe or lookback covers, as Klaviyo (and the sandbox) count them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from helpers.periods import period
+from helpers.report.periods import period
 
 TODAY = dt.date(2026, 7, 15)  # a Wednesday
 

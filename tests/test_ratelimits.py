@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from helpers import ratelimits
+from helpers.http import ratelimits
 from scripts.extract_ratelimits import extract
 
 

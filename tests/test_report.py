@@ -13,47 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import lab, report
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "expected"),
-    [
-        (("n", "5", int), {}, 5),
-        (("r", 1, float), {}, 1.0),
-        (("on", "yes", bool), {}, True),
-        (("d", "2026-07-15", dt.date), {}, dt.date(2026, 7, 15)),
-        (("ids", '["a"]', list), {"minimum": 1}, ["a"]),
-        (("tf", "last_90_days", str), {"choices": ["last_30_days", "last_90_days"]}, "last_90_days"),
-        (("cap", None, int), {"optional": True}, None),
-    ],
-)
-def test_validate_accepts_and_coerces(args, kwargs, expected):
-    assert report.validate(*args, **kwargs) == expected
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "message"),
-    [
-        (("n", "five", int), {}, "parameter n='five' should be a whole number"),
-        (("n", True, int), {}, "parameter n=True should be a whole number"),
-        (("n", 0, int), {"minimum": 1}, "parameter n=0 must be at least 1"),
-        (("share", 1.5, float), {"maximum": 1}, "parameter share=1.5 must be at most 1"),
-        (("tf", "yesterday", str), {"choices": ["last_30_days"]}, "parameter tf='yesterday' is not one of"),
-        (("d", "15/07/2026", dt.date), {}, "parameter d='15/07/2026' should be a date like 2026-07-15"),
-        (("ids", [], list), {"minimum": 1}, "parameter ids=[] must be at least 1"),
-        (("ratio", "inf", float), {}, "parameter ratio='inf' should be a finite number"),
-        (("ratio", float("-inf"), float), {}, "parameter ratio=-inf should be a finite number"),
-        (("ratio", "nan", float), {}, "parameter ratio='nan' should be a finite number"),
-        (("cap", None, int), {}, "parameter cap is required"),
-    ],
-)
-def test_validate_rejects_with_one_sentence(args, kwargs, message):
-    with pytest.raises(report.ParameterError) as info:
-        report.validate(*args, **kwargs)
-    assert str(info.value).startswith(message)
-    assert "\n" not in str(info.value)
-    assert isinstance(info.value, ValueError)
+from helpers import report
+from tools import lab
 
 
 def test_setup_creates_the_job_folder_under_the_run_dir(tmp_path, monkeypatch):
@@ -193,8 +154,9 @@ def test_save_fig_with_alt_shows_the_chart_with_its_alt_and_closes_it(tmp_path, 
 def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_needs(
     tmp_path, shown, monkeypatch, caplog
 ):
-    from helpers import earlier_runs, report_blocks
-    from helpers.currency import Currency
+    from helpers.report import blocks as report_blocks
+    from helpers.report import earlier_runs
+    from helpers.report.currency import Currency
 
     monkeypatch.setenv(earlier_runs.OUT_ROOT_ENV, str(tmp_path / "out"))
     monkeypatch.setenv(earlier_runs.RUN_DATE_ENV, "2026-07-15")
@@ -218,7 +180,7 @@ def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_
 
 
 def test_since_last_run_compares_with_the_earlier_run_on_disk(tmp_path, shown, monkeypatch):
-    from helpers import earlier_runs, history
+    from helpers.report import earlier_runs, history
 
     root = tmp_path / "out"
     (root / "2026-07-14").mkdir(parents=True)
@@ -234,3 +196,12 @@ def test_since_last_run_compares_with_the_earlier_run_on_disk(tmp_path, shown, m
     assert data["text/plain"] == "Tier sizes: VIP 10 → 12 (+2)."
     monkeypatch.delenv("WORKBOOKS_SANDBOX")  # a real run never compares with a sandbox one
     assert report.Job("01_x", tmp_path).previous() is None
+
+
+def test_save_text_writes_the_artifact_with_one_final_newline(tmp_path):
+    job = report.Job(stem="03_segment_overlap", artifacts=tmp_path)
+    first = job.save_text("# Mave's plan\n\nRetire A.", "mave_answer.md")
+    again = job.save_text("ends already\n", "other.md")
+    assert first == tmp_path / "mave_answer.md"
+    assert first.read_text(encoding="utf-8") == "# Mave's plan\n\nRetire A.\n"
+    assert again.read_text(encoding="utf-8") == "ends already\n"

@@ -1,4 +1,4 @@
-"""helpers.report_html without a browser: what the HTML holds (tests/browser/ checks how Chromium shows it)."""
+"""helpers.runner.report_html without a browser: what the HTML holds (tests/browser/ checks how Chromium shows it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from helpers import figures, report, report_blocks, report_html
+from helpers import report
+from helpers.report import blocks as report_blocks
+from helpers.report import figures
+from helpers.runner import report_html
 
 matplotlib.use("Agg")
 

@@ -8,7 +8,9 @@ import secrets
 
 import pytest
 
-from helpers import accounts, run, scheduling
+from helpers import run
+from helpers.scheduling import accounts
+from helpers.scheduling import runner_contract as scheduling
 
 FILE = {
     "accounts": {

@@ -10,7 +10,7 @@ import requests
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from helpers import jobs, mavera, report, steps
+from helpers import jobs, mavera, params, steps
 from helpers.analysis import customers, focus_groups
 from helpers.mavera import BudgetExceeded, MaveraClient
 from sandbox import Sandbox
@@ -144,7 +144,7 @@ def empty_sandbox(tmp_path_factory):
 
 
 def test_without_ids_or_a_saved_file_the_tier_personas_are_found_by_name(empty_sandbox, shell):
-    with pytest.raises(report.ParameterError, match=r"run job 01 first .* or pass persona_ids"):
+    with pytest.raises(params.ParameterError, match=r"run job 01 first .* or pass persona_ids"):
         steps.choose_personas(MaveraClient.from_env(), [])
     ids = make_personas([customers.persona_name("VIP"), customers.persona_name("Occasional"), "Someone else"])
     with capture_output() as cap:

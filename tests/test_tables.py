@@ -1,4 +1,4 @@
-"""helpers.tables (and Job.table): frames as tables a reader can read, checked in the HTML they produce."""
+"""helpers.report.tables (and Job.table): frames as tables a reader can read, checked in the HTML they produce."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from helpers import report, tables
-from helpers.currency import Currency
+from helpers import report
+from helpers.report import tables
+from helpers.report.currency import Currency
 
 EUR = Currency("EUR", "from the order events")
 

@@ -170,21 +170,37 @@ def _judge(
         return "several targets", (f"Mave sends “{name}” into {len(targets)} different segments ({listed}); "
                                    f"the plan would {plan_text}.")
     if action == "keep":
-        if said & {"keep"}:
-            return None
-        if "retire" in said:
-            if in_use:
-                return "retires a segment in use", (f"Mave would retire “{name}”, which is in use by "
-                                                    f"{', '.join(in_use)}; the plan keeps it.")
-            return "retires a kept segment", f"Mave would retire “{name}”; the plan keeps it."
-        if said & _COMBINE and directed:
-            return "changes a kept segment", f"Mave would {named}; the plan keeps it."
-        # An undirected "merge A and B": agreement when the plan merges B into A; when the plan changes B
-        # otherwise, B's own row reports it; two kept segments are reported once, on the smaller id.
-        rest = targets - sources
-        if said & _COMBINE and rest and not rest & changed and sid < min(rest):
-            return "changes a kept segment", f"Mave would {named}; the plan keeps both."
+        return _judge_kept(sid, said, targets, bool(directed), named, name, in_use, sources, changed)
+    return _judge_changed(said, targets, action, into, plan_text, names, named, name)
+
+
+def _judge_kept(
+    sid: str, said: frozenset, targets: set, directed: bool, named: str, name: str,
+    in_use: list[str] | None, sources: set[str], changed: set[str],
+) -> tuple[str, str] | None:
+    """The disagreement on a segment the plan keeps, or None."""
+    if said & {"keep"}:
         return None
+    if "retire" in said:
+        if in_use:
+            return "retires a segment in use", (f"Mave would retire “{name}”, which is in use by "
+                                                f"{', '.join(in_use)}; the plan keeps it.")
+        return "retires a kept segment", f"Mave would retire “{name}”; the plan keeps it."
+    if said & _COMBINE and directed:
+        return "changes a kept segment", f"Mave would {named}; the plan keeps it."
+    # An undirected "merge A and B": agreement when the plan merges B into A; when the plan changes B
+    # otherwise, B's own row reports it; two kept segments are reported once, on the smaller id.
+    rest = targets - sources
+    if said & _COMBINE and rest and not rest & changed and sid < min(rest):
+        return "changes a kept segment", f"Mave would {named}; the plan keeps both."
+    return None
+
+
+def _judge_changed(
+    said: frozenset, targets: set, action: str, into: str | None, plan_text: str,
+    names: Mapping[str, str], named: str, name: str,
+) -> tuple[str, str] | None:
+    """The disagreement on a segment the plan retires, merges or folds, or None."""
     if said <= {"keep"}:
         return "keeps a segment the plan changes", f"Mave keeps “{name}”; the plan would {plan_text}."
     if action == "retire" and "retire" not in said:
@@ -220,16 +236,8 @@ def mave_disagreements(
     "retire or fold" agrees with either. With `include_omitted`, plan changes Mave never mentions are
     listed too ("omitted"). Columns `segment_id, name, kind, plan, mave, detail` (one sentence).
     """
-    names = dict(names) if names is not None else {}
-    for sid, name, into, into_name in plan[["segment_id", "name", "into", "into_name"]].itertuples(index=False):
-        names.setdefault(sid, name if isinstance(name, str) else sid)
-        if isinstance(into, str) and into:
-            names.setdefault(into, into_name or into)
-    usage = dict(usage or {})
-    if "in_use_by" in plan:  # plan rows from segment_usage.protect_in_use carry their users
-        for sid, users in zip(plan["segment_id"], plan["in_use_by"], strict=True):
-            if isinstance(users, list | tuple) and users:
-                usage.setdefault(sid, list(users))
+    names = _names_of(plan, names)
+    usage = _usage_of(plan, usage)
     actions = mave_actions(mave, names)
     planned = {row.segment_id: (row.action, row.into if isinstance(row.into, str) else None)
                for row in plan.itertuples(index=False)}
@@ -254,12 +262,41 @@ def mave_disagreements(
             rows.append((sid, names.get(sid, sid), verdict[0], plan_text,
                          _mave_text(said, targets, names, directed=bool(directed)), verdict[1]))
     if include_omitted:
-        for sid, (action, into) in planned.items():
-            if action != "keep" and sid not in mentioned:
-                plan_text = _plan_text(action, names.get(into, into or ""))
-                rows.append((sid, names.get(sid, sid), "omitted", plan_text, "",
-                             f"Mave does not mention “{names.get(sid, sid)}”; the plan would {plan_text}."))
+        rows += _omitted(planned, mentioned, names)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _names_of(plan: pd.DataFrame, names: Mapping[str, str] | None) -> dict[str, str]:
+    """Every segment's display name: ``names`` first, then the plan's own names and targets."""
+    out = dict(names) if names is not None else {}
+    for sid, name, into, into_name in plan[["segment_id", "name", "into", "into_name"]].itertuples(index=False):
+        out.setdefault(sid, name if isinstance(name, str) else sid)
+        if isinstance(into, str) and into:
+            out.setdefault(into, into_name or into)
+    return out
+
+
+def _usage_of(plan: pd.DataFrame, usage: Mapping[str, list[str]] | None) -> dict[str, list[str]]:
+    """Which campaigns or flows use each segment: ``usage``, plus what plan rows from
+    ``segment_usage.protect_in_use`` carry."""
+    out = dict(usage or {})
+    if "in_use_by" in plan:
+        for sid, users in zip(plan["segment_id"], plan["in_use_by"], strict=True):
+            if isinstance(users, list | tuple) and users:
+                out.setdefault(sid, list(users))
+    return out
+
+
+def _omitted(planned: Mapping[str, tuple[str, str | None]], mentioned: list[str],
+             names: Mapping[str, str]) -> list[tuple]:
+    """Rows for the plan's changes that Mave never mentions."""
+    rows = []
+    for sid, (action, into) in planned.items():
+        if action != "keep" and sid not in mentioned:
+            plan_text = _plan_text(action, names.get(into, into or ""))
+            rows.append((sid, names.get(sid, sid), "omitted", plan_text, "",
+                         f"Mave does not mention “{names.get(sid, sid)}”; the plan would {plan_text}."))
+    return rows
 
 
 def disagreement_lines(disagreements: pd.DataFrame) -> list[str]:

@@ -7,7 +7,7 @@
     kc.requests_sent                              # HTTP requests actually sent (cache hits excluded)
 
 One module per concern: ``streams`` (what is asked for, as data), ``transport`` and ``errors`` (one
-request through every policy of :mod:`helpers.http`; failures as one actionable line), ``split``
+request through every policy of :mod:`helpers.http.session`; failures as one actionable line), ``split``
 (concurrent range-split fetches), ``frames`` (frames from declared column specs), ``client``
 (``KlaviyoClient``: pagination and the typed methods).
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from helpers import ratelimits
-from helpers.http import retry_after_seconds, retry_at
+from helpers.http import ratelimits
+from helpers.http.session import retry_after_seconds, retry_at
 from helpers.redaction import redact
 
 
@@ -31,7 +31,7 @@ def _attempts(n: int) -> str:
 
 
 def unreachable(method: str, path: str, attempts: int, reason: str, base_url: str) -> KlaviyoError:
-    """No answer after every attempt (``reason`` from :func:`helpers.http.transport_failure`)."""
+    """No answer after every attempt (``reason`` from :func:`helpers.http.session.transport_failure`)."""
     return KlaviyoError(
         f"could not reach Klaviyo for {method} {path} after {_attempts(attempts)} ({reason}); "
         f"check KLAVIYO_BASE_URL={base_url} and the network, then rerun.")
@@ -70,15 +70,7 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
             f"Klaviyo rejected the API key (401) on {what}: set KLAVIYO_API_KEY to a current private key "
             "(pk_...) of this account.", status)
     if status == 403:
-        if "html" in ctype or response.headers.get("cf-mitigated"):
-            return KlaviyoError(
-                f"Klaviyo's bot protection blocked {what} (403 challenge page, not a missing scope); "
-                "rerun later or from another network.", status)
-        scopes = ratelimits.scopes_for(method, path)
-        need = ", ".join(scopes) if scopes else "the read scope for this endpoint"
-        return KlaviyoAuthError(
-            f"the API key lacks a scope for {what} (403): grant {need} to the key under "
-            "Settings > API keys in Klaviyo.", status)
+        return _forbidden(method, path, what, ctype, response, status)
     if status in (400, 404, 410) and "revision" in detail.lower():
         return KlaviyoError(
             f"Klaviyo does not accept revision {revision} ({status}: {detail}); set "
@@ -90,24 +82,44 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
     if status == 404:
         return KlaviyoError(f"Klaviyo has no {path} (404): check the id, it may have been deleted.", status)
     if status == 429:
-        wait = response.headers.get("Retry-After")
-        seconds = retry_after_seconds(wait)
-        when = f"at {retry_at(seconds)}" if seconds is not None else "later"
-        lim = ratelimits.limit_for(method, path)
-        if lim is not None and lim.daily is not None:
-            return KlaviyoError(
-                f"Klaviyo's daily limit for {lim.bucket} ({lim.daily}/day, shared by every app on the account) "
-                f"is used up; rerun {when if seconds is not None else 'after midnight UTC'} - cached reports "
-                "are reused.", status)
-        if seconds is not None and max_wait is not None and seconds > max_wait:
-            return KlaviyoError(
-                f"Klaviyo asks to wait {seconds:,.0f} s before {what} (429), longer than the {max_wait:g} s this "
-                f"client waits; rerun {when} (results fetched so far are cached).", status)
-        return KlaviyoError(
-            f"Klaviyo kept throttling {what} (429, Retry-After {wait}) after {_attempts(attempts)}; another "
-            f"integration may be using this account's limit - rerun {when}.", status)
+        return _throttled(method, path, what, response, status, attempts, max_wait)
     if status >= 500:
         return KlaviyoError(
             f"Klaviyo failed on {what} ({status}) after {_attempts(attempts)}; rerun later "
             "(results fetched so far are cached).", status)
     return KlaviyoError(f"Klaviyo refused {what} ({status}): {detail or response.reason}", status)
+
+
+def _forbidden(method: str, path: str, what: str, ctype: str, response: requests.Response,
+               status: int) -> KlaviyoError:
+    """A 403: Klaviyo's bot protection (a challenge page), or a key without the endpoint's scope."""
+    if "html" in ctype or response.headers.get("cf-mitigated"):
+        return KlaviyoError(
+            f"Klaviyo's bot protection blocked {what} (403 challenge page, not a missing scope); "
+            "rerun later or from another network.", status)
+    scopes = ratelimits.scopes_for(method, path)
+    need = ", ".join(scopes) if scopes else "the read scope for this endpoint"
+    return KlaviyoAuthError(
+        f"the API key lacks a scope for {what} (403): grant {need} to the key under "
+        "Settings > API keys in Klaviyo.", status)
+
+
+def _throttled(method: str, path: str, what: str, response: requests.Response, status: int,
+               attempts: int, max_wait: float | None) -> KlaviyoError:
+    """A 429 that retries did not get past: the daily cap, a wait longer than we sleep, or throttling."""
+    wait = response.headers.get("Retry-After")
+    seconds = retry_after_seconds(wait)
+    when = f"at {retry_at(seconds)}" if seconds is not None else "later"
+    lim = ratelimits.limit_for(method, path)
+    if lim is not None and lim.daily is not None:
+        return KlaviyoError(
+            f"Klaviyo's daily limit for {lim.bucket} ({lim.daily}/day, shared by every app on the account) "
+            f"is used up; rerun {when if seconds is not None else 'after midnight UTC'} - cached reports "
+            "are reused.", status)
+    if seconds is not None and max_wait is not None and seconds > max_wait:
+        return KlaviyoError(
+            f"Klaviyo asks to wait {seconds:,.0f} s before {what} (429), longer than the {max_wait:g} s this "
+            f"client waits; rerun {when} (results fetched so far are cached).", status)
+    return KlaviyoError(
+        f"Klaviyo kept throttling {what} (429, Retry-After {wait}) after {_attempts(attempts)}; another "
+        f"integration may be using this account's limit - rerun {when}.", status)

@@ -1,4 +1,4 @@
-"""Sending one Klaviyo request: the session with every policy of :mod:`helpers.http`, answers as JSON.
+"""Sending one Klaviyo request: the session with every policy of :mod:`helpers.http.session`, answers as JSON.
 
 Pacing against Klaviyo's per-bucket fixed windows (one pacer per account and process), urllib3
 retries (429 with Retry-After, 5xx, timeouts, dropped connections), and an on-disk requests-cache
@@ -18,9 +18,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from helpers import ratelimits
 from helpers.config import ConfigError, KlaviyoSettings, cache_dir, revision_problem
-from helpers.http import (
+from helpers.http import ratelimits
+from helpers.http.session import (
     BodyTooLarge,
     BodyTooSlow,
     DailyLimitReached,
@@ -110,17 +110,9 @@ class Transport:
             return path_or_url
         return urljoin(self.settings.base_url + "/", path_or_url.lstrip("/"))
 
-    def request(
-        self,
-        method: str,
-        path_or_url: str,
-        params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | None = None,
-        ttl: timedelta | None = None,
-    ) -> dict[str, Any]:
-        """One request through every policy; returns the JSON document or raises :class:`KlaviyoError`."""
-        url = self._url(path_or_url)
-        path = urlsplit(url).path
+    def _request_options(self, path: str, params: Mapping[str, Any] | None, body: Mapping[str, Any] | None,
+                         ttl: timedelta | None) -> dict[str, Any]:
+        """requests' keyword arguments: query, JSON:API body, and the cache lifetime of the path's stream."""
         if ttl is None:
             stream = stream_for(path)
             ttl = stream.ttl if stream else None
@@ -131,8 +123,12 @@ class Transport:
         if ttl is not None and hasattr(self.session, "cache"):
             kwargs["expire_after"] = ttl
             kwargs["force_refresh"] = self.refresh
+        return kwargs
+
+    def _send(self, method: str, url: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+        """The answer to one request (any status), or the KlaviyoError for getting none."""
         try:
-            response = self.session.request(method, url, **kwargs)
+            return self.session.request(method, url, **kwargs)
         except DailyLimitReached as exc:
             raise KlaviyoError(f"Klaviyo {exc}", 429) from None
         except RefusedURL as exc:
@@ -148,6 +144,19 @@ class Transport:
             reason = transport_failure(exc, self.timeout)
             raise unreachable(method, path, attempts_of(exc, self.attempts), reason,
                               self.settings.base_url) from None
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        ttl: timedelta | None = None,
+    ) -> dict[str, Any]:
+        """One request through every policy; returns the JSON document or raises :class:`KlaviyoError`."""
+        url = self._url(path_or_url)
+        path = urlsplit(url).path
+        response = self._send(method, url, path, self._request_options(path, params, body, ttl))
         if getattr(response, "from_cache", False):
             self.stats.count_cached()
         if response.status_code >= 400:

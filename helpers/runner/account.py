@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from helpers import accounts, config
-from helpers.accounts import Account, AccountsError
+from helpers import config
 from helpers.runner.plan import Layer
 from helpers.runner.results import RunError
+from helpers.scheduling import accounts
+from helpers.scheduling.accounts import Account, AccountsError
 
 FILE_VARIABLE = "WORKBOOKS_ACCOUNTS"
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from helpers import config, earlier_runs, lifeline
-from helpers.accounts import Account
+from helpers import config, lifeline
+from helpers.redaction import redact
+from helpers.report import earlier_runs
 from helpers.runner import account as accounts
 from helpers.runner import execute, plan, publish
-from helpers.runner.redaction import redact
 from helpers.runner.results import (
     FAILED,
     TRANSIENT,
@@ -34,6 +34,7 @@ from helpers.runner.results import (
     Terminated,
 )
 from helpers.runner.workers import environment, interrupts, run_stages
+from helpers.scheduling.accounts import Account
 
 DEFAULT_TIMEOUT = 3600.0
 DEFAULT_WORKERS = 2
@@ -62,7 +63,7 @@ def run_jobs(
     project's notebooks only: fixtures and other folders may need no keys), and last ``out`` (which is
     then made).
 
-    ``account`` (from ``helpers.accounts``): its keys, API roots, cache folder and persona prefix are this
+    ``account`` (from ``helpers.scheduling.accounts``): its keys, API roots, cache folder and persona prefix are this
     run's environment and its kernels' (until it returns), the run goes to ``<out>/<account>/<date>/``, and
     the account's parameter overrides apply under ``parameters``, which win.
     """
@@ -95,7 +96,7 @@ def run_jobs(
                         plan.check_settings()
                 staging, stamp = publish.open_staging(stack, run_dir, selected, is_sandbox, echo)
                 env["WORKBOOKS_RUN_DIR"] = str(staging)
-                # Where the notebooks find their earlier runs ("Since the last run", helpers.earlier_runs): the
+                # Where the notebooks find their earlier runs ("Since the last run", helpers.report.earlier_runs): the
                 # folder of dated days this run's day sits in (an account's own, with --account).
                 env[earlier_runs.OUT_ROOT_ENV] = str(run_dir.parent)
                 env[earlier_runs.RUN_DATE_ENV] = run_date

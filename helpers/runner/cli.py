@@ -18,13 +18,13 @@ import sys
 from typing import Any
 
 from helpers import config
-from helpers.accounts import Account
+from helpers.redaction import redact, secrets
 from helpers.runner import account as accounts
 from helpers.runner import plan
 from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, run_jobs
-from helpers.runner.redaction import redact, secrets_in_env
 from helpers.runner.results import EXIT_PERMANENT, PERMANENT, RunError, RunInterrupted, Terminated
 from helpers.runner.workers import interrupts
+from helpers.scheduling.accounts import Account
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     except (RunError, config.ConfigError) as exc:
         # The account's keys are under their own names here: redact those too.
-        known = [*secrets_in_env(), *(accounts.secrets(account) if account else [])]
+        known = [*secrets(), *(accounts.secrets(account) if account else [])]
         print(f"error: {redact(str(exc), known)}", file=sys.stderr)
         return EXIT_PERMANENT
     except RunInterrupted as exc:

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers import report
-from helpers.report_html import failed_report_html, failure_sentence
+from helpers.redaction import redact, redact_notebook
 from helpers.runner.export import export_html
 from helpers.runner.files import write_atomic
-from helpers.runner.redaction import redact, redact_notebook
+from helpers.runner.report_html import failed_report_html, failure_sentence
 from helpers.runner.results import FAILED, PERMANENT, SUCCEEDED, TRANSIENT, JobResult, RunError
 
 KERNEL_NAME = "python3"
@@ -92,7 +92,7 @@ def execute_one(task: dict[str, Any]) -> dict[str, Any]:
 
     ``task`` holds ``stem``, ``path`` (the source notebook), ``staging``, ``parameters``, ``timeout``
     (seconds for the whole notebook), ``html`` and ``sandbox``; the result is a :class:`JobResult` as a dict.
-    Its ``error`` and the saved notebook and report hold no key (:mod:`helpers.runner.redaction`).
+    Its ``error`` and the saved notebook and report hold no key (:mod:`helpers.redaction`).
     """
     started_at = _now()
     begin = time.monotonic()

@@ -1,9 +1,9 @@
-"""The code-free HTML report of one executed notebook (``helpers.report_html``: self-contained, offline-clean)."""
+"""The code-free HTML report of one executed notebook (``helpers.runner.report_html``: self-contained, offline-clean)."""
 
 from __future__ import annotations
 
 from helpers import config
-from helpers.report_html import report_html
+from helpers.runner.report_html import report_html
 
 
 def export_html(nb, *, title: str) -> str:

@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from helpers import earlier_runs, report
-from helpers.report_html import CSP, failure_sentence
+from helpers import report
+from helpers.report import earlier_runs
+from helpers.runner.report_html import CSP, failure_sentence
 
 TEMPLATE = "index.html.j2"
 
@@ -192,7 +193,7 @@ def _fmt(label: str, value: float | None, currency: str | None) -> str:
     if value is None:
         return "–"
     if label == "CLV at risk":
-        from helpers.currency import Currency
+        from helpers.report.currency import Currency
 
         return Currency(currency or "USD", "").format(value, 0)
     if label == "Top pair lift":

@@ -7,23 +7,18 @@ ranges and choices of ``helpers.params``) live here alone, so execution and publ
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers import config, jobs, report
+from helpers import config, jobs
 from helpers import params as params_spec
 from helpers.runner.results import RunError
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d{2})_[A-Za-z0-9_]+\.ipynb$")
-_SECRET_WORDS = {"key", "keys", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
-                 "credentials", "auth", "bearer"}
-_KINDS = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
 
 
 @dataclass(frozen=True)
@@ -128,63 +123,12 @@ def declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
         raise RunError(f"cannot read the parameters of {path.name}: {exc}") from None
 
 
-def secret_like(name: str) -> bool:
-    """True for names such as ``api_key``, ``mavera_token`` or ``apiKey``: such values belong in the environment."""
-    words = re.split(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])", name)
-    return any(word.lower() in _SECRET_WORDS for word in words if word)
-
-
-def _declared_type(spec: dict[str, Any]) -> tuple[type | None, bool]:
-    """(base type, optional) from an annotation such as ``int``, ``list[str]``, ``float | None``."""
-    name = (spec.get("inferred_type_name") or "None").replace(" ", "")
-    optional = False
-    if name.startswith("Optional[") and name.endswith("]"):
-        name, optional = name[len("Optional[") : -1], True
-    parts = [p for p in name.split("|") if p]
-    if "None" in parts and len(parts) > 1:
-        optional = True
-        parts = [p for p in parts if p != "None"]
-    base = parts[0].split("[", 1)[0].lower() if parts else "none"
-    if base in _KINDS:
-        return _KINDS[base], optional
-    kind, untyped_optional = _type_of_default(spec)
-    return kind, optional or untyped_optional
-
-
-def _type_of_default(spec: dict[str, Any]) -> tuple[type | None, bool]:
-    """No annotation: (the type of the literal default, whether the default is None)."""
-    try:
-        default = ast.literal_eval(spec.get("default") or "None")
-    except (ValueError, SyntaxError):
-        return None, False
-    if default is None:
-        return None, True
-    return (type(default) if type(default) in _KINDS.values() else None), False
-
-
 def coerce_parameter(name: str, value: Any, spec: dict[str, Any], where: str = "-p") -> Any:
-    """Coerce one ``-p`` value to the declared type (papermill itself would guess from the text)."""
-    kind, optional = _declared_type(spec)
-    if optional and isinstance(value, str) and value.strip().lower() in {"none", "null"}:
-        return None
-    if kind is None:
-        return value
-    if kind in (list, dict) and isinstance(value, str):
-        value = _parse_container(name, value, kind, where)
+    """Coerce one ``-p`` value to the declared type; a bad one is a RunError naming where it came from."""
     try:
-        return report.validate(name, value, kind, optional=optional)
-    except report.ParameterError as exc:
+        return params_spec.coerce_declared(name, value, spec)
+    except params_spec.ParameterError as exc:
         raise RunError(f"{where} {name}: {exc}") from None
-
-
-def _parse_container(name: str, value: str, kind: type, where: str = "-p") -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        try:
-            return ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            raise RunError(f"{where} {name}: {value!r} is not a valid {kind.__name__} (use JSON)") from None
 
 
 def plan_parameters(
@@ -233,7 +177,7 @@ def plan_parameters(
 
 
 def _refuse_secret(where: str, name: str) -> None:
-    if secret_like(name):
+    if params_spec.secret_like(name):
         raise RunError(f"{where}: secrets are never parameters; put it in .env or the environment instead")
 
 

@@ -1,6 +1,6 @@
 """What the emulator charges: Mavera's documented credit costs from ``apifacts/mavera_prices.json``.
 
-The client's estimates read the same file (helpers/mavera.py); each side has its own few lines of
+The client's estimates read the same file (helpers/mavera/client.py); each side has its own few lines of
 arithmetic, so the emulator needs no client code and a wrong figure is corrected in the data file once.
 """
 

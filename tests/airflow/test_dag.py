@@ -11,8 +11,6 @@ the parse and one-task tests run beside it on another worker instead of queueing
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import re
@@ -24,11 +22,10 @@ from typing import Any
 
 import pytest
 
-from helpers import accounts as accounts_module
+from helpers.scheduling import accounts as accounts_module
+from sandbox import Sandbox
 from tests.airflow.support import DAG_ID, GRAPH_SCRIPT, Airflow, ensure_venv, pinned_version
 from tests.runner.support import files_containing
-
-Sandbox = importlib.import_module("sandbox" if importlib.util.find_spec("sandbox") else "helpers.sandbox").Sandbox
 
 pytestmark = pytest.mark.airflow
 # One worker runs the short tests one by one; the DAG run has a worker of its own (the venv is built once,
@@ -135,7 +132,7 @@ def test_a_bad_accounts_file_is_the_dags_one_import_error(airflow_venv, tmp_path
     errors = airflow.json("dags", "list-import-errors", check=False)  # it exits 1 when there are some
     assert [e["filepath"] for e in errors] == ["klaviyo_mavera_workbooks.py"]
     last = errors[0]["error"].strip().splitlines()[-1]
-    assert last.startswith("helpers.accounts.AccountsError: ") and "looks like an API key" in last
+    assert last.startswith("helpers.scheduling.accounts.AccountsError: ") and "looks like an API key" in last
     assert key not in errors[0]["error"]
 
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from helpers import report, report_html
+from helpers import report
+from helpers.runner import report_html
 from tests.browser.conftest import WIDTH
 
 NO_ALT = "No description has been provided for this image"  # nbconvert's filler when a chart has no alt

@@ -12,7 +12,8 @@ import matplotlib
 import nbformat
 import pytest
 
-from helpers import figures, report_html
+from helpers.report import figures
+from helpers.runner import report_html
 from tests.browser import checks
 
 matplotlib.use("Agg")

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import report_html
+from helpers.runner import report_html
 from tests.browser import checks
 from tests.conftest import SHARED_DATE, SHARED_EARLIER
 

@@ -14,8 +14,8 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
-from helpers import http
 from helpers.config import KlaviyoSettings
+from helpers.http import session as http
 from helpers.klaviyo import KlaviyoClient, KlaviyoError
 from helpers.mavera import MaveraAPIError, MaveraClient, MaveraError, ResultCache, make_session
 from tests.hostile.support import KLAVIYO_KEY, MAVERA_KEY, json_response

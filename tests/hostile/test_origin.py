@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import http
 from helpers.config import KlaviyoSettings
+from helpers.http import session as http
 from helpers.klaviyo import KlaviyoClient, KlaviyoError
 from helpers.mavera import MaveraClient, MaveraError, ResultCache, make_session
 from tests.hostile.support import KLAVIYO_KEY, MAVERA_KEY, json_response

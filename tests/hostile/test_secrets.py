@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from helpers import config, http
+from helpers import config, redaction
 from helpers.config import ConfigError, KlaviyoSettings, MaveraSettings
+from helpers.http import session as http
 from helpers.klaviyo import KlaviyoClient, KlaviyoError
 from helpers.mavera import MaveraAPIError, MaveraClient, MaveraError, ResultCache, make_session
 from tests.hostile.support import KLAVIYO_KEY, MAVERA_KEY, json_response
@@ -74,12 +75,12 @@ def test_redact_masks_configured_keys_in_every_form_a_message_quotes_them(monkey
     quoted = [str(info.value), repr(info.value), f"KeyError: {mavera_key!r}", f"token={klaviyo_key}",
               '{"auth": "Bearer ' + mavera_key.replace("\n", "\\n") + '"}']
     for text in quoted:
-        clean = config.redact(text)
+        clean = redaction.redact(text)
         assert_no_key(clean, klaviyo_key)
         assert_no_key(clean, mavera_key)
-    assert config.redact("401 for Klaviyo-API-Key pk_unknown_7f3a and Bearer mvra_live_9b2c") == \
+    assert redaction.redact("401 for Klaviyo-API-Key pk_unknown_7f3a and Bearer mvra_live_9b2c") == \
         "401 for Klaviyo-API-Key *** and Bearer ***"
-    assert config.redact("GET /api/segments failed (503)") == "GET /api/segments failed (503)"
+    assert redaction.redact("GET /api/segments failed (503)") == "GET /api/segments failed (503)"
 
 
 def test_errors_redact_keys_when_they_become_text(monkeypatch):

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.bench import SandboxProcess
 from helpers.config import ConfigError, KlaviyoSettings
 from helpers.klaviyo import PROFILE_COLUMNS, KlaviyoClient, KlaviyoError, choose_metric, profiles_frame
 from sandbox import Sandbox
+from sandbox.process import SandboxProcess
 
 
 def client_for(sb: Sandbox, **kw) -> KlaviyoClient:

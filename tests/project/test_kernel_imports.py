@@ -1,7 +1,7 @@
 """What a job's kernel imports: its notebooks' imports and a chart shown for the report, never the exporter.
 
 nbconvert (and papermill, nbclient) belong to the runner's worker, which executes and exports the notebook.
-Imported in a kernel they cost every job about two seconds and nothing else (helpers/figures.py).
+Imported in a kernel they cost every job about two seconds and nothing else (helpers/report/figures.py).
 """
 
 from __future__ import annotations

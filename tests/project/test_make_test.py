@@ -125,6 +125,6 @@ def test_make_test_runs_lint_then_the_stages(tmp_path):
     # forwarding reaches scripts/test_stages.py, which passes it to pytest.
     assert plan.stdout.splitlines() == [
         "sh scripts/ensure_chromium.sh",
-        ".venv/bin/python -m ruff check dags helpers sandbox apifacts tests scripts notebooks",
+        ".venv/bin/python -m ruff check dags helpers sandbox apifacts tests scripts notebooks tools",
         ".venv/bin/python -m scripts.test_stages",
     ]

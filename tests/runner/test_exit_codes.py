@@ -17,10 +17,10 @@ from tests.runner.support import files_containing, write_notebook
 
 PARAMETERS = 'n: int = 1  # a number'
 BAD_PARAMETER = """\
-from helpers import report
+from helpers import params, report
 
 job = report.setup("01_bad_parameter")
-raise report.ParameterError("parameter n=-1 should be at least 1 (e.g. -p n 1)")
+raise params.ParameterError("parameter n=-1 should be at least 1 (e.g. -p n 1)")
 """
 MISSING_KEY = """\
 from helpers import config

@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from bs4 import BeautifulSoup
 
 from helpers import report
-from helpers.report_html import CSP
 from helpers.runner.index import headline, render_index, sparkline
+from helpers.runner.report_html import CSP
 from tests.runner.support import hrefs
 
 SCRIPT = "<script>alert('x')</script>"

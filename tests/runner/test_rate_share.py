@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ratelimits, run
-from helpers.http import Pacer
+from helpers import run
+from helpers.http import ratelimits
+from helpers.http.session import Pacer
 from helpers.runner import workers
 from sandbox import Sandbox
 from tests.runner.support import quiet

@@ -138,7 +138,7 @@ def test_html_reports_hold_no_code_no_parameters_no_records(outcome):
         text = (outcome.run_dir / job["html"]).read_text()
         assert not re.search(r'class="[^"]*jp-InputArea-editor', text), job["notebook"]  # no code input
         code_cells = re.findall(r'class="(jp-Cell jp-CodeCell[^"]*)"', text)
-        # A failed job's page is one sentence, no cells at all (helpers/report_html.py: failed_report_html).
+        # A failed job's page is one sentence, no cells at all (helpers/runner/report_html.py: failed_report_html).
         assert (code_cells if job["status"] == "succeeded" else not code_cells), job["notebook"]
         assert all("jp-mod-noInput" in c for c in code_cells), job["notebook"]
         assert "CODE_MARKER_7f3a" not in text

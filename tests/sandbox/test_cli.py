@@ -1,4 +1,4 @@
-"""`python -m sandbox` (and its alias `python -m helpers.sandbox`) as a process."""
+"""`python -m sandbox` as a process."""
 
 from __future__ import annotations
 
@@ -36,12 +36,5 @@ def test_cli_prints_urls_and_keys_then_serves_until_sigterm():
 
 def test_cli_rejects_bad_flags_with_a_clear_message():
     done = subprocess.run([sys.executable, "-m", "sandbox", "--fault-rate", "2"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "fault rate must be between 0 and 1" in done.stderr
-
-
-def test_old_module_name_still_runs_the_same_command():
-    """`python -m helpers.sandbox` is an alias for one release: same parser, same message."""
-    done = subprocess.run([sys.executable, "-m", "helpers.sandbox", "--fault-rate", "2"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "fault rate must be between 0 and 1" in done.stderr

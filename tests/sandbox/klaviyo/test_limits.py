@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import ratelimits
+from helpers.http import ratelimits
 from sandbox import Sandbox
 from sandbox.klaviyo.limits import Limit, RateLimiter, limit_of, min_seconds
 from sandbox.klaviyo.params import OPERATIONS

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.currency import Currency
+from helpers.report.currency import Currency
 
 TABLE_CLASS = "workbooks-table"
 NOTE_CLASS = "workbooks-table-note"

@@ -156,7 +156,7 @@ def memory_benchmark(profiles: int, jobs: list[int], seed: int, timeout: float =
     """Start the sandbox in its own process, run each job alone against it, and measure (see the module doc)."""
     import requests
 
-    from helpers.bench import SandboxProcess
+    from sandbox.process import SandboxProcess
 
     work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     try:

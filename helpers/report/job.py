@@ -7,7 +7,7 @@ the HTML export drops those outputs (``helpers.run``).
 
 In between, ``job.header(report.period(...), currency)``, ``job.findings(lines, next_step)`` and
 ``job.since_last_run(history.<job>, ...)`` show the blocks the code-free report opens with (they are lifted
-to its top: ``helpers.report_blocks``), ``job.table(df, ...)`` shows frames as readable tables and
+to its top: ``helpers.report.blocks``), ``job.table(df, ...)`` shows frames as readable tables and
 ``job.save_fig(fig, name, alt=...)`` shows charts with their alt text.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,18 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config
-from helpers.currency import Currency
-from helpers.currency import currency as currency_of
-from helpers.periods import Period, period  # noqa: F401  (re-exported: report.period)
 from helpers.progress import headless, progress  # noqa: F401  (re-exported: report.progress, report.headless)
+from helpers.report.currency import Currency
+from helpers.report.currency import currency as currency_of
+from helpers.report.periods import Period, period  # noqa: F401  (re-exported: report.period)
 
 RECORD_MIME = "application/vnd.workbooks.record+json"
 SANDBOX_BANNER = "Sandbox data — synthetic shop, not your Klaviyo account"
 _UNSET = object()
-
-
-class ParameterError(ValueError):
-    """A notebook parameter is out of range or of the wrong type; the message says which and what to pass."""
 
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -72,6 +67,12 @@ class Job:
         os.replace(tmp, path)
         return path
 
+    def save_text(self, text: str, name: str) -> Path:
+        """Save ``text`` (e.g. Mavera's answer as Markdown) as ``artifacts/name``, ending in a newline."""
+        path = self._path(name, Path(name).suffix or ".txt")
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        return path
+
     def save_fig(self, fig, name: str, *, dpi: int = 120, alt: str | None = None) -> Path | None:
         """Save a matplotlib figure as PNG. With ``alt`` (one sentence: what the chart shows) the figure is
         also shown, carrying that alt text into the report, and closed, and nothing is returned (a cell that
@@ -81,7 +82,7 @@ class Job:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         if alt is None:
             return path
-        from helpers.figures import show_figure
+        from helpers.report.figures import show_figure
 
         show_figure(fig, alt)
         return None
@@ -96,13 +97,13 @@ class Job:
         csv: str | Path | None = None,
         caption: str | None = None,
     ) -> None:
-        """Show a frame as a table a reader can read (``helpers.tables.table_html``): ``headers`` picks and
+        """Show a frame as a table a reader can read (``helpers.report.tables.table_html``): ``headers`` picks and
         names the columns, ``formats`` gives each quantity one format (``"percent"``, ``"money"`` in this
         report's currency, ``"count"``, ...), at most ``max_rows`` rows with "showing N of M — all in
         ``file.csv``" linking the artifact. ``csv``: a file name saves ``df`` there first; a path (as
         :meth:`save_csv` returns) links that file as it is, e.g. the full data behind a selection. Returns
         nothing, so a table as a cell's last line shows no value after it."""
-        from helpers import tables
+        from helpers.report import tables
 
         path: Path | None = None
         if isinstance(csv, Path):
@@ -120,9 +121,10 @@ class Job:
 
     def header(self, covered: Period, currency: Currency | None = None, *, money: bool = True) -> None:
         """Run date, the data period actually covered and the currency, for the top of the report; records
-        ``period`` and ``currency``. ``currency`` (default: :func:`helpers.currency.currency`) is then the
+        ``period`` and ``currency``. ``currency`` (default: :func:`helpers.report.currency.currency`) is then the
         one :meth:`table` formats money in; ``money=False`` for a report with no amounts in it."""
-        from helpers import earlier_runs, report_blocks
+        from helpers.report import blocks as report_blocks
+        from helpers.report import earlier_runs
 
         if currency is not None:
             self.currency = currency
@@ -140,7 +142,7 @@ class Job:
         """The findings a report opens with (3–5 Markdown lines; more fold away) ending with the recommended
         ``next_step``; records ``headlines``, two or three short plain sentences for index.html (default: the
         next step and the first findings)."""
-        from helpers import report_blocks
+        from helpers.report import blocks as report_blocks
 
         lines = [str(line) for line in lines if str(line).strip()]
         keep = report_blocks.MAX_FINDINGS - (1 if next_step else 0)
@@ -151,10 +153,10 @@ class Job:
         record("headlines", [_short(report_blocks.plain(x)) for x in chosen[:3]])
 
     def previous(self):
-        """This notebook's earlier successful run of the same kind (``helpers.earlier_runs.Previous``), or
+        """This notebook's earlier successful run of the same kind (``helpers.report.earlier_runs.Previous``), or
         None: the report's "Since the last run" compares with it."""
         if self._previous is _UNSET:
-            from helpers import earlier_runs
+            from helpers.report import earlier_runs
 
             root, run_date = earlier_runs.located()
             self._previous = earlier_runs.previous_run(root, self.stem, sandbox=config.is_sandbox(),
@@ -163,12 +165,12 @@ class Job:
 
     def since_last_run(self, compare: Callable[..., list[str]], *args: Any, **kwargs: Any) -> None:
         """Show what moved since the earlier run: ``compare(previous, *args, **kwargs)`` (a
-        ``helpers.history`` function) gives the sentences. Shows nothing without an earlier run. Returns
+        ``helpers.report.history`` function) gives the sentences. Shows nothing without an earlier run. Returns
         nothing, so a cell that ends with it shows no value."""
         previous = self.previous()
         if previous is None:
             return
-        from helpers import report_blocks
+        from helpers.report import blocks as report_blocks
 
         lines = compare(previous, *args, **kwargs)
         report_blocks.show(report_blocks.SINCE, report_blocks.since_html(previous.date, lines),
@@ -194,7 +196,7 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def currency(events=None) -> Currency:
-    """The currency of a report's amounts (:func:`helpers.currency.currency`): from the order ``events`` when
+    """The currency of a report's amounts (:func:`helpers.report.currency.currency`): from the order ``events`` when
     they name one, else ``WORKBOOKS_CURRENCY``, else US dollars, marked as assumed."""
     return currency_of(events)
 
@@ -342,106 +344,3 @@ def read_records(nb) -> dict[str, Any]:
             if isinstance(payload, dict) and "name" in payload:
                 records[payload["name"]] = payload.get("value")
     return records
-
-
-# ---------------------------------------------------------------------------------------------- parameters
-
-
-_TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off"}
-
-
-def validate(
-    name: str,
-    value: Any,
-    kind: type | None = None,
-    *,
-    choices: Sequence | None = None,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    optional: bool = False,
-) -> Any:
-    """Check and coerce one parameter; raises :class:`ParameterError` with one sentence on failure.
-
-    ``kind`` is ``int``, ``float``, ``str``, ``bool``, ``list``, ``dict`` or ``datetime.date``
-    (ISO strings are parsed). ``minimum``/``maximum`` bound numbers, or the length of lists.
-    """
-    if value is None:
-        if optional:
-            return None
-        raise ParameterError(f"parameter {name} is required; set it with -p {name} VALUE")
-    value = _coerce(name, value, kind) if kind is not None else value
-    if choices is not None and value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ParameterError(f"parameter {name}={value!r} is not one of {allowed}")
-    measured = len(value) if isinstance(value, list | dict | str) and kind is not str else value
-    if minimum is not None and measured < minimum:
-        raise ParameterError(f"parameter {name}={value!r} must be at least {minimum}")
-    if maximum is not None and measured > maximum:
-        raise ParameterError(f"parameter {name}={value!r} must be at most {maximum}")
-    return value
-
-
-def _coerce(name: str, value: Any, kind: type) -> Any:
-    wrong = ParameterError(f"parameter {name}={value!r} should be {_kind_name(kind)}")
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise wrong
-    if kind is int:
-        if isinstance(value, bool):
-            raise wrong
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise wrong from None
-        raise wrong
-    if kind is float:
-        if isinstance(value, bool):
-            raise wrong
-        try:
-            result = float(value)
-        except (TypeError, ValueError):
-            raise wrong from None
-        if not math.isfinite(result):  # nan/inf would reach the kernel as bare names and fail there
-            raise ParameterError(f"parameter {name}={value!r} should be a finite number")
-        return result
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise wrong
-    if kind is dt.date:
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ParameterError(f"parameter {name}={value!r} should be a date like 2026-07-15") from None
-    if kind in (list, dict):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise wrong from None
-        if isinstance(value, tuple) and kind is list:
-            value = list(value)
-        if isinstance(value, kind):
-            return value
-        raise wrong
-    if isinstance(value, kind):
-        return value
-    raise wrong
-
-
-def _kind_name(kind: type) -> str:
-    return {int: "a whole number", float: "a number", str: "text", bool: "true or false",
-            list: "a list", dict: "a mapping"}.get(kind, f"a {kind.__name__}")

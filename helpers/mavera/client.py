@@ -16,302 +16,57 @@ Spending policy:
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
 import requests
 
-import apifacts
-from helpers import http
-from helpers.config import ConfigError, MaveraSettings, cache_dir, key_problem, load_env
-from helpers.private import private_dir, tighten_tree, write_private
-from helpers.redaction import redact
+from helpers.config import ConfigError, MaveraSettings, key_problem
+from helpers.http import session as http
+from helpers.mavera.cache import LOCK_WAIT, ResultCache, canonical, request_key
+from helpers.mavera.credits import (
+    GENERATION_CREDITS,
+    MAVE_BANDS,
+    PERSONA_CREDITS,
+    focus_group_credits,
+    mave_chat_band,
+)
+from helpers.mavera.errors import (
+    BudgetExceeded,
+    CreditsExhausted,
+    FocusGroupFailed,
+    FocusGroupTimeout,
+    MaveraAPIError,
+    MaveraAuthError,
+    MaveraError,
+)
+from helpers.mavera.questions import open_ended
+from helpers.mavera.results import FocusGroupResult, answers_frame
+from helpers.mavera.transport import (
+    DEFAULT_POLL_SECONDS,
+    DEFAULT_TIMEOUT,
+    MAX_RETRY_AFTER,
+    credits_of,
+    error_line,
+    make_session,
+    poll_seconds,
+    retry_after_wait,
+)
 
-# ---------------------------------------------------------------- documented credit costs
-# From apifacts/mavera_prices.json (guides/credits, features/mave-agent; its "source" says where each figure
-# comes from). The sandbox charges from the same file, so a corrected figure changes both at once.
-_PRICES = apifacts.load("mavera_prices")
-PERSONA_CREDITS = _PRICES["persona"]["create"]  # POST /personas, one-time
-GENERATION_CREDITS = (_PRICES["generation"]["min"], _PRICES["generation"]["max"])  # POST /generations
-# POST /mave/chat by complexity: (name, max words of a message in that band or None, min credits, max credits).
-MAVE_BANDS = tuple((b["complexity"], b["max_words"], b["min"], b["max"]) for b in _PRICES["mave_chat"]["bands"])
-_FOCUS_GROUP = _PRICES["focus_group"]
-
-ANSWER_COLUMNS = ["persona_id", "persona_name", "respondent", "question_id", "question", "type", "answer"]
 CHAT_TIMEOUT = (10, 180)  # Mave takes 30-90 s on a first message
-DEFAULT_TIMEOUT = (10, 120)
 MAX_POST_ATTEMPTS = 5
-DEFAULT_POLL_SECONDS = 3.0  # real focus groups take 30-120 s (research: poll every 3-5 s)
 
-
-def focus_group_credits(respondents: int, n_questions: int) -> int:
-    """Credits for one focus group: the documented rule made exact.
-
-    Docs: "~50-75 credits for 10-25 respondents, plus ~2 per question; 50 respondents and 5 questions
-    ≈ 100-125". The line through those figures is 40 + 1.5 per respondent + 2 per question (10 → 55,
-    25 → 77.5, 50 resp. + 5 q. → 125), rounded up, never below the documented floor of 50. The
-    coefficients live in apifacts/mavera_prices.json, which the sandbox charges from too.
-    """
-    f = _FOCUS_GROUP
-    return max(f["floor"], math.ceil(f["base"] + f["per_respondent"] * respondents + f["per_question"] * n_questions))
-
-
-def mave_chat_band(message: str) -> tuple[str, int, int]:
-    """(complexity, min credits, max credits) for a Mave message, classified by its length.
-
-    Mavera decides complexity itself; message length is the proxy used here (and by the sandbox), and
-    budgets use the band's maximum so the estimate is never below the charge.
-    """
-    words = len(message.split())
-    for name, limit, lo, hi in MAVE_BANDS:
-        if limit is None or words <= limit:
-            return name, lo, hi
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-# ---------------------------------------------------------------- errors
-class MaveraError(RuntimeError):
-    """A Mavera call failed; the message is one line that says what to do.
-
-    Redacted here, where the error becomes text: a key a server echoed back never reaches a report.
-    """
-
-    def __init__(self, message: object = "", *args: object):
-        super().__init__(redact(message), *args)
-
-
-class BudgetExceeded(MaveraError):
-    """A call's credit estimate exceeds what is left of ``max_credits``; nothing was sent."""
-
-
-class CreditsExhausted(MaveraError):
-    """Mavera answered 402: the credit balance is spent. ``done`` lists what completed before it."""
-
-    def __init__(self, message: str, done: list[dict] | None = None):
-        super().__init__(message)
-        self.done = list(done or [])
-
-
-class MaveraAPIError(MaveraError):
-    """Mavera returned an error response (status and Mavera's error code kept)."""
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.status, self.code = status, code
-
-
-class MaveraAuthError(MaveraAPIError):
-    """Mavera rejected the key (401): no retry helps until it is fixed (a job that stops on it is a permanent
-    failure for the runner, exit 2; inside a Mavera step it is shown like any other refusal)."""
-
-
-class FocusGroupTimeout(MaveraError):
-    """A focus group did not finish before the deadline; a rerun resumes it instead of creating it again."""
-
-
-class FocusGroupFailed(MaveraError):
-    """Mavera reports the focus group as failed; it is forgotten locally so a rerun creates a new one."""
 
 
 class _Unknown(Exception):
     """A charging POST failed in a way that leaves open whether Mavera applied it."""
 
 
-# ---------------------------------------------------------------- question builders (payload shapes [I])
-def likert(text: str, scale: int = 5, id: str | None = None) -> dict:
-    if scale not in (5, 7):
-        raise ValueError("A Likert scale must have 5 or 7 points.")
-    return _question("likert", text, id, scale=scale)
-
-
-def nps(text: str, id: str | None = None) -> dict:
-    return _question("nps", text, id)
-
-
-def multiple_choice(text: str, options: Sequence[str], id: str | None = None) -> dict:
-    if len(options) < 2:
-        raise ValueError("A multiple-choice question needs at least two options.")
-    return _question("multiple_choice", text, id, options=[str(o) for o in options])
-
-
-def open_ended(text: str, id: str | None = None) -> dict:
-    return _question("open_ended", text, id)
-
-
-def _question(qtype: str, text: str, qid: str | None, **extra) -> dict:
-    if not str(text).strip():
-        raise ValueError("A question needs its text.")
-    q = {"type": qtype, "text": str(text), **extra}
-    if qid:
-        q["id"] = qid
-    return q
-
-
 # ---------------------------------------------------------------- bounds
-MAX_RETRY_AFTER = http.RETRY_AFTER_CAP  # a longer Retry-After fails with when to retry, never a long sleep
 MAX_LIST_PAGES = 1_000  # one list endpoint (100 items a page); a list that never ends stops here
-LOCK_WAIT = 600.0  # seconds a run waits for another run's identical charging request to finish
-
-
-# ---------------------------------------------------------------- result cache
-def canonical(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def request_key(endpoint: str, payload: Any) -> str:
-    return hashlib.sha256(f"{endpoint}\n{canonical(payload)}".encode()).hexdigest()
-
-
-class ResultCache:
-    """JSON files under ``cache_dir()/mavera/<account hash>/``; the key itself is never stored.
-
-    Private to the user (0700 folders, 0600 files; older looser ones are tightened on open): the
-    entries are paid results. :meth:`claim` is the lock two runs take on one request hash, so the
-    second waits for the first's result instead of paying for the same request again.
-    """
-
-    def __init__(self, base_url: str, api_key: str, root: Path | None = None):
-        account = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:16]
-        self.root = (root or cache_dir()) / "mavera"
-        self.dir = self.root / account
-        if self.dir.is_dir():
-            private_dir(self.dir, parents_up_to=self.root)
-            tighten_tree(self.dir)
-
-    def _path(self, key: str) -> Path:
-        return self.dir / f"{key}.json"
-
-    def get(self, key: str) -> dict | None:
-        try:
-            value = json.loads(self._path(key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return value if isinstance(value, dict) else None
-
-    def put(self, key: str, value: dict) -> None:
-        private_dir(self.dir, parents_up_to=self.root)
-        write_private(self._path(key), json.dumps(value, default=str))  # atomic: never half an entry
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-    @contextmanager
-    def claim(self, key: str, wait: float = LOCK_WAIT, what: str = "This request") -> Iterator[None]:
-        """Hold the lock of one request hash (``fcntl.flock`` on ``<key>.lock``), waiting at most ``wait`` s.
-
-        Runs on one machine that share the cache (two schedulers, a notebook and the runner) take
-        it around a charging request; the later one then finds the earlier one's result in the cache.
-        The lock goes with the process: a run that dies never leaves it held.
-        """
-        private_dir(self.dir, parents_up_to=self.root)
-        fd = os.open(self.dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            deadline = time.monotonic() + wait
-            pause = 0.02
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise MaveraError(
-                            f"{what}: another run has been sending the same request for over {wait:g} s; "
-                            "let it finish, then rerun (its result will be reused, not paid again).") from None
-                    time.sleep(pause)
-                    pause = min(0.5, pause * 1.5)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
-
-
-# ---------------------------------------------------------------- HTTP session
-def make_session(api_key: str, backoff_factor: float = 0.5, base_url: str | None = None) -> requests.Session:
-    """The Mavera session, built on the project's one HTTP policy module (helpers/http.py).
-
-    urllib3 retries idempotent GETs on 429/5xx/dropped connections, honouring Retry-After; POST and
-    PATCH are not retried there (only connection failures before anything was sent): the client
-    decides per call, because a charging POST must not be repeated blindly. The session sends only to
-    the origin of ``base_url`` (the client binds it to its own when given a session without one).
-    """
-    return http.make_session(
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
-                 "Accept": "application/json", "User-Agent": "klaviyo-mavera-workbooks"},
-        retry=http.make_retry(attempts=4, backoff=backoff_factor, backoff_max=20, methods=("GET",),
-                              max_retry_after=MAX_RETRY_AFTER),
-        timeout=DEFAULT_TIMEOUT,
-        origin=base_url,
-    )
-
-
-# ---------------------------------------------------------------- results
-@dataclass
-class FocusGroupResult:
-    id: str | None
-    name: str
-    status: str
-    answers: pd.DataFrame
-    raw: dict = field(repr=False)
-    credits_used: int = 0
-    from_cache: bool = False
-
-
-def answers_frame(group: Mapping) -> pd.DataFrame:
-    """Tidy answers (one row per respondent per question) from a completed focus-group body.
-
-    [I] Shape: ``results.responses[] = {respondent_id, persona{id,name}, answers[{question_id, value}]}``;
-    flat rows (``persona_id``, ``question_id``, ``answer``/``score``) are read too.
-    """
-    questions = {q.get("id"): q for q in group.get("questions") or []}
-    results = group.get("results") or {}
-    rows = []
-    for resp in results.get("responses") or []:
-        persona = resp.get("persona") or {}
-        pid = persona.get("id") or resp.get("persona_id")
-        pname = persona.get("name") or resp.get("persona_name")
-        respondent = resp.get("respondent_id") or resp.get("respondent")
-        answers = resp.get("answers")
-        if answers is None:  # flat row
-            answers = [resp]
-        for ans in answers:
-            qid = ans.get("question_id")
-            q = questions.get(qid, {})
-            value = next((ans[k] for k in ("value", "answer", "score", "response") if k in ans), None)
-            rows.append({"persona_id": pid, "persona_name": pname, "respondent": respondent, "question_id": qid,
-                         "question": q.get("text") or ans.get("question"),
-                         "type": str(q.get("type") or ans.get("type") or "").lower(), "answer": value})
-    return pd.DataFrame(rows, columns=ANSWER_COLUMNS).astype({"answer": object})
-
-
-def _error_line(resp: requests.Response) -> tuple[str, str | None]:
-    try:
-        doc = resp.json()
-    except ValueError:
-        doc = None
-    err = (doc.get("error") or {}) if isinstance(doc, dict) else {}
-    if not isinstance(err, dict):
-        err = {"message": str(err)}
-    message = " ".join(str(err.get("message") or resp.reason or "no message").split())
-    return message, err.get("code")
-
-
-def _credits_of(body: Mapping) -> int:
-    usage = body.get("usage") or {}
-    value = usage.get("credits_used", body.get("credits_charged", 0))
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 # ---------------------------------------------------------------- the client
@@ -367,7 +122,7 @@ class MaveraClient:
         A dry run needs no key: it only shows payloads. ``MAVERA_POLL_SECONDS`` (optional) sets the first
         wait between focus-group polls (default 3 s; an API that finishes groups in moments can set it lower).
         """
-        poll = _poll_seconds()
+        poll = poll_seconds()
         try:
             s = MaveraSettings.from_env()
         except ConfigError:
@@ -427,7 +182,7 @@ class MaveraClient:
         print(f"[dry run] {method} {path} {canonical(payload)}")
 
     def _raise_for(self, resp: requests.Response, method: str, path: str) -> None:
-        message, code = _error_line(resp)
+        message, code = error_line(resp)
         where = f"Mavera {method} {path}"
         if resp.status_code == 401:
             raise MaveraAuthError(f"{where}: {message} Check MAVERA_API_KEY.", 401, code)
@@ -512,24 +267,35 @@ class MaveraClient:
                 self._sleep(min(30, 2**attempt))
                 continue
             self.requests_sent += 1
-            if resp.status_code == 429:
-                if (error := self._too_long(resp, method, path)) is not None:
-                    raise error
-                self._sleep(_retry_after(resp, attempt))
-                continue
-            if resp.status_code >= 500:
-                if charging:
-                    raise _Unknown(f"HTTP {resp.status_code}")
-                self._sleep(min(30, 2**attempt))
-                continue
-            if resp.status_code >= 400:
-                self._raise_for(resp, method, path)
-            body = self._body(resp, method, path, charged=charging)
-            if "error" in body and "id" not in body:
-                self._raise_for(resp, method, path)
-            self.credits_spent += _credits_of(body)
-            return body
+            body = self._answer_of(resp, method, path, charging, attempt)
+            if body is not None:
+                return body
         raise MaveraError(f"Mavera {method} {path} still failing after {MAX_POST_ATTEMPTS} attempts; try again later.")
+
+    def _answer_of(self, resp: requests.Response, method: str, path: str, charging: bool,
+                   attempt: int) -> dict | None:
+        """The body of a POST/PATCH answer, or None after waiting when it should be sent again.
+
+        429 was not applied: wait it out. A 5xx on a charging call may have been applied: ``_Unknown``,
+        so the caller looks the object up; on a free call, back off and retry.
+        """
+        if resp.status_code == 429:
+            if (error := self._too_long(resp, method, path)) is not None:
+                raise error
+            self._sleep(retry_after_wait(resp, attempt))
+            return None
+        if resp.status_code >= 500:
+            if charging:
+                raise _Unknown(f"HTTP {resp.status_code}")
+            self._sleep(min(30, 2**attempt))
+            return None
+        if resp.status_code >= 400:
+            self._raise_for(resp, method, path)
+        body = self._body(resp, method, path, charged=charging)
+        if "error" in body and "id" not in body:
+            self._raise_for(resp, method, path)
+        self.credits_spent += credits_of(body)
+        return body
 
     def _list(self, path: str, params: Mapping | None = None) -> Iterable[dict]:
         """Every item of a list endpoint, following next_cursor (or offset) pages until has_more is false.
@@ -632,7 +398,7 @@ class MaveraClient:
                 if exc.status == 422 and (found := self.find_persona(payload["name"])):
                     return self._update_persona(found, payload)
                 raise
-            self.done.append({"kind": "persona", "id": persona["id"], "credits": _credits_of(persona)})
+            self.done.append({"kind": "persona", "id": persona["id"], "credits": credits_of(persona)})
             return persona
         raise MaveraError(f"Creating persona '{payload['name']}' failed twice ({last}) and it does not exist; try again later.")
 
@@ -643,7 +409,7 @@ class MaveraClient:
         if not changes:
             return existing
         persona = self._send("PATCH", f"/personas/{existing['id']}", changes, charging=False)
-        self.done.append({"kind": "persona update", "id": persona.get("id"), "credits": _credits_of(persona)})
+        self.done.append({"kind": "persona update", "id": persona.get("id"), "credits": credits_of(persona)})
         return persona
 
     # ------------------------------------------------------------ generations
@@ -700,7 +466,7 @@ class MaveraClient:
                     f"{what}: Mavera did not confirm the request ({exc}); it may or may not have been charged, "
                     "so it was not repeated; rerun to try again."
                 ) from None
-            self.done.append({"kind": path.strip("/"), "id": body.get("id"), "credits": _credits_of(body)})
+            self.done.append({"kind": path.strip("/"), "id": body.get("id"), "credits": credits_of(body)})
             self.cache.put(key, {"endpoint": path, "response": body})
         return body
 
@@ -753,7 +519,7 @@ class MaveraClient:
             if hit.get("state") == "completed":
                 group = hit["response"]
                 return FocusGroupResult(group["id"], group["name"], "completed", answers_frame(group), group,
-                                        _credits_of(group), from_cache=True)
+                                        credits_of(group), from_cache=True)
             gid = hit["id"]  # created on an earlier run and not finished: resume, do not create again
         try:
             group = self._poll_focus_group(gid, deadline_s)
@@ -764,7 +530,7 @@ class MaveraClient:
             raise
         self.cache.put(key, {"state": "completed", "id": gid, "response": group})
         return FocusGroupResult(gid, group.get("name", payload["name"]), "completed", answers_frame(group), group,
-                                _credits_of(group))
+                                credits_of(group))
 
     def find_focus_group(self, name: str) -> dict | None:
         """The focus group with exactly this name that has not failed (free GET), or None.
@@ -790,7 +556,7 @@ class MaveraClient:
                     return found["id"]
                 last = exc
                 continue
-            self.done.append({"kind": "focus group", "id": group["id"], "credits": _credits_of(group)})
+            self.done.append({"kind": "focus group", "id": group["id"], "credits": credits_of(group)})
             return group["id"]
         raise MaveraError(f"Creating focus group '{payload['name']}' failed twice ({last}) and it does not exist; "
                           "try again later.")
@@ -815,26 +581,3 @@ class MaveraClient:
             self._sleep(interval)
             waited += interval
             interval = min(self.poll_max_interval, interval * 1.5)
-
-
-def _poll_seconds() -> float:
-    """``MAVERA_POLL_SECONDS`` from the environment/.env, or the default; a bad value is one clear line."""
-    load_env()
-    raw = os.environ.get("MAVERA_POLL_SECONDS", "").strip()
-    if not raw:
-        return DEFAULT_POLL_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"MAVERA_POLL_SECONDS must be a positive number of seconds (e.g. 3), not {raw!r}; "
-                          "unset it for the default.")
-    return value
-
-
-def _retry_after(resp: requests.Response, attempt: int) -> float:
-    """Seconds to wait after a 429: its Retry-After (seconds or a date; callers refuse ones over the
-    cap first, and this caps again), else exponential backoff."""
-    wait = http.retry_after_seconds(resp.headers.get("Retry-After"))
-    return min(MAX_RETRY_AFTER, wait) if wait is not None else float(min(60, 2 ** (attempt + 1)))

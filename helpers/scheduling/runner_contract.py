@@ -8,7 +8,7 @@ exits 0 when the job succeeded, 1 when it failed (worth a retry), 2 when it coul
 reason a retry cannot fix (bad parameter, setting or key), 130/143 when interrupted. Keys reach the runner
 only through its environment, under the variable names the accounts file gives; never in argv.
 
-Standard library only, like :mod:`helpers.accounts`: the DAG imports it inside Airflow's environment.
+Standard library only, like :mod:`helpers.scheduling.accounts`: the DAG imports it inside Airflow's environment.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from helpers.accounts import SECRETS, Account
+from helpers.scheduling.accounts import SECRETS, Account
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1  # the job ran and failed: a timeout, a dead kernel, an API outage; retry with backoff

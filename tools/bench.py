@@ -10,10 +10,10 @@ Klaviyo's cookbook does it (plain requests, follow ``links.next``, sleep on 429)
 child process so its work does not compete with the clients for one GIL. Each case starts at a fresh
 minute so the cases do not share a steady window. Then it times turning 1,000,000 JSON:API profiles into the notebook 01
 frame and reports peak memory, and measures one kernel's peak memory when jobs 01 and 03 run through the runner
-against a sandbox of 1,000,000 profiles (``helpers/bench_memory.py``). Writes ``outputs/bench/klaviyo_fetch.json``
+against a sandbox of 1,000,000 profiles (``tools/bench_memory.py``). Writes ``outputs/bench/klaviyo_fetch.json``
 (the memory case under ``kernel_memory``) and prints a table.
 
-    python -m helpers.bench [--profiles 20000] [--rate-scale 1] [--latency-ms 150] [--frame-rows 1000000]
+    python -m tools.bench [--profiles 20000] [--rate-scale 1] [--latency-ms 150] [--frame-rows 1000000]
                             [--memory-profiles 1000000] [--memory-jobs 1,3] [--only memory]
 """
 
@@ -25,7 +25,6 @@ import json
 import math
 import random
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -35,9 +34,10 @@ from typing import Any
 
 import requests
 
-from helpers import ratelimits
 from helpers.config import KlaviyoSettings, project_root
-from helpers.ratelimits import Limit
+from helpers.http import ratelimits
+from helpers.http.ratelimits import Limit
+from sandbox.process import SandboxProcess
 
 
 def limit_of_bucket(bucket: str) -> Limit:
@@ -112,40 +112,6 @@ class Cookbook:
             out.extend(doc["data"])
             url, params = (doc.get("links") or {}).get("next"), None
         return out
-
-
-class SandboxProcess:
-    """``python -m sandbox`` in a child process, so its request handling does not compete with the
-    clients being measured for this process's GIL."""
-
-    def __init__(self, **options: Any) -> None:
-        args = [sys.executable, "-m", "sandbox"]
-        for name, value in options.items():
-            args += [f"--{name.replace('_', '-')}", str(value)]
-        self.proc = subprocess.Popen(args, cwd=project_root(), stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line:
-            self.proc.wait(timeout=10)
-            raise RuntimeError(f"the sandbox exited with code {self.proc.returncode} before it started; "
-                               "run `python -m sandbox` to see why.")
-        info = json.loads(line)
-        self.klaviyo_base_url: str = info["klaviyo_base_url"]
-        self.klaviyo_api_key: str = info["klaviyo_api_key"]
-        self.env: dict[str, str] = info["env"]  # what points a runner and its kernels at this sandbox
-
-    def stats(self) -> dict[str, Any]:
-        return requests.get(self.klaviyo_base_url + "/sandbox/stats", timeout=30).json()["klaviyo"]
-
-    def __enter__(self) -> SandboxProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -300,9 +266,9 @@ def print_table(rows: list[dict[str, Any]], speedups: dict[str, float], frame: d
 
 
 def main(argv: list[str] | None = None) -> int:
-    from helpers import bench_memory  # it imports SandboxProcess from here
+    from tools import bench_memory
 
-    ap = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profiles", type=int, default=20000)
     ap.add_argument("--rate-scale", type=float, default=1.0)
     ap.add_argument("--latency-ms", type=int, default=150)
@@ -344,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"profiles": args.profiles, "rate_scale": args.rate_scale, "latency_ms": args.latency_ms,
               "seed": args.seed, "cases": rows, "speedup_over_cookbook": speedups, "profiles_frame": frame,
               "kernel_memory": memory,
-              "command": "python -m helpers.bench " + " ".join(argv if argv is not None else sys.argv[1:])}
+              "command": "python -m tools.bench " + " ".join(argv if argv is not None else sys.argv[1:])}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     if rows or frame:

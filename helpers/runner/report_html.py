@@ -1,11 +1,11 @@
 """Self-contained HTML reports a reader can open offline and forward: the code-free report of an executed
 notebook, and the one-sentence page of a job that failed.
 
-A report loads nothing from anywhere: the nbconvert template in ``helpers/templates/report/`` empties the
+A report loads nothing from anywhere: the nbconvert template in ``helpers/runner/templates/report/`` empties the
 lab template's CDN script blocks (require.js, MathJax, Mermaid, widgets), inlines every style and image,
 and sets a Content-Security-Policy so that no output can fetch from another origin either.
 
-Alt text convention: a chart shown with :func:`helpers.figures.show_figure` (IPython's ``Image(alt=...)``, which puts
+Alt text convention: a chart shown with :func:`helpers.report.figures.show_figure` (IPython's ``Image(alt=...)``, which puts
 ``{"image/png": {"alt": ...}}`` in the output's metadata) gets that sentence as its ``<img alt>``; images
 without one keep nbconvert's "No description has been provided for this image".
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-from helpers import report, report_blocks
+from helpers import report
+from helpers.report import blocks as report_blocks
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "report"
@@ -94,7 +95,7 @@ def report_html(nb, title: str, sandbox: bool) -> str:
 
 
 def _open_with_blocks(nb) -> None:
-    """Lift the outputs a notebook marked for the top (``helpers.report_blocks``: header, findings, since the
+    """Lift the outputs a notebook marked for the top (``helpers.report.blocks``: header, findings, since the
     last run) to the start of the report: the title (the first Markdown cell's ``# heading``), the sandbox
     banner, those blocks in their fixed order, then the rest of the first cell (question, needs, costs) and
     everything else as the notebook has it. A notebook with no such output is left as it is."""

@@ -1,9 +1,9 @@
 """What moved since the last run: sentences comparing this run with the earlier one of the same kind.
 
-Pure functions, one per job: they take the earlier run (:class:`helpers.earlier_runs.Previous`: its recorded
+Pure functions, one per job: they take the earlier run (:class:`helpers.report.earlier_runs.Previous`: its recorded
 metrics and, through ``previous.csv(name)``, its artifacts) and this run's numbers, and return Markdown
 bullets naming what changed — by name, never by id alone. An empty list means nothing moved. Which run
-counts as the earlier one is :mod:`helpers.earlier_runs`' business, not this module's.
+counts as the earlier one is :mod:`helpers.report.earlier_runs`' business, not this module's.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from helpers.currency import Currency
-from helpers.earlier_runs import Previous
+from helpers.report.currency import Currency
+from helpers.report.earlier_runs import Previous
 
 MAX_NAMES = 4  # names listed in one sentence before "and N more"
 

@@ -2,7 +2,7 @@
 what moved since the last run.
 
 A notebook shows each where it is computed, so it reads top to bottom in JupyterLab; each output carries
-``{"workbooks": {"place": ...}}`` in its metadata, and the code-free report (:mod:`helpers.report_html`)
+``{"workbooks": {"place": ...}}`` in its metadata, and the code-free report (:mod:`helpers.runner.report_html`)
 lifts those outputs to the top, in the order of :data:`PLACES`, right after the title and the sandbox banner.
 """
 

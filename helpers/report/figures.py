@@ -1,6 +1,6 @@
 """Charts shown in a notebook with an alt text that survives into the code-free report.
 
-Kept apart from :mod:`helpers.report_html` (the exporter, which imports nbconvert): every kernel shows
+Kept apart from :mod:`helpers.runner.report_html` (the exporter, which imports nbconvert): every kernel shows
 charts, and importing nbconvert there cost each job about two seconds for nothing. The exporter reads the
 alt text back from ``output.metadata["image/png"][ALT_KEY]`` and writes it as the ``<img alt>``.
 """

@@ -308,10 +308,10 @@ def _check_distinct(accounts: Mapping[str, Account], where: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.accounts [FILE]``: check the file; ``--pools`` prints it as ``airflow pools import`` JSON."""
+    """``python -m helpers.scheduling.accounts [FILE]``: check the file; ``--pools`` prints it as ``airflow pools import`` JSON."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.accounts", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m helpers.scheduling.accounts", description=main.__doc__)
     parser.add_argument("file", nargs="?", default="accounts.toml", help="accounts file (default accounts.toml)")
     parser.add_argument("--pools", action="store_true", help="print the Airflow pools the DAG needs, as JSON")
     args = parser.parse_args(argv)
