@@ -108,25 +108,33 @@ class KlaviyoEmulator:
         for name in request.args:
             if name not in allowed:
                 raise bad_param(name, f"'{name}' is not a valid query parameter for {op}.")
-            spec = allowed[name]
             values = request.args.getlist(name)
             if len(values) > 1:
                 raise bad_param(name, f"'{name}' was given more than once; join values with commas.")
-            if "enum" in spec:
-                for v in values[0].split(","):
-                    if v.strip() not in spec["enum"]:
-                        raise bad_param(name, f"'{v.strip()}' is not a valid value for '{name}'.")
-            if name == "page[size]":
-                try:
-                    size = int(values[0])
-                except ValueError as exc:
-                    raise bad_param(name, "page[size] must be an integer.") from exc
-                if not 1 <= size <= spec.get("max", 100):
-                    raise bad_param(name, f"page[size] must be between 1 and {spec.get('max', 100)}.")
+            _check_value(name, values[0], allowed[name])
         for name, spec in allowed.items():
             if spec.get("required") and name not in request.args:
                 hint = REQUIRED_HINTS.get((op, name), "")
                 raise bad_param(name, f"'{name}' is required for {op}.{hint}")
+
+
+def _check_value(name: str, value: str, spec: dict) -> None:
+    """400 for a value of query parameter ``name`` outside its enum, or a page size out of range."""
+    if "enum" in spec:
+        for v in value.split(","):
+            if v.strip() not in spec["enum"]:
+                raise bad_param(name, f"'{v.strip()}' is not a valid value for '{name}'.")
+    if name == "page[size]":
+        _check_page_size(value, spec.get("max", 100))
+
+
+def _check_page_size(value: str, most: int) -> None:
+    try:
+        size = int(value)
+    except ValueError as exc:
+        raise bad_param("page[size]", "page[size] must be an integer.") from exc
+    if not 1 <= size <= most:
+        raise bad_param("page[size]", f"page[size] must be between 1 and {most}.")
 
 
 def check_revision(revision: str) -> None:

@@ -65,33 +65,42 @@ def _select(store, call: Call) -> tuple[list, int, list[tuple[int, int]]]:
         sources = [s for s in sources if s.metric_id == str(c.value)]
     lo, hi = _bounds(call)
     desc = call.query.get("sort", "").startswith("-")
-    size, offset = call.page_size(), call.cursor()
+    page = (call.page_size(), call.cursor())
     profile = call.conditions("profile_id")
     if profile:
-        row = store.profile_index(str(profile[0].value))
-        parts = [] if row is None else [(p, *s.of_profile(row)) for p, s in enumerate(sources)]
-        _, who, keys = _merge(parts, lo, hi)
-        if desc:
-            who, keys = who[::-1], keys[::-1]
-        return sources, len(keys), list(zip(who[offset:offset + size].tolist(), keys[offset:offset + size].tolist(),
-                                            strict=True))
+        total, picked = _select_of_profile(store, sources, str(profile[0].value), (lo, hi), desc, page)
+    else:
+        total, picked = _select_by_day(store, sources, (lo, hi), desc, page)
+    return sources, total, picked
+
+
+def _select_of_profile(store, sources: list, profile_id: str, bounds: tuple, desc: bool,
+                       page: tuple[int, int]) -> tuple[int, list[tuple[int, int]]]:
+    """(total, this page) of one profile's events in ``bounds``: its rows of every source, merged."""
+    size, offset = page
+    row = store.profile_index(profile_id)
+    parts = [] if row is None else [(p, *s.of_profile(row)) for p, s in enumerate(sources)]
+    _, who, keys = _merge(parts, *bounds)
+    if desc:
+        who, keys = who[::-1], keys[::-1]
+    return len(keys), list(zip(who[offset:offset + size].tolist(), keys[offset:offset + size].tolist(), strict=True))
+
+
+def _select_by_day(store, sources: list, bounds: tuple, desc: bool,
+                   page: tuple[int, int]) -> tuple[int, list[tuple[int, int]]]:
+    """(total, this page) of every profile's events in ``bounds``: counted per day from the sources' day
+    counts, events merged only for the days a bound cuts and the days the page reaches."""
+    lo, hi = bounds
+    size, offset = page
     # Day c (chronological) spans [start[c], start[c] + DAY) and is the sources' day index DAYS - 1 - c.
     start = store.t_end - (DAYS - np.arange(DAYS)) * DAY
-    overlap = (start + DAY > lo) & (start < hi)
-    per_day = np.zeros(DAYS, dtype=np.int64)
-    for s in sources:
-        per_day += _counts(s)[::-1]
-    per_day[~overlap] = 0
-    partial = [c for c in np.flatnonzero(overlap) if start[c] < lo or start[c] + DAY > hi]
 
     def day(c: int):
         return _merge([(p, *s.day(DAYS - 1 - c)) for p, s in enumerate(sources)], lo, hi)
 
-    for c in partial:
-        per_day[c] = len(day(int(c))[0])
+    per_day = _per_day(sources, start, bounds, day)
     order = np.arange(DAYS)[::-1] if desc else np.arange(DAYS)
     counts = per_day[order]
-    total = int(counts.sum())
     ends = np.cumsum(counts)
     first = int(np.searchsorted(ends, offset, side="right"))
     picked: list[tuple[int, int]] = []
@@ -107,7 +116,22 @@ def _select(store, call: Call) -> tuple[list, int, list[tuple[int, int]]]:
         take = size - len(picked)
         picked += list(zip(who[pos:pos + take].tolist(), keys[pos:pos + take].tolist(), strict=True))
         pos = 0
-    return sources, total, picked
+    return int(counts.sum()), picked
+
+
+def _per_day(sources: list, start: np.ndarray, bounds: tuple, day) -> np.ndarray:
+    """Events per chronological day within ``bounds``: the sources' day counts, days cut by a bound
+    counted by merging them (``day``), days outside 0."""
+    lo, hi = bounds
+    overlap = (start + DAY > lo) & (start < hi)
+    per_day = np.zeros(DAYS, dtype=np.int64)
+    for s in sources:
+        per_day += _counts(s)[::-1]
+    per_day[~overlap] = 0
+    for c in np.flatnonzero(overlap):
+        if start[c] < lo or start[c] + DAY > hi:
+            per_day[c] = len(day(int(c))[0])
+    return per_day
 
 
 def list_events(store, call: Call) -> dict:

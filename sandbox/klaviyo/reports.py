@@ -134,15 +134,43 @@ def _report(store, call: Call, kind: str, objects: list[dict], daily: np.ndarray
     metric = store.metric_by_id.get(str(attrs["conversion_metric_id"]))
     if metric is None:
         raise bad_param("conversion_metric_id", f"Metric {attrs['conversion_metric_id']} does not exist.")
-    groups = attrs.get("group_by") or default_groups
+    groups = _groups(attrs, scalar, required_groups, default_groups, unsupported)
+    conditions = _conditions(attrs, scalar)
+    rows: dict[tuple, np.ndarray] = {}
+    for obj in objects:
+        if not all(_matches(obj, c) for c in conditions):
+            continue
+        window = daily[obj["row"]][days].sum(axis=0)
+        if window[S["recipients"]] <= 0:
+            continue
+        if metric is not store.placed_order:
+            window = window.copy()
+            for s in ("conversions", "conversion_uniques", "conversion_value"):
+                window[S[s]] = 0
+        key = tuple(obj[g] for g in groups)
+        rows[key] = rows[key] + window if key in rows else window
+    results = [{"groupings": dict(zip(groups, key, strict=True)), "statistics": statistics(t, attrs["statistics"])}
+               for key, t in sorted(rows.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
+    return _page(call, kind, results)
+
+
+def _groups(attrs: dict, scalar: list[str], required: list[str], default: list[str], unsupported: list[str]) -> list:
+    """The request's ``group_by`` (else ``default``), or a 400 for a value not emulated, not valid, or
+    missing one that the report requires."""
+    groups = attrs.get("group_by") or default
     for g in groups:
         if g in unsupported:
             raise bad_param("group_by", f"group_by '{g}' is not emulated by the sandbox.")
         if g not in scalar:
             raise bad_param("group_by", f"'{g}' is not a valid group_by value.")
-    missing = [g for g in required_groups if g not in groups]
+    missing = [g for g in required if g not in groups]
     if missing:
         raise bad_param("group_by", f"group_by must include {', '.join(missing)}.")
+    return groups
+
+
+def _conditions(attrs: dict, scalar: list[str]) -> list:
+    """The body's ``filter`` parsed, at most one condition per attribute, or a 400."""
     allowed = {f: ["contains-any", "equals"] for f in scalar}
     allowed.update({"tag_id": ["contains-all", "contains-any"], "tag_name": ["contains-all", "contains-any"]})
     try:
@@ -154,25 +182,19 @@ def _report(store, call: Call, kind: str, objects: list[dict], daily: np.ndarray
         if c.field in seen:
             raise bad_param("filter", f"Only one filter can be used per attribute ('{c.field}').")
         seen.add(c.field)
-    rows: dict[tuple, np.ndarray] = {}
-    members: dict[tuple, list[dict]] = {}
-    for obj in objects:
-        ok = all((obj.get(c.field) in c.value) if c.op == "contains-any" else
-                 (obj.get(c.field) == c.value if c.field not in ("tag_id", "tag_name") else False) for c in conditions)
-        if not ok:
-            continue
-        window = daily[obj["row"]][days].sum(axis=0)
-        if window[S["recipients"]] <= 0:
-            continue
-        if metric is not store.placed_order:
-            window = window.copy()
-            for s in ("conversions", "conversion_uniques", "conversion_value"):
-                window[S[s]] = 0
-        key = tuple(obj[g] for g in groups)
-        rows[key] = rows[key] + window if key in rows else window
-        members.setdefault(key, []).append(obj)
-    results = [{"groupings": dict(zip(groups, key, strict=True)), "statistics": statistics(t, attrs["statistics"])}
-               for key, t in sorted(rows.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
+    return conditions
+
+
+def _matches(obj: dict, c) -> bool:
+    """Whether a report row's object passes condition ``c``; nothing carries tags here, so a tag filter
+    matches none."""
+    if c.op == "contains-any":
+        return obj.get(c.field) in c.value
+    return obj.get(c.field) == c.value if c.field not in ("tag_id", "tag_name") else False
+
+
+def _page(call: Call, kind: str, results: list[dict]) -> dict:
+    """The page of ``results`` the request's cursor points at, with a ``next`` link while more remain."""
     offset = call.cursor()
     page = results[offset:offset + PAGE]
     links = {"self": call.url()}

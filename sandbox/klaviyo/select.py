@@ -23,29 +23,25 @@ def match_objects(objs: list, call: Call, getters: dict) -> list:
     for c in call.filters:
         if c.field not in getters:
             raise bad_param("filter", f"Filtering on '{c.field}' is not emulated on {call.op.split(' ', 1)[1]}.")
-    out = []
-    for o in objs:
-        ok = True
-        for c in call.filters:
-            value = getters[c.field](o)
-            if c.op in ("greater-than", "greater-or-equal", "less-than", "less-or-equal") or (
-                    c.op == "equals" and isinstance(c.value, float) and c.field in TIME_FIELDS):
-                ok = bool(CMP[c.op](value, time_value(c)))
-            elif c.op == "equals":
-                ok = value == c.value
-            elif c.op == "any":
-                ok = value in c.value
-            elif c.op == "contains":
-                ok = str(c.value).lower() in str(value).lower()
-            elif c.op == "starts-with":
-                ok = str(value).startswith(str(c.value))
-            elif c.op == "ends-with":
-                ok = str(value).endswith(str(c.value))
-            if not ok:
-                break
-        if ok:
-            out.append(o)
-    return out
+    return [o for o in objs if all(_holds(c, getters[c.field](o)) for c in call.filters)]
+
+
+def _holds(c: Condition, value) -> bool:
+    """Whether condition ``c`` holds for an object whose filtered field is ``value``."""
+    if c.op in ("greater-than", "greater-or-equal", "less-than", "less-or-equal") or (
+            c.op == "equals" and isinstance(c.value, float) and c.field in TIME_FIELDS):
+        return bool(CMP[c.op](value, time_value(c)))
+    if c.op == "equals":
+        return value == c.value
+    if c.op == "any":
+        return value in c.value
+    if c.op == "contains":
+        return str(c.value).lower() in str(value).lower()
+    if c.op == "starts-with":
+        return str(value).startswith(str(c.value))
+    if c.op == "ends-with":
+        return str(value).endswith(str(c.value))
+    return True
 
 
 def sort_objects(objs: list, call: Call, getters: dict) -> list:

@@ -144,27 +144,30 @@ def _answer(q: dict, persona: dict, traits: dict, context: str, rng: np.random.G
         band = "promoter" if value >= 9 else "passive" if value >= 7 else "detractor"
         return value, f"Score {value} ({band})."
     if q["type"] == "multiple_choice":
-        weights = []
-        for option in q["options"]:
-            low = option.lower()
-            w = 1.0
-            if traits["channel"] == "sms" and ("sms" in low or "text" in low):
-                w += 2.5
-            if traits["channel"] == "email" and "email" in low:
-                w += 2.5
-            if ("email" in low) != ("sms" in low or "text" in low):
-                if ("email" if "email" in low else "sms") in traits.get("rejects", ()):
-                    w *= 0.15
-            if any(x in low for x in ("neither", "none", "not interested")):
-                w *= 0.3 + max(0.0, -lean) * 3
-            if "both" in low or "all" in low.split():
-                w *= 0.6 + max(0.0, lean) * 2
-            weights.append(w)
+        weights = [_option_weight(option.lower(), traits, lean) for option in q["options"]]
         p = np.asarray(weights) / sum(weights)
         choice = q["options"][int(rng.choice(len(p), p=p))]
         return choice, f"{choice} suits me best."
     text = _open_answer(persona, traits, lean, context, rng)
     return text, text
+
+
+def _option_weight(low: str, traits: dict, lean: float) -> float:
+    """How likely this persona picks the (lower-cased) option: its own channel up, a channel it rejects
+    down, "neither" when it leans negative and "both"/"all" when it leans positive."""
+    w = 1.0
+    if traits["channel"] == "sms" and ("sms" in low or "text" in low):
+        w += 2.5
+    if traits["channel"] == "email" and "email" in low:
+        w += 2.5
+    if ("email" in low) != ("sms" in low or "text" in low):
+        if ("email" if "email" in low else "sms") in traits.get("rejects", ()):
+            w *= 0.15
+    if any(x in low for x in ("neither", "none", "not interested")):
+        w *= 0.3 + max(0.0, -lean) * 3
+    if "both" in low or "all" in low.split():
+        w *= 0.6 + max(0.0, lean) * 2
+    return w
 
 
 def answer_group(seed: int, body: dict, personas: list[dict], questions: list[dict], sample: int, context: str) -> dict:

@@ -13,6 +13,9 @@ _ACTIONS = (
     ("fold", ("nested", "inside", "contained", "subset", "containment")),
     ("retire", ("tiny", "too small", "fewer than")),
 )
+# A segment name in quotes; a figure (a percentage or a share such as 0.93) quoted as evidence.
+_QUOTED = r"[\"'“‘`][^\"'”’`]{2,60}[\"'”’`]"
+_FIGURE = r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b"
 
 
 def _kind(text: str) -> str | None:
@@ -48,51 +51,88 @@ def mave_answer(message: str, turn: int, seed: int = 0) -> str:
     for most seeds one segment nothing flagged is retired anyway (:func:`planted_retirement`): two ways
     Mave's answer can contradict the deterministic plan.
     """
+    echoed, actions = _read_brief(message)
+    return _markdown(message, turn, echoed, _recommendations(echoed, actions, seed))
+
+
+def _read_brief(message: str) -> tuple[list[str], list[tuple[str, list[str], str | None]]]:
+    """(items echoed back, [(action, segment names, figure)]) of the brief, line by line: a heading
+    sets the action of the bullets under it, a bullet's own keywords override it."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     echoed, actions, section = [], [], None
     for line in lines:
-        is_item = line[:2] in {"- ", "* "} or bool(re.match(r"^\d+[.)] ", line))
+        is_item = _is_item(line)
         if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set(line) <= set("|-: ") or cells[0].lower() in {"segment", "name", "id", "segment_id", "pair"}:
+            line = _table_row(line)
+            if line is None:
                 continue
-            line, is_item = " · ".join(cells), True
+            is_item = True
         if not is_item:
             section = _kind(line)
-            if section == "retire" and ":" in line:  # "Tiny segments: A (31), B (12)"
-                for item in line.split(":", 1)[1].split(","):
-                    if item.strip():
-                        actions.append(("retire", _names(item.strip()), None))
-            elif section and re.search(r"[\"'“‘`][^\"'”’`]{2,60}[\"'”’`]", line):  # a flagged sentence naming segments
-                numbers = re.findall(r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b", line)
-                actions.append((section, _names(line), numbers[-1].strip() if numbers else None))
+            actions.extend(_heading_actions(line, section))
             continue
         item = re.sub(r"^(?:[-*]|\d+[.)])\s+", "", line)
         kind = _kind(item) or section
         if kind is None:
             echoed.append(item)
-            continue
-        numbers = re.findall(r"\d+(?:\.\d+)?\s*%|\b0\.\d+\b", item)
-        actions.append((kind, _names(item), numbers[-1].strip() if numbers else None))
-    text = []
-    for kind, names, figure in actions:
-        label = " and ".join(f"“{n}”" for n in names) or "this segment"
-        evidence = f" (overlap {figure})" if figure else ""
-        if kind == "merge":
-            text.append(f"**Merge** {label}{evidence}: they reach essentially the same people; keep one definition.")
-        elif kind == "fold" and len(names) == 2:
-            text.append(f"**Fold** “{names[0]}” into “{names[1]}”{evidence}: it sits inside the larger segment; "
-                        "use a filter on the larger one instead.")
-        elif kind == "fold":
-            text.append(f"**Fold** {label}{evidence}: it sits inside a larger segment.")
         else:
-            text.append(f"**Retire or fold** {label}: too small to move revenue on its own.")
+            actions.append((kind, _names(item), _last_figure(item)))
+    return echoed, actions
+
+
+def _is_item(line: str) -> bool:
+    return line[:2] in {"- ", "* "} or bool(re.match(r"^\d+[.)] ", line))
+
+
+def _table_row(line: str) -> str | None:
+    """A markdown table row's cells joined as one item; None for the separator and header rows."""
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if set(line) <= set("|-: ") or cells[0].lower() in {"segment", "name", "id", "segment_id", "pair"}:
+        return None
+    return " · ".join(cells)
+
+
+def _heading_actions(line: str, section: str | None) -> list[tuple[str, list[str], str | None]]:
+    """The actions a heading states itself: "Tiny segments: A (31), B (12)" retires each, and a flagged
+    sentence naming segments in quotes acts on them."""
+    if section == "retire" and ":" in line:
+        return [("retire", _names(item.strip()), None) for item in line.split(":", 1)[1].split(",") if item.strip()]
+    if section and re.search(_QUOTED, line):
+        return [(section, _names(line), _last_figure(line))]
+    return []
+
+
+def _last_figure(text: str) -> str | None:
+    numbers = re.findall(_FIGURE, text)
+    return numbers[-1].strip() if numbers else None
+
+
+def _recommendation(kind: str, names: list[str], figure: str | None) -> str:
+    label = " and ".join(f"“{n}”" for n in names) or "this segment"
+    evidence = f" (overlap {figure})" if figure else ""
+    if kind == "merge":
+        return f"**Merge** {label}{evidence}: they reach essentially the same people; keep one definition."
+    if kind == "fold" and len(names) == 2:
+        return (f"**Fold** “{names[0]}” into “{names[1]}”{evidence}: it sits inside the larger segment; "
+                "use a filter on the larger one instead.")
+    if kind == "fold":
+        return f"**Fold** {label}{evidence}: it sits inside a larger segment."
+    return f"**Retire or fold** {label}: too small to move revenue on its own."
+
+
+def _recommendations(echoed: list[str], actions: list, seed: int) -> list[str]:
+    """One line per distinct action (at most 15), plus this seed's planted retirement of a listed segment
+    nothing flagged."""
+    text = [_recommendation(kind, names, figure) for kind, names, figure in actions]
     flagged = {n for _, names, _ in actions for n in names}
     listed = [m.group(1).strip() for item in echoed if (m := re.match(r"^(.+?):\s*\d[\d,]*,", item))]
     wrong = planted_retirement(seed, [n for n in listed if n not in flagged])
     if wrong:
         text.append(f"**Retire** “{wrong}”: its people are reached by broader segments anyway.")
-    text = list(dict.fromkeys(text))[:15]
+    return list(dict.fromkeys(text))[:15]
+
+
+def _markdown(message: str, turn: int, echoed: list[str], text: list[str]) -> str:
     numbers = re.findall(r"\b\d[\d,]*(?:\.\d+)?%?", message)
     out = []
     if turn > 1:

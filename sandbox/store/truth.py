@@ -149,16 +149,20 @@ def segment_uses(store: Store) -> dict[str, list[str]]:
             for seg in (c.audience, *c.excluded):
                 uses.setdefault(seg, set()).add(c.id)
     for f in m.flows:
-        if f.status not in LIVE_FLOW_STATUSES:
-            continue
-        if f.trigger and f.trigger.get("type") == "segment":
-            uses.setdefault(f.trigger["id"], set()).add(f.id)
-        for group in (f.profile_filter or {}).get("condition_groups", []):
-            for cond in group["conditions"]:
-                if cond.get("type") == "profile-group-membership":
-                    for seg in cond["group_ids"]:
-                        uses.setdefault(seg, set()).add(f.id)
+        if f.status in LIVE_FLOW_STATUSES:
+            for seg in _flow_segments(f):
+                uses.setdefault(seg, set()).add(f.id)
     return {seg: sorted(ids) for seg, ids in sorted(uses.items())}
+
+
+def _flow_segments(flow) -> list[str]:
+    """The segments a flow uses: its trigger if a segment, and those its profile filter requires membership of."""
+    segments = [flow.trigger["id"]] if flow.trigger and flow.trigger.get("type") == "segment" else []
+    for group in (flow.profile_filter or {}).get("condition_groups", []):
+        for cond in group["conditions"]:
+            if cond.get("type") == "profile-group-membership":
+                segments.extend(cond["group_ids"])
+    return segments
 
 
 def channel_factors(totals: dict[str, np.ndarray]) -> dict:
