@@ -281,11 +281,7 @@ CAMPAIGN = (
 # GET /api/flows/{id}?additional-fields[flow]=definition: the flow and its encoded definition (triggers,
 # profile_filter, actions), which the flows listing does not return.
 FLOW_DEFINITION = (
-    Column("flow_id", "id"),
-    Column("name", "attributes.name"),
-    Column("status", "attributes.status"),
-    Column("archived", "attributes.archived", "bool"),
-    Column("trigger_type", "attributes.trigger_type"),
+    *(column for column in FLOW if column.name not in {"created", "updated"}),
     Column("definition", "attributes.definition", convert=lambda d: d if isinstance(d, Mapping) else {}),
 )
 
