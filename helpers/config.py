@@ -272,3 +272,97 @@ def project_root() -> Path:
         if (candidate / "pyproject.toml").exists() and (candidate / "notebooks").is_dir():
             return candidate
     return Path.cwd()
+
+
+# ---------------------------------------------------------------------------------------------- mail (--email-to)
+
+SMTP_VARIABLES = ("WORKBOOKS_SMTP_HOST", "WORKBOOKS_SMTP_PORT", "WORKBOOKS_SMTP_FROM", "WORKBOOKS_SMTP_USER",
+                  "WORKBOOKS_SMTP_PASSWORD", "WORKBOOKS_SMTP_STARTTLS")
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def email_address_problem(name: str, address: str) -> str | None:
+    """What is wrong with one mail address (``name`` says where it came from); None when it looks like one."""
+    if _ADDRESS.fullmatch(address.strip()):
+        return None
+    return f"{name}: {address!r} is not a mail address (like analyst@shop.example)."
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where the run's summary mail goes out (``--email-to``). The password is a secret like the API keys:
+    registered for redaction, never in a repr."""
+
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = True
+
+    def __post_init__(self) -> None:
+        redaction.register(self.password)
+
+    def __repr__(self) -> str:
+        secret = redaction.mask(self.password) if self.password else None
+        return (f"SmtpSettings(host={self.host!r}, port={self.port}, sender={self.sender!r}, user={self.user!r}, "
+                f"password={secret!r}, starttls={self.starttls})")
+
+    @property
+    def implicit_tls(self) -> bool:
+        """Port 465 speaks TLS from the first byte (SMTPS); STARTTLS upgrades a plain connection instead."""
+        return self.port == 465
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """The settings, or a ConfigError with every problem (one sentence each, joined)."""
+        problems = smtp_problems()
+        if problems:
+            raise ConfigError(" ".join(problems))
+        starttls = _smtp_starttls()
+        return cls(
+            host=_env("WORKBOOKS_SMTP_HOST") or "",
+            port=int(_env("WORKBOOKS_SMTP_PORT") or (587 if starttls else 25)),
+            sender=_env("WORKBOOKS_SMTP_FROM") or "",
+            user=_env("WORKBOOKS_SMTP_USER"),
+            password=_env("WORKBOOKS_SMTP_PASSWORD"),
+            starttls=starttls,
+        )
+
+
+def _smtp_starttls() -> bool:
+    raw = (_env("WORKBOOKS_SMTP_STARTTLS") or "1").lower()
+    return raw in {"1", "true", "yes", "on"}
+
+
+def smtp_problems() -> list[str]:
+    """Every mail setting checked at once, one line per problem (empty: all fine); no value of the password
+    is ever shown. The runner calls this before any job when ``--email-to`` is given."""
+    load_env()
+    problems: list[str] = []
+    host = _env("WORKBOOKS_SMTP_HOST")
+    if not host:
+        problems.append("WORKBOOKS_SMTP_HOST is not set: name your mail server (e.g. smtp.example.com) in .env "
+                        "or the environment to use --email-to.")
+    elif any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in host) or "/" in host:
+        problems.append(f"WORKBOOKS_SMTP_HOST={host!r} is not a host name: give only the server's name, like smtp.example.com.")
+    port = _env("WORKBOOKS_SMTP_PORT")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        problems.append(f"WORKBOOKS_SMTP_PORT={port!r} is not a port: use 587 (STARTTLS), 465 (TLS) or 25.")
+    sender = _env("WORKBOOKS_SMTP_FROM")
+    if not sender:
+        problems.append("WORKBOOKS_SMTP_FROM is not set: the address the summary is sent from (e.g. reports@shop.example).")
+    elif problem := email_address_problem("WORKBOOKS_SMTP_FROM", sender):
+        problems.append(problem)
+    raw_tls = (_env("WORKBOOKS_SMTP_STARTTLS") or "1").lower()
+    if raw_tls not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        problems.append(f"WORKBOOKS_SMTP_STARTTLS={raw_tls!r}: use 1 (encrypt with STARTTLS, the default) or 0.")
+    user, password = _env("WORKBOOKS_SMTP_USER"), _env("WORKBOOKS_SMTP_PASSWORD")
+    if bool(user) != bool(password):
+        problems.append("WORKBOOKS_SMTP_USER and WORKBOOKS_SMTP_PASSWORD go together: set both to log in, or neither.")
+    plain = not _smtp_starttls() and port != "465"
+    if password and plain and (host or "").lower() not in _LOOPBACK:
+        problems.append("WORKBOOKS_SMTP_STARTTLS=0 with a password would send it unencrypted: set "
+                        "WORKBOOKS_SMTP_STARTTLS=1 or use port 465.")
+    return [redaction.redact(p) for p in problems]

@@ -3,7 +3,8 @@
 Keys are masked where errors are turned into text (``KlaviyoError``/``MaveraError`` construction,
 the runner's error recording), not where they are printed, so a message that travelled through a
 library (requests quoting a header, a server echoing it back) is caught too. The secrets masked
-are the keys in the environment (``KLAVIYO_API_KEY``, ``MAVERA_API_KEY``) and every credential a
+are the keys in the environment (``KLAVIYO_API_KEY``, ``MAVERA_API_KEY``, the mail password
+``WORKBOOKS_SMTP_PASSWORD``) and every credential a
 session or settings object was built with (:func:`register`), in the forms a message may quote
 them: as is, escaped (``\\r\\n`` as ``repr`` and JSON write them) and each piece between
 characters a header cannot carry (a key broken by a line break, a space or a non-Latin-1 letter is
@@ -23,7 +24,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-KEY_VARIABLES = ("KLAVIYO_API_KEY", "MAVERA_API_KEY")
+KEY_VARIABLES = ("KLAVIYO_API_KEY", "MAVERA_API_KEY", "WORKBOOKS_SMTP_PASSWORD")
 
 _lock = threading.Lock()
 _registered: set[str] = set()

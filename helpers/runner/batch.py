@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from helpers import config, lifeline
 from helpers.redaction import redact
 from helpers.report import earlier_runs
 from helpers.runner import account as accounts
-from helpers.runner import execute, plan, publish
+from helpers.runner import execute, mail, plan, publish
+from helpers.runner import pdf as pdf_export
 from helpers.runner.results import (
     FAILED,
     TRANSIENT,
@@ -55,6 +56,8 @@ def run_jobs(
     html: bool = True,
     account: Account | None = None,
     echo: Callable[[str], None] = print,
+    pdf: bool = False,
+    email_to: Sequence[str] = (),
 ) -> RunResult:
     """Run the selected notebooks into ``<out>/<date>/``; raises :class:`RunError` only before executing.
 
@@ -76,6 +79,9 @@ def run_jobs(
         overrides = plan.plan_parameters(selected, dict(parameters or {}), layers, known=notebooks)
         run_date = _parse_date(date)
         _check_limits(timeout, workers)
+        if pdf:
+            pdf_export.check()
+        recipients = mail.check(email_to) if email_to else []
         argv0 = execute.kernel_command()
         execute.check_kernel_imports_helpers(argv0)
         project_notebooks = nb_dir.resolve() == plan.default_notebooks_dir().resolve()
@@ -113,6 +119,7 @@ def run_jobs(
                         "timeout": timeout,
                         "html": html,
                         "sandbox": is_sandbox,
+                        "pdf": pdf,
                     }
                     for nb in selected
                 }
@@ -128,7 +135,13 @@ def run_jobs(
 
         order = {nb.stem: i for i, nb in enumerate(selected)}
         results = sorted(finished.results, key=lambda job: order[job.notebook])
-        return RunResult(date=run_date, sandbox=is_sandbox, run_dir=run_dir, jobs=results)
+        result = RunResult(date=run_date, sandbox=is_sandbox, run_dir=run_dir, jobs=results, run_id=stamp)
+        if pdf:
+            result.index_pdf = publish.print_index(run_dir, echo)
+        if recipients:
+            result.mail_error = mail.send_run(result, recipients, account=account.name if account else None)
+            echo(f"mail: {result.mail_error}" if result.mail_error else f"mail: sent to {', '.join(recipients)}")
+        return result
 
 
 @contextlib.contextmanager

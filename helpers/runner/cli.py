@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a parameter in every selected notebook that has it (coerced to its declared type)",
     )
     parser.add_argument("--no-html", action="store_true", help="skip the per-notebook HTML reports")
+    parser.add_argument(
+        "--pdf", action="store_true",
+        help="also print each report and the index to NN_name.pdf and index.pdf (A4; WORKBOOKS_PAPER=letter), "
+             "with the system's Chromium",
+    )
+    parser.add_argument(
+        "--email-to", action="append", default=[], metavar="ADDRESS[,ADDRESS]",
+        help="when the run ends, mail its summary (and the PDFs with --pdf, else index.html) to these addresses, "
+             "through WORKBOOKS_SMTP_HOST/PORT/FROM (see .env.example); an --account may name its own",
+    )
     parser.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default: notebooks/)")
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT,
@@ -92,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             html=not args.no_html,
             account=account,
+            pdf=args.pdf or bool(account and account.pdf),
+            email_to=args.email_to or (list(account.email_to) if account else []),
         )
     except (RunError, config.ConfigError) as exc:
         # The account's keys are under their own names here: redact those too.
@@ -111,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
     if permanent:
         print(f"not worth retrying before a fix: {', '.join(permanent)} (a parameter or setting is wrong)")
     print(f"index: {result.index}")
+    if result.index_pdf:
+        print(f"index (PDF): {result.index_pdf}")
+    if result.mail_error:
+        print(f"mail not sent: {result.mail_error}", file=sys.stderr)
     return result.exit_code
 
 

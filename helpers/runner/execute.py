@@ -13,6 +13,7 @@ import errno
 import html
 import logging
 import math
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -21,6 +22,7 @@ from typing import Any
 
 from helpers import report
 from helpers.redaction import redact, redact_notebook
+from helpers.runner import pdf
 from helpers.runner.export import export_html
 from helpers.runner.files import write_atomic
 from helpers.runner.report_html import failed_report_html, failure_sentence
@@ -143,12 +145,17 @@ def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[st
 
     html_name, export_error = _export(nb, staging, stem, error, bool(task["sandbox"])) if task["html"] and ipynb else (None, None)
     error = error or export_error  # a missing report is a failed job, but the notebook is kept
+    pdf_name = None
+    if task.get("pdf") and html_name:
+        pdf_name, pdf_error = _export_pdf(staging, html_name)
+        error = error or pdf_error
     return asdict(
         JobResult(
             notebook=stem,
             status=FAILED if error else SUCCEEDED,
             ipynb=ipynb,
             html=html_name,
+            pdf=pdf_name,
             seconds=seconds,
             error=error,
             metrics=metrics,
@@ -237,6 +244,16 @@ def _export(nb, staging: Path, stem: str, error: str | None, sandbox: bool) -> t
     except Exception as exc:
         return None, redact(f"HTML export failed: {type(exc).__name__}: {exc}")
     return f"{stem}.html", None
+
+
+def _export_pdf(staging: Path, html_name: str) -> tuple[str | None, str | None]:
+    """(the PDF's file name, None), or (None, why it could not be printed): the same page as the HTML."""
+    target = staging / html_name.replace(".html", ".pdf")
+    try:
+        pdf.file_to_pdf(staging / html_name, target)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        return None, redact(f"PDF export failed: {exc}")
+    return target.name, None
 
 
 def _now() -> str:

@@ -97,6 +97,7 @@ def _row(job: dict[str, Any]) -> dict[str, Any]:
         "finished_at": _when(job.get("finished_at")),
         "html": job.get("html"),
         "ipynb": job.get("ipynb"),
+        "pdf": job.get("pdf"),
         "findings": _findings(metrics),
         "period": (metrics.get("period") or {}).get("text") if isinstance(metrics.get("period"), dict) else None,
         "credits": f"{_number(usage.get('mavera_credits')):,.0f}",
@@ -221,9 +222,9 @@ def history(root: Path, date: str, sandbox: bool) -> dict[str, Any] | None:
     return {"labels": labels, "rows": rows, "sparklines": lines}
 
 
-def render_index(manifest: dict[str, Any], root: Path | None = None) -> str:
+def render_index(manifest: dict[str, Any], root: Path | None = None, printed: bool = False) -> str:
     """The page for one day's ``run.json``; ``root`` (the output root holding the dated folders) adds the
-    history block."""
+    history block. ``printed``: for ``index.pdf``, file names instead of links (a PDF travels without them)."""
     jobs = manifest["jobs"]
     sandbox = any(job.get("sandbox") for job in jobs)
     rows = [_row(job) for job in jobs]
@@ -236,4 +237,5 @@ def render_index(manifest: dict[str, Any], root: Path | None = None) -> str:
         jobs=rows,
         totals={"credits": f"{credits:,.0f}", "requests": f"{requests_:,.0f}"},
         history=history(root, manifest["date"], sandbox) if root is not None else None,
+        printed=printed,
     )

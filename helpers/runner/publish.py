@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,7 @@ from helpers.runner.index import render_index
 from helpers.runner.plan import Notebook
 from helpers.runner.results import FAILED, SUCCEEDED, TRANSIENT, JobResult, RunError
 
-_KEPT_FIELDS = ("ipynb", "html", "seconds", "metrics", "finished_at")
+_KEPT_FIELDS = ("ipynb", "html", "pdf", "seconds", "metrics", "finished_at")
 
 
 def check_writable(run_dir: Path, out: Path) -> None:
@@ -164,6 +165,24 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     write_atomic(run_dir / "index.html", render_index(manifest, root=run_dir.parent))
 
 
+def print_index(run_dir: Path, echo: Callable[[str], None] | None = None) -> Path | None:
+    """``index.pdf`` from the day's run.json (under the day lock), laid out for print: the index without its
+    links to local files (a forwarded PDF cannot follow them). None, with a line said, when it cannot be
+    printed (the reports are published either way)."""
+    from helpers.runner import pdf
+
+    target = run_dir / "index.pdf"
+    with day_lock(run_dir):
+        page = render_index(read_manifest(run_dir), root=run_dir.parent, printed=True)
+        try:
+            pdf.html_to_pdf(page, target)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            if echo:
+                echo(f"index.pdf could not be printed: {exc}")
+            return None
+    return target
+
+
 # ---------------------------------------------------------------------------------------------- the day folder
 
 
@@ -211,9 +230,10 @@ def seed_staging(run_dir: Path, staging: Path, selected: list[Notebook], sandbox
 # ---------------------------------------------------------------------------------------------- one job
 
 
-def _names(stem: str, failed: bool) -> tuple[str, str, str]:
+def _names(stem: str, failed: bool) -> tuple[str, str, str, str]:
+    """(notebook, report, artifact folder, PDF) as published."""
     base = f"{stem}.failed" if failed else stem
-    return f"{base}.ipynb", f"{base}.html", base
+    return f"{base}.ipynb", f"{base}.html", base, f"{base}.pdf"
 
 
 def _retire(run_dir: Path, names: Iterable[str], stamp: str) -> None:
@@ -279,13 +299,16 @@ def _why(exc: OSError) -> tuple[int | None, str]:
 def _move_in(run_dir: Path, staging: Path, job: JobResult, failed_beside: bool, artifacts_copy: Path | None) -> None:
     """Move the job's notebook, report and artifact copy from staging to their published names."""
     stem = job.notebook
-    ipynb, html_name, artifacts = _names(stem, failed=failed_beside)
+    ipynb, html_name, artifacts, pdf_name = _names(stem, failed=failed_beside)
     if job.ipynb:
         os.replace(staging / job.ipynb, run_dir / ipynb)
         job.ipynb = ipynb
     if job.html:
         os.replace(staging / job.html, run_dir / html_name)
         job.html = html_name
+    if job.pdf:
+        os.replace(staging / job.pdf, run_dir / pdf_name)
+        job.pdf = pdf_name
     if artifacts_copy is not None:
         os.replace(artifacts_copy, run_dir / artifacts)
 
@@ -295,6 +318,7 @@ def publish(
 ) -> JobResult:
     """Move one job from staging into the day's folder and update run.json/index.html (under the lock)."""
     job = JobResult(**outcome)
+    job.run = stamp
     stem = job.notebook
     with day_lock(run_dir):
         # A run of the other kind may have started since this one did.

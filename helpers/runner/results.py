@@ -46,6 +46,8 @@ class JobResult:
     previous_success: dict[str, Any] | None = None
     title: str | None = None  # the notebook's "# heading", for index.html
     failure: str | None = None  # TRANSIENT or PERMANENT when the job failed
+    pdf: str | None = None  # NN_name.pdf with --pdf: the report printed for A4/Letter
+    run: str | None = None  # the run that published it (HHMMSS-xxxxxx): a day may hold several runs
 
     @property
     def ok(self) -> bool:
@@ -58,6 +60,9 @@ class RunResult:
     sandbox: bool
     run_dir: Path
     jobs: list[JobResult]
+    run_id: str | None = None
+    index_pdf: Path | None = None  # with --pdf
+    mail_error: str | None = None  # with --email-to: why the summary could not be sent (one line)
 
     @property
     def ok(self) -> bool:
@@ -65,13 +70,14 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every job succeeded; 2 when one failed for a permanent reason (rerunning will not help);
-        else 1 (a job failed at run time, perhaps for a passing reason: retrying may help)."""
-        if self.ok:
-            return EXIT_OK
+        """0 when every job succeeded (and the mail, if asked for, was sent); 2 when one failed for a permanent
+        reason (rerunning will not help); else 1 (a job failed at run time, perhaps for a passing reason, or
+        the mail was not sent: retrying may help)."""
         if any(job.failure == PERMANENT for job in self.jobs):
             return EXIT_PERMANENT
-        return EXIT_FAILED
+        if self.ok and not self.mail_error:
+            return EXIT_OK
+        return EXIT_FAILED  # a job failed, or the mail could not be sent (the reports are published)
 
     @property
     def manifest(self) -> Path:

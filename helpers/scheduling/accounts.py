@@ -14,6 +14,8 @@ of the project's dependencies.
     mavera_api_key_env = "MAVERA_API_KEY"             # one Mavera key may serve many accounts
     mavera_workspace_id = "ws_acme"                   # optional; likewise klaviyo_base_url, ...
     concurrency = 1                                   # Airflow tasks of this account at once
+    email_to = ["lead@acme.example"]                  # optional: each run's summary by mail (--email-to)
+    pdf = true                                        # optional: print the reports to PDF too (--pdf)
 
     [accounts.acme.parameters]                        # every job that declares them
     max_credits = 500
@@ -37,6 +39,7 @@ from typing import Any
 EXAMPLE = "accounts.example.toml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")  # as helpers.config's check
 # Values that look like keys: a file of names must never hold one (it gets committed, mailed, pasted).
 KEY_LIKE = re.compile(r"^(pk_|mvra_)[A-Za-z0-9_]{6,}")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "klaviyo-mavera-workbooks"  # as helpers.config.cache_dir
@@ -51,7 +54,7 @@ SETTINGS = {
     "mavera_base_url": "MAVERA_BASE_URL",
     "mavera_workspace_id": "MAVERA_WORKSPACE_ID",
 }
-OTHER_KEYS = {"persona_prefix", "concurrency", "parameters", "jobs"}
+OTHER_KEYS = {"persona_prefix", "concurrency", "parameters", "jobs", "email_to", "pdf"}
 ALLOWED = set(SECRETS) | set(SETTINGS) | OTHER_KEYS
 
 
@@ -71,6 +74,8 @@ class Account:
     concurrency: int = 1
     parameters_all: dict[str, Any] = field(default_factory=dict)
     parameters_by_job: dict[int, dict[str, Any]] = field(default_factory=dict)
+    email_to: tuple[str, ...] = ()  # where each run's summary mail goes (the runner's --email-to wins)
+    pdf: bool = False  # print the reports to PDF as well (the runner's --pdf also switches it on)
 
     @property
     def secret_variables(self) -> tuple[str, str]:
@@ -194,6 +199,8 @@ def _account(name: str, entry: Any, where: str) -> Account:
         concurrency=_concurrency(entry, at),
         parameters_all=_parameters(entry.get("parameters", {}), f"{at}: [parameters]"),
         parameters_by_job=_job_parameters(name, entry.get("jobs", {}), at),
+        email_to=_email_to(entry, at),
+        pdf=_flag(entry, "pdf", at),
     )
 
 
@@ -227,6 +234,22 @@ def _persona_prefix(name: str, entry: dict[str, Any], at: str) -> str:
     if not isinstance(prefix, str) or not prefix.strip():
         raise AccountsError(f"{at}: persona_prefix must be a non-empty string, e.g. \"{persona_prefix(name)}\"")
     return prefix
+
+
+def _email_to(entry: dict[str, Any], at: str) -> tuple[str, ...]:
+    """``email_to = ["a@x.example", ...]`` (or one string): the addresses, checked for their shape only."""
+    value = entry.get("email_to", [])
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and ADDRESS.match(v.strip()) for v in values):
+        raise AccountsError(f"{at}: email_to must be a list of mail addresses, e.g. email_to = [\"lead@shop.example\"]")
+    return tuple(v.strip() for v in values)
+
+
+def _flag(entry: dict[str, Any], name: str, at: str) -> bool:
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise AccountsError(f"{at}: {name} must be true or false")
+    return value
 
 
 def _concurrency(entry: dict[str, Any], at: str) -> int:
