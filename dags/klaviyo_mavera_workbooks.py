@@ -116,7 +116,27 @@ def run_job(account: str, job: int) -> str:
     day = run_date(get_current_context())
     out = setting("outputs")
     python = setting("python", str(PROJECT / ".venv" / "bin" / "python"))
-    argv = scheduling.runner_argv(account, job, day, out, python=python, accounts_file=ACCOUNTS_PATH)
+    argv = scheduling.runner_argv(account, job, day, out, python=python, accounts_file=ACCOUNTS_PATH,
+                                  no_email=bool(chosen.email_to))
+    return _run_runner(argv, env, f"account {account}, job {job:02d}, {day}", chosen.output_dir(out or PROJECT / "outputs", day))
+
+
+@task(retries=int(setting("retries", "3") or 3), retry_delay=RETRY_DELAY, retry_exponential_backoff=2.0,
+      execution_timeout=dt.timedelta(minutes=10))
+def mail_day(account: str) -> str:
+    """Mail the account's day once all its job tasks have ended (its ``email_to`` in accounts.toml)."""
+    chosen = ACCOUNTS[account]
+    secrets = {name: secret(name) for name in chosen.secret_variables}
+    env = scheduling.task_environment(chosen, secrets, os.environ, ACCOUNTS.values())
+    day = run_date(get_current_context())
+    out = setting("outputs")
+    python = setting("python", str(PROJECT / ".venv" / "bin" / "python"))
+    argv = scheduling.mail_argv(account, day, out, python=python, accounts_file=ACCOUNTS_PATH)
+    return _run_runner(argv, env, f"account {account}, summary mail, {day}", chosen.output_dir(out or PROJECT / "outputs", day))
+
+
+def _run_runner(argv: list[str], env: dict[str, str], what: str, day_dir: Path) -> str:
+    """Run the runner; Airflow's verdict from its exit code (2: failed, no retry; else retried)."""
     hook = SubprocessHook()
     try:
         result = hook.run_command(argv, env=env, cwd=str(PROJECT))
@@ -124,13 +144,12 @@ def run_job(account: str, job: int) -> str:
         if hook.sub_process is not None and hook.sub_process.poll() is None:
             hook.send_sigterm()
         raise
-    what = f"account {account}, job {job:02d}, {day}"
     verdict = scheduling.verdict(result.exit_code)
     if verdict == "fail":
         raise AirflowFailException(f"{what}: the runner refused (exit 2, no retry): {result.output}")
     if verdict == "retry":
-        raise AirflowException(f"{what}: the job failed (exit {result.exit_code}): {result.output}")
-    return str(chosen.output_dir(out or PROJECT / "outputs", day))
+        raise AirflowException(f"{what}: failed (exit {result.exit_code}): {result.output}")
+    return str(day_dir)
 
 
 @dag(
@@ -154,6 +173,11 @@ def klaviyo_mavera_workbooks() -> None:
                 )(account=account.name, job=number)
                 for upstream in waits_for:
                     tasks[upstream] >> tasks[number]
+            if account.email_to:  # one summary mail per account and day, whatever the jobs' outcomes
+                mailed = mail_day.override(task_id="mail", pool=account.pool, trigger_rule=TriggerRule.ALL_DONE)(
+                    account=account.name)
+                for job_task in tasks.values():
+                    job_task >> mailed
 
 
 klaviyo_mavera_workbooks()

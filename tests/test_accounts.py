@@ -207,3 +207,14 @@ def test_persona_names_follow_the_runs_prefix(tmp_path, monkeypatch):
     assert customers.persona_name("VIP") == "CLV tier (acme): VIP"
     assert focus_groups.resolve_personas([], None, listed) == ["a1"]
     assert focus_groups.choose_personas([], None, lambda: listed)[1] == "found by the 'CLV tier (acme):' name"
+
+
+def test_an_account_may_name_who_gets_its_summary_and_ask_for_pdfs(tmp_path):
+    text = TWO.replace('concurrency = 3', 'concurrency = 3\nemail_to = ["lead@acme.example", "ops@acme.example"]\npdf = true')
+    loaded = accounts.load(write(tmp_path, text))
+    assert loaded["acme-eu"].email_to == ("lead@acme.example", "ops@acme.example") and loaded["acme-eu"].pdf is True
+    assert loaded["acme"].email_to == () and loaded["acme"].pdf is False
+    with pytest.raises(AccountsError, match="email_to must be a list of mail addresses"):
+        accounts.load(write(tmp_path, TWO.replace("concurrency = 3", 'concurrency = 3\nemail_to = ["not-an-address"]')))
+    with pytest.raises(AccountsError, match="pdf must be true or false"):
+        accounts.load(write(tmp_path, TWO.replace("concurrency = 3", 'concurrency = 3\npdf = "yes"')))

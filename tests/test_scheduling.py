@@ -92,3 +92,15 @@ def test_concurrent_tasks_of_an_account_share_its_limits(loaded):
 def test_task_environment_refuses_a_missing_key(loaded):
     with pytest.raises(ValueError, match="account acme: no value for AGENCY_MAVERA_API_KEY"):
         scheduling.task_environment(loaded["acme"], {"ACME_KLAVIYO_API_KEY": "pk_a"}, {})
+
+
+def test_a_mailed_account_is_mailed_once_a_day_not_per_job(capsys):
+    job = scheduling.runner_argv("acme", 4, "2026-07-15", no_email=True)
+    assert job[-1] == "--no-email" and "--no-email" not in scheduling.runner_argv("acme", 4, "2026-07-15")
+    day = scheduling.mail_argv("acme", "2026-07-15", "/srv/outputs", python="/p/bin/python", accounts_file="a.toml")
+    assert day == ["/p/bin/python", "-m", "helpers.run", "--account", "acme", "--accounts", "a.toml",
+                   "--date", "2026-07-15", "--mail-only", "--out", "/srv/outputs"]
+    with pytest.raises(SystemExit):
+        run.main(["--help"])
+    known = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", capsys.readouterr().out))
+    assert {"--no-email", "--mail-only", "--email-to", "--pdf"} <= known

@@ -144,6 +144,27 @@ def run_jobs(
         return result
 
 
+def mail_day(out: str | Path | None, date: str | None, account: Account | None, email_to: Sequence[str]) -> RunResult:
+    """Mail the summary of a day's published reports (its run.json) without running anything: the Airflow DAG's
+    last task per account, after its one-job tasks (``--mail-only``). A :class:`RunError` when the day has
+    no reports or the mail settings are wrong; a mail that fails is ``RunResult.mail_error``."""
+    config.load_env()
+    recipients = mail.check(email_to)
+    run_date = _parse_date(date)
+    out_root = Path(out).expanduser().resolve() if out else config.project_root() / "outputs"
+    run_dir = account.output_dir(out_root, run_date) if account else out_root / run_date
+    manifest = publish.read_manifest(run_dir)
+    if not manifest["jobs"]:
+        raise RunError(f"--mail-only: {run_dir} holds no reports (no run.json): run the jobs of {run_date} first")
+    fields = set(JobResult.__dataclass_fields__)
+    jobs = [JobResult(**{k: v for k, v in entry.items() if k in fields}) for entry in manifest["jobs"]]
+    index_pdf = run_dir / "index.pdf"
+    result = RunResult(date=run_date, sandbox=bool(manifest.get("sandbox")), run_dir=run_dir, jobs=jobs,
+                       index_pdf=index_pdf if index_pdf.is_file() else None)
+    result.mail_error = mail.send_run(result, recipients, account=account.name if account else None)
+    return result
+
+
 @contextlib.contextmanager
 def _account_scope(account: Account | None, sandbox: bool) -> Iterator[None]:
     """Without an account, nothing changes; with one, its environment (``runner.account``) for the run."""

@@ -21,7 +21,7 @@ from helpers import config
 from helpers.redaction import redact, secrets
 from helpers.runner import account as accounts
 from helpers.runner import plan
-from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, run_jobs
+from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, mail_day, run_jobs
 from helpers.runner.results import EXIT_PERMANENT, PERMANENT, RunError, RunInterrupted, Terminated
 from helpers.runner.workers import interrupts
 from helpers.scheduling.accounts import Account
@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=DEFAULT_WORKERS,
         help=f"notebooks run in parallel after job 01 (default {DEFAULT_WORKERS})",
     )
+    parser.add_argument(
+        "--no-email", action="store_true",
+        help="send no mail even if the --account names addresses (the Airflow DAG's job tasks: it mails once a day)",
+    )
+    parser.add_argument(
+        "--mail-only", action="store_true",
+        help="run no job: mail the summary of the day's published reports (run.json of --date) to --email-to "
+             "or the account's addresses",
+    )
     return parser
 
 
@@ -90,6 +99,9 @@ def _run(args: argparse.Namespace) -> int:
     account = None
     try:
         account = _account(args)
+        email_to = [] if args.no_email else args.email_to or (list(account.email_to) if account else [])
+        if args.mail_only:
+            return _mail_day(args, account, email_to)
         result = run_jobs(
             jobs=plan.parse_jobs(args.jobs) if args.jobs else None,
             notebooks_dir=args.notebooks,
@@ -103,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
             html=not args.no_html,
             account=account,
             pdf=args.pdf or bool(account and account.pdf),
-            email_to=args.email_to or (list(account.email_to) if account else []),
+            email_to=email_to,
         )
     except (RunError, config.ConfigError) as exc:
         # The account's keys are under their own names here: redact those too.
@@ -128,6 +140,18 @@ def _run(args: argparse.Namespace) -> int:
     if result.mail_error:
         print(f"mail not sent: {result.mail_error}", file=sys.stderr)
     return result.exit_code
+
+
+def _mail_day(args: argparse.Namespace, account: Account | None, email_to: list[str]) -> int:
+    """``--mail-only``: the summary of the day's published reports, sent now; 0, or 1 when it was not sent."""
+    if not email_to:
+        raise RunError("--mail-only: say where to with --email-to ADDRESS (or email_to in the account's entry)")
+    result = mail_day(args.out, args.date, account, email_to)
+    if result.mail_error:
+        print(f"mail not sent: {result.mail_error}", file=sys.stderr)
+        return result.exit_code
+    print(f"mail: sent to {', '.join(email_to)} ({len(result.jobs)} report(s) of {result.date})")
+    return 0
 
 
 def _account(args: argparse.Namespace) -> Account | None:

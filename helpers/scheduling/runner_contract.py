@@ -2,7 +2,11 @@
 
 The contract (docs/airflow.md):
 
-    <python> -m helpers.run --account NAME [--accounts FILE] --jobs N --date YYYY-MM-DD [--out DIR] --workers 1
+    <python> -m helpers.run --account NAME [--accounts FILE] --jobs N --date YYYY-MM-DD [--out DIR] --workers 1 [--no-email]
+
+and, for an account whose entry names ``email_to``, once all its jobs have ended:
+
+    <python> -m helpers.run --account NAME [--accounts FILE] --date YYYY-MM-DD --mail-only [--out DIR]
 
 exits 0 when the job succeeded, 1 when it failed (worth a retry), 2 when it could not start or failed for a
 reason a retry cannot fix (bad parameter, setting or key), 130/143 when interrupted. Keys reach the runner
@@ -39,14 +43,36 @@ def runner_argv(
     *,
     python: str | Path = "python",
     accounts_file: str | Path | None = None,
+    no_email: bool = False,
 ) -> list[str]:
-    """The runner command for one account and one job on ``date`` (the scheduler's logical date)."""
+    """The runner command for one account and one job on ``date`` (the scheduler's logical date); ``no_email``
+    for an account whose entry names ``email_to`` (the DAG mails its day once, with :func:`mail_argv`)."""
     day = date.isoformat() if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)).isoformat()
     argv = [str(python), "-m", "helpers.run", ACCOUNT_FLAG, account]
     if accounts_file is not None:
         argv += ["--accounts", str(accounts_file)]
     # One job per task; the task's pool, not the runner, decides what runs beside it.
     argv += ["--jobs", str(int(job)), "--date", day, "--workers", "1"]
+    if out is not None:
+        argv += ["--out", str(out)]
+    # One task is one job: an account that is mailed gets its summary once, from mail_argv's task after them all.
+    return argv + (["--no-email"] if no_email else [])
+
+
+def mail_argv(
+    account: str,
+    date: str | dt.date,
+    out: str | Path | None = None,
+    *,
+    python: str | Path = "python",
+    accounts_file: str | Path | None = None,
+) -> list[str]:
+    """The runner command that mails the account's day (its ``email_to``) once every job task has ended."""
+    day = date.isoformat() if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)).isoformat()
+    argv = [str(python), "-m", "helpers.run", ACCOUNT_FLAG, account]
+    if accounts_file is not None:
+        argv += ["--accounts", str(accounts_file)]
+    argv += ["--date", day, "--mail-only"]
     if out is not None:
         argv += ["--out", str(out)]
     return argv

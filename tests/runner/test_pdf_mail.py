@@ -224,3 +224,19 @@ def test_pdf_without_a_browser_says_how_to_get_one_before_any_job(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "apt-get install chromium" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_mail_only_mails_the_published_day_without_running_a_job(mailed, smtp_server, tmp_path, capsys):
+    result, inbox = mailed
+    _, port = smtp_server
+    before = len(inbox.messages)
+    with clean_env(tmp_path / "cache") as mp:
+        _mail_env(mp, port)
+        code = main(["--mail-only", "--out", str(result.run_dir.parent), "--date", DATE,
+                     "--email-to", "boss@shop.example"])
+    assert code == 0, capsys.readouterr().err
+    assert len(inbox.messages) == before + 1
+    to, message = inbox.messages[-1]
+    assert to == ["boss@shop.example"] and "2 of 2 ready" in message["Subject"]
+    assert sorted(p.get_filename() for p in message.iter_attachments()) == [
+        "01_succeeds.pdf", "02_records_metrics.pdf", "index.pdf"]
