@@ -176,7 +176,8 @@ def test_header_findings_and_since_are_placed_blocks_and_record_what_index_html_
     assert markdown.splitlines() == [*lines[:4], "- **Next step:** act", *lines[4:]]
     assert job.currency.code == "EUR"
     assert "record currency = EUR" in caplog.text
-    assert "record headlines = ['Next step: act', 'finding 0', 'finding 1']" in caplog.text
+    assert "record headlines = ['finding 0', 'finding 1', 'finding 2']" in caplog.text
+    assert "record next_step = Act" in caplog.text and "record evidence = data" in caplog.text
 
 
 def test_since_last_run_compares_with_the_earlier_run_on_disk(tmp_path, shown, monkeypatch):

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,8 +141,9 @@ class Job:
     def findings(self, lines: Sequence[str], next_step: str | None = None,
                  headlines: Sequence[str] | None = None) -> None:
         """The findings a report opens with (3–5 Markdown lines; more fold away) ending with the recommended
-        ``next_step``; records ``headlines``, two or three short plain sentences for index.html (default: the
-        next step and the first findings)."""
+        ``next_step``; records ``headlines``, two or three short plain sentences for index.html and the mail
+        (default: the first findings), ``next_step`` (plain, without its "Next step:") and ``evidence`` (what
+        the step rests on: ``next_steps.NextStep.evidence``, "data" unless it says "personas")."""
         from helpers.report import blocks as report_blocks
 
         lines = [str(line) for line in lines if str(line).strip()]
@@ -149,8 +151,12 @@ class Job:
         shown, rest = lines[:keep] + ([next_step] if next_step else []), lines[keep:]
         report_blocks.show(report_blocks.FINDINGS, report_blocks.findings_html(shown, more=rest),
                            "\n".join(report_blocks.plain(x) for x in shown + rest), markdown=report_blocks.markdown_bullets(shown + rest))
-        chosen = list(headlines) if headlines is not None else ([next_step] if next_step else []) + lines
+        chosen = list(headlines) if headlines is not None else lines
         record("headlines", [_short(report_blocks.plain(x)) for x in chosen[:3]])
+        if next_step:
+            step = re.sub(r"(?i)^next step:\s*", "", report_blocks.plain(next_step))
+            record("next_step", step[:1].upper() + step[1:])
+            record("evidence", getattr(next_step, "evidence", "data"))
 
     def previous(self):
         """This notebook's earlier successful run of the same kind (``helpers.report.earlier_runs.Previous``), or

@@ -11,6 +11,19 @@ from collections.abc import Mapping
 import pandas as pd
 
 MAX_NAMES = 4
+DATA, PERSONAS = "data", "personas"  # what a next step rests on: the account's data, or synthetic personas
+
+
+class NextStep(str):
+    """A next step's Markdown line that also says what it rests on (``evidence``: :data:`DATA` or
+    :data:`PERSONAS`, directional), for the index and the mail to say how far to trust it."""
+
+    evidence: str
+
+    def __new__(cls, text: str, evidence: str = DATA) -> NextStep:
+        step = super().__new__(cls, text)
+        step.evidence = evidence
+        return step
 
 
 def _list(names: list[str]) -> str:
@@ -91,7 +104,7 @@ def channels(recommendations: pd.DataFrame, winner_by_metric: Mapping[str, str],
             who = _list(rows["persona"].astype(str).tolist()) if "persona" in rows.columns else f"{len(rows)} personas"
             verb = "A/B test email against SMS for" if choice == "test both" else f"reach {who} on"
             groups.append(f"{verb} {who}" if choice == "test both" else f"{verb} {names.get(choice, choice)}")
-        return "**Next step:** " + "; ".join(groups) + "."
+        return NextStep("**Next step:** " + "; ".join(groups) + ".", PERSONAS)
     sig = [m for m, s in significant.items() if s and m in winner_by_metric]
     if "revenue_per_recipient" in sig:
         return (f"**Next step:** lead with {names.get(winner_by_metric['revenue_per_recipient'], '?')}, which earns "

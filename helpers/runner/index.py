@@ -63,12 +63,22 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
+EVIDENCE = {
+    "data": "evidence: your Klaviyo data",
+    "personas": "directional: synthetic persona evidence",
+}
+
+
 def _findings(metrics: dict[str, Any]) -> list[str]:
-    """The notebook's recorded headlines; for a notebook that records none, its plain numbers with readable
-    names (``profiles_total: 5,000`` → ``Profiles total: 5,000``); ids, lists and mappings stay in run.json."""
+    """The verdict a notebook recorded (05's ``verdict``) and its headlines; for a notebook that records
+    none, its plain numbers with readable names (``profiles_total: 5,000`` → ``Profiles total: 5,000``);
+    ids, lists and mappings stay in run.json."""
     headlines = metrics.get("headlines")
     if isinstance(headlines, list) and headlines:
-        return [str(h) for h in headlines[:3]]
+        verdict = metrics.get("verdict")
+        lines = [str(verdict)] if isinstance(verdict, str) and verdict.strip() else []
+        lines += [str(h) for h in headlines if str(h) not in lines and not str(h).lower().startswith("next step")]
+        return lines[:3]
     plain = [(k, v) for k, v in metrics.items() if k not in _USAGE and isinstance(v, int | float | str | bool)
              and not k.endswith(("_id", "_ids"))]
     return [f"{k.replace('_', ' ').capitalize()}: {headline(v)}" for k, v in plain[:3]]
@@ -80,7 +90,25 @@ def _when(stamp: str | None) -> str:
     return f"{text[:10]} {text[11:16]}" if len(text) >= 16 and text[10] == "T" else text
 
 
-def _row(job: dict[str, Any]) -> dict[str, Any]:
+def next_step(metrics: dict[str, Any]) -> tuple[str | None, str]:
+    """(the recorded next step, what it rests on in words); a next step recorded only as a headline
+    (reports made before ``next_step`` was recorded) is found there."""
+    step = metrics.get("next_step")
+    if not isinstance(step, str) or not step.strip():
+        headlines = metrics.get("headlines") if isinstance(metrics.get("headlines"), list) else []
+        old = next((str(h) for h in headlines if str(h).lower().startswith("next step")), None)
+        step = old.split(":", 1)[1].strip() if old and ":" in old else None
+    evidence = str(metrics.get("evidence") or "data")
+    return step, EVIDENCE.get(evidence, EVIDENCE["data"])
+
+
+def _clock(stamp: str | None) -> str:
+    """``2026-07-15T09:14:02+02:00`` → ``09:14``."""
+    text = str(stamp or "")
+    return text[11:16] if len(text) >= 16 and text[10] == "T" else ""
+
+
+def _row(job: dict[str, Any], run_times: dict[str, str] | None = None) -> dict[str, Any]:
     kept = job.get("previous_success")
     metrics = job.get("metrics") or {}
     if job.get("status") == "failed" and kept:
@@ -99,6 +127,9 @@ def _row(job: dict[str, Any]) -> dict[str, Any]:
         "ipynb": job.get("ipynb"),
         "pdf": job.get("pdf"),
         "findings": _findings(metrics),
+        "next_step": next_step(metrics)[0],
+        "evidence": next_step(metrics)[1],
+        "run_time": (run_times or {}).get(str(job.get("run"))),
         "period": (metrics.get("period") or {}).get("text") if isinstance(metrics.get("period"), dict) else None,
         "credits": f"{_number(usage.get('mavera_credits')):,.0f}",
         "requests": f"{_number(usage.get('klaviyo_requests')):,.0f}",
@@ -222,20 +253,44 @@ def history(root: Path, date: str, sandbox: bool) -> dict[str, Any] | None:
     return {"labels": labels, "rows": rows, "sparklines": lines}
 
 
+def _runs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The day's runs, oldest first, each with its label (its start time) and what it spent. From run.json's
+    ledger (``runs``, every run counted, also those whose reports were replaced since); a manifest without
+    one counts the published jobs as one run."""
+    ledger = [r for r in manifest.get("runs") or [] if isinstance(r, dict)]
+    if not ledger:
+        jobs = manifest["jobs"]
+        ledger = [{"run": None, "started": min((str(j.get("started_at") or "") for j in jobs), default=""),
+                   "jobs": [j.get("notebook") for j in jobs],
+                   "mavera_credits": sum(_number((j.get("metrics") or {}).get("mavera_credits")) for j in jobs),
+                   "klaviyo_requests": sum(_number((j.get("metrics") or {}).get("klaviyo_requests")) for j in jobs)}]
+    ledger = sorted(ledger, key=lambda r: str(r.get("started") or ""))
+    labels = [_clock(r.get("started")) or "?" for r in ledger]
+    if len(set(labels)) < len(labels):  # two runs in one minute: the seconds tell them apart
+        labels = [(str(r.get("started") or "")[11:19] or "?") for r in ledger]
+    return [{**r, "label": label, "credits": f"{_number(r.get('mavera_credits')):,.0f}",
+             "requests": f"{_number(r.get('klaviyo_requests')):,.0f}", "count": len(r.get("jobs") or [])}
+            for r, label in zip(ledger, labels, strict=True)]
+
+
 def render_index(manifest: dict[str, Any], root: Path | None = None, printed: bool = False) -> str:
     """The page for one day's ``run.json``; ``root`` (the output root holding the dated folders) adds the
     history block. ``printed``: for ``index.pdf``, file names instead of links (a PDF travels without them)."""
     jobs = manifest["jobs"]
     sandbox = any(job.get("sandbox") for job in jobs)
-    rows = [_row(job) for job in jobs]
-    credits = sum(_number((j.get("metrics") or {}).get("mavera_credits")) for j in jobs)
-    requests_ = sum(_number((j.get("metrics") or {}).get("klaviyo_requests")) for j in jobs)
+    runs = _runs(manifest)
+    several = len(runs) > 1
+    run_times = {r["run"]: r["label"] for r in runs} if several else {}
+    rows = [_row(job, run_times) for job in jobs]
+    day_credits = sum(_number(r.get("mavera_credits")) for r in runs)
+    day_requests = sum(_number(r.get("klaviyo_requests")) for r in runs)
     return _template().render(
         date=manifest["date"],
         csp=CSP,
         banner=report.SANDBOX_BANNER if sandbox else "",
         jobs=rows,
-        totals={"credits": f"{credits:,.0f}", "requests": f"{requests_:,.0f}"},
+        runs=runs,
+        totals={"credits": f"{day_credits:,.0f}", "requests": f"{day_requests:,.0f}", "runs": len(runs)},
         history=history(root, manifest["date"], sandbox) if root is not None else None,
         printed=printed,
     )

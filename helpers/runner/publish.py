@@ -165,6 +165,41 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     write_atomic(run_dir / "index.html", render_index(manifest, root=run_dir.parent))
 
 
+def _usage(metrics: dict[str, Any] | None) -> tuple[float, float]:
+    metrics = metrics or {}
+    numbers = []
+    for key in ("mavera_credits", "klaviyo_requests"):
+        value = metrics.get(key)
+        numbers.append(float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0)
+    return numbers[0], numbers[1]
+
+
+def count_run(manifest: dict[str, Any], job: JobResult) -> None:
+    """Add ``job``'s Mavera credits and Klaviyo requests to its run's line of the day's ledger (``runs``) and
+    to the day's totals (``day_totals``). Kept apart from ``jobs``: a rerun replaces a job's entry, but the
+    credits the earlier attempt spent were spent all the same, so the day counts every run."""
+    runs = manifest.setdefault("runs", [])
+    line = next((r for r in runs if r.get("run") == job.run), None)
+    if line is None:
+        line = {"run": job.run, "started": job.started_at, "jobs": [], "mavera_credits": 0, "klaviyo_requests": 0}
+        runs.append(line)
+    credits, requests_ = _usage(job.metrics)
+    line["jobs"].append(job.notebook)
+    if job.started_at and (not line.get("started") or job.started_at < line["started"]):
+        line["started"] = job.started_at
+    line["mavera_credits"] = _whole(line["mavera_credits"] + credits)
+    line["klaviyo_requests"] = _whole(line["klaviyo_requests"] + requests_)
+    manifest["day_totals"] = {
+        "runs": len(runs),
+        "mavera_credits": _whole(sum(r["mavera_credits"] for r in runs)),
+        "klaviyo_requests": _whole(sum(r["klaviyo_requests"] for r in runs)),
+    }
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
 def print_index(run_dir: Path, echo: Callable[[str], None] | None = None) -> Path | None:
     """``index.pdf`` from the day's run.json (under the day lock), laid out for print: the index without its
     links to local files (a forwarded PDF cannot follow them). None, with a line said, when it cannot be
@@ -346,6 +381,7 @@ def publish(
         )
         manifest["date"] = run_dir.name
         manifest["sandbox"] = job.sandbox
+        count_run(manifest, job)
         try:
             write_manifest(run_dir, manifest)
         except OSError as exc:  # e.g. a full disk: the day's run.json and index.html stay as they were

@@ -102,8 +102,11 @@ def test_findings_are_the_recorded_headlines_with_the_data_period_and_the_run_co
     page = BeautifulSoup(render_index(data), "html.parser")
     first = page.select("tr.succeeded td")
     assert first[0].get_text(" ", strip=True) == "01 · Persona enrichment 01_persona_enrichment"
-    assert [li.get_text() for li in first[2].select("li")] == ["Next step: VIP: reward loyalty",
-                                                                "VIP customers hold 53% of predicted CLV", "third"]
+    # The verdict first (a notebook's recorded ``verdict``), then the headlines; the next step on its own line,
+    # with what it rests on, never folded away.
+    assert [li.get_text() for li in first[2].select("li")] == [SCRIPT, "VIP customers hold 53% of predicted CLV",
+                                                                "third"]
+    assert first[2].select_one("p.next").get_text() == "Next step (evidence: your Klaviyo data): VIP: reward loyalty"
     assert first[2].select_one(".period").get_text() == "Data: snapshot of 15 Jul 2026"
     assert [td.get_text() for td in first[3:5]] == ["900", "56"]
     total = [td.get_text() for td in page.select("tr.total td")]
@@ -187,3 +190,29 @@ def test_headline_formats():
     assert headline("x" * 41) == "x" * 37 + "…" and headline("short") == "short"
     assert headline({str(i): i for i in range(8)}) == "{0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, …}"
     assert headline([1]) == "1 item" and headline([]) == "0 items"
+
+
+def test_several_runs_in_a_day_are_told_apart_and_the_day_counts_every_run():
+    from helpers.runner.publish import count_run
+    from helpers.runner.results import JobResult
+
+    data = manifest()
+    for job in data["jobs"]:
+        job["metrics"]["mavera_credits"] = 0
+    first = JobResult("01_persona_enrichment", "succeeded", "a.ipynb", "a.html", 1.0, None,
+                      metrics={"mavera_credits": 900, "klaviyo_requests": 50, "next_step": "Reach the VIPs on SMS",
+                               "evidence": "personas", "headlines": ["one"]},
+                      started_at="2026-07-15T06:01:00+00:00", run="060100-aaaaaa")
+    again = JobResult(**{**vars(first), "started_at": "2026-07-15T09:14:00+00:00", "run": "091400-bbbbbb"})
+    count_run(data, first)
+    count_run(data, again)  # the rerun replaced the report; its earlier credits were spent all the same
+    data["jobs"][0].update(run="091400-bbbbbb", metrics=again.metrics)
+    assert data["day_totals"] == {"runs": 2, "mavera_credits": 1800, "klaviyo_requests": 100}
+    page = BeautifulSoup(render_index(data), "html.parser")
+    runs = [[td.get_text() for td in tr.select("td")] for tr in page.select("tr.run-total")]
+    assert [r[0] for r in runs] == ["Run of 06:01", "Run of 09:14"] and [r[3] for r in runs] == ["900", "900"]
+    day = [td.get_text() for td in page.select("tr.total td")]
+    assert day[0] == "Total for the day" and day[2] == "2 runs" and day[3] == "1,800"
+    assert "run of 09:14" in page.select("tr.succeeded td")[1].get_text()
+    step = page.select_one("tr.succeeded p.next").get_text()
+    assert step == "Next step (directional: synthetic persona evidence): Reach the VIPs on SMS"
