@@ -30,7 +30,7 @@ from helpers import config
 from helpers.analysis import customers
 
 __all__ = ["SPECS", "TIMEFRAMES", "Choice", "Items", "ParameterError", "Range", "Rule", "Text", "check",
-           "coerce", "coerce_declared", "defaults", "problems", "secret_like", "validate"]
+           "coerce", "coerce_declared", "defaults", "describe", "problems", "secret_like", "validate"]
 
 # The report timeframes the notebooks offer (Klaviyo's reporting API accepts these keys).
 TIMEFRAMES = ("last_30_days", "last_90_days", "last_3_months", "last_365_days", "last_12_months",
@@ -518,3 +518,65 @@ def _parse_container(name: str, value: str, kind: type) -> Any:
             return ast.literal_eval(value)
         except (ValueError, SyntaxError):
             raise ParameterError(f"{value!r} is not a valid {kind.__name__} (use JSON)") from None
+
+
+# ---------------------------------------------------------------------------------------------- in a reader's words
+
+
+def _share(value: Any) -> str:
+    return f"{float(value) * 100:g}%"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{float(value):g}"
+
+
+def _days(value: Any) -> str:
+    return f"{_count(value)} days"
+
+
+# What each parameter means, phrased to stand where the Markdown of a notebook names it ("messages with at
+# least `min_recipients`" reads "messages with at least 500 recipients"): the report says the value the run
+# used, so a -p override is never contradicted by the text.
+PHRASES: dict[str, Callable[[Any], str]] = {
+    "timeframe": lambda v: _wording().timeframe_text(v),
+    "min_recipients": lambda v: f"{_count(v)} recipients",
+    "min_relative_gap": _share,
+    "significance": lambda v: f"{float(v):g}",
+    "variants": _count,
+    "jaccard_min": lambda v: f"{float(v):g}",
+    "containment_min": _share,
+    "tiny_share": _share,
+    "persona_ids": lambda v: "the personas chosen for this run" if v else "the personas chosen in the parameters",
+    "max_credits": lambda v: f"the budget of {_count(v)} credits",
+    "focus_pairs": _count,
+    "bundle_discount": _share,
+    "pair_window_days": _days,
+    "min_delivered": _count,
+    "min_answers": _count,
+    "min_co_orders": _count,
+    "min_support": _share,
+    "min_lift": lambda v: f"{float(v):g}",
+    "top_n": _count,
+    "lookback_days": lambda v: f"the last {_days(v)}",
+    "order_lookback_days": lambda v: f"the last {_days(v)}",
+    "responses_per_persona": _count,
+    "many_min": _count,
+}
+
+
+def _wording():
+    from helpers.analysis import wording
+
+    return wording
+
+
+def describe(name: str, value: Any) -> str | None:
+    """The parameter ``name`` at ``value`` in a reader's words (see :data:`PHRASES`); None when it has none."""
+    phrase = PHRASES.get(name)
+    if phrase is None:
+        return None
+    try:
+        return phrase(value)
+    except (TypeError, ValueError):
+        return None

@@ -177,7 +177,8 @@ def focus_group(
     if result.note:
         _show(result.note)
     else:
-        _show(f"Focus group `{result.id}`: {result.answers['respondent'].nunique()} respondents, "
+        # Its id is in answers.csv and run.json; the reader needs how many answered.
+        _show(f"The focus group answered: {result.answers['respondent'].nunique()} respondents, "
               f"{len(result.answers)} answers.")
     return result
 

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from helpers.analysis.affinity import category_counts, count_orders
+from helpers.analysis.wording import p_text
 
 __all__ = [
     "CORRECTION",
@@ -156,8 +157,8 @@ def category_headline(tested: pd.DataFrame, alpha: float = 0.05, min_lift: float
     if len(good):
         top = good.iloc[0]
         return (f"Strongest significant category pairing: {top['category_a']} + {top['category_b']} (lift "
-                f"{top['lift']:.2f} over {int(top['co_orders']):,} orders, {CORRECTION}-adjusted p = "
-                f"{top['p_adjusted']:.1e}).")
+                f"{top['lift']:.2f} over {int(top['co_orders']):,} orders, {CORRECTION}-adjusted "
+                f"{p_text(top['p_adjusted'])}).")
     top = tested.dropna(subset=["lift"]).head(1)
     if top.empty:
         return "No category pairing is bought together more often than chance."

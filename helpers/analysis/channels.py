@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from helpers.analysis import stats
 from helpers.analysis.focus_groups import MIN_ANSWERS, note_line
+from helpers.analysis.wording import p_text, timeframe_text
 
 CHANNELS = ("email", "sms")
 # Rates tested as proportions of recipients; for unsubscribes lower is better.
@@ -496,7 +497,7 @@ def summary_lines(
     which factor drives revenue per recipient and what it costs in unsubscribes), that sentence instead, since
     "the numbers favour email" alone hides both."""
     lines = [
-        f"- {email_campaigns} email and {sms_campaigns} SMS campaigns in `{timeframe}`; "
+        f"- {email_campaigns} email and {sms_campaigns} SMS campaigns in {timeframe_text(timeframe)}; "
         "SMS figures are over consented SMS audiences only."
     ]
     for metric in HEADLINE_METRICS:
@@ -505,7 +506,7 @@ def summary_lines(
         fmt = "${:.3f}" if metric == "revenue_per_recipient" else "{:.2%}"
         p_adjusted = row["p_adjusted"] if "p_adjusted" in row else row["p_value"]
         test_note = (
-            f"(significant, Holm-adjusted p = {p_adjusted:.1e})."
+            f"(significant, Holm-adjusted {p_text(p_adjusted)})."
             if row["significant"]
             else f"(not significant at {significance:g} after the Holm correction)."
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -255,12 +255,15 @@ SUMMARY_FORMATS: dict[str, str] = {
 def summary_lines(
     summary: pd.DataFrame, at_risk: pd.DataFrame, *, profiles_total: int, profiles_without_predictions: int,
     personas: int, label: str, fallback: bool = False, dry_run: bool = False,
+    money: Callable[[float], str] | None = None,
 ) -> list[str]:
     """The notebook's closing bullets (markdown), from `tier_summary` and `clv_at_risk_matrix`.
 
     The top tier is the last row of `summary`; the CLV-at-risk bullet is left out when no tier has a
-    churn score (e.g. the orders fallback). `personas` is how many tiers got a Mavera persona.
+    churn score (e.g. the orders fallback). `personas` is how many tiers got a Mavera persona. `money`: how an
+    amount is written (the report's currency, e.g. ``lambda v: job.currency.format(v, 0)``).
     """
+    money = money or (lambda v: f"{v:,.0f}")
     top = summary.index[-1]
     risk = summary["clv_at_risk"]
     risk_total = float(risk.sum(min_count=1)) if risk.notna().any() else float("nan")
@@ -272,8 +275,8 @@ def summary_lines(
     ]
     if risk_total == risk_total:  # not NaN
         worst = at_risk.stack().idxmax()
-        line = (f"- {risk_total:,.0f} of predicted CLV is at risk (expected loss: predicted CLV × churn probability); "
-                f"the largest block is {worst[0]} × {worst[1]} churn ({at_risk.loc[worst]:,.0f})")
+        line = (f"- {money(risk_total)} of predicted CLV is at risk (expected loss: predicted CLV × churn probability); "
+                f"the largest block is {worst[0]} × {worst[1]} churn ({money(at_risk.loc[worst])})")
         if worst[1] != at_risk.columns[-1]:
             # Not the riskiest band: the block is large because the value is, which reads oddly without a word.
             line += (f" — few of them will churn, but on so much value that even a {worst[1]} churn probability "

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.analysis.wording import p_text, p_value  # noqa: F401 - p_text re-exported for notebooks
 from helpers.report.currency import Currency
 
 TABLE_CLASS = "workbooks-table"
@@ -44,8 +45,7 @@ def _pct(decimals: int) -> Callable[[Any], str]:
     return lambda v: f"{v:.{decimals}%}"
 
 
-def _p_value(v: float) -> str:
-    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+_p_value = p_value  # helpers.analysis.wording: "< 0.001", "0.004", "0.03", never e-notation
 
 
 _KINDS: dict[str, Callable[[Any], str]] = {

@@ -85,6 +85,7 @@ def report_html(nb, title: str, sandbox: bool) -> str:
     import nbformat
 
     nb = copy.deepcopy(nb)
+    plain_words(nb)
     _open_with_blocks(nb)
     if sandbox and not _shows_banner(nb):
         banner = nbformat.v4.new_markdown_cell(sandbox_banner_html())
@@ -92,6 +93,54 @@ def report_html(nb, title: str, sandbox: bool) -> str:
         nb.cells.insert(first_heading, banner)
     body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}, "report_csp": CSP})
     return body
+
+
+_CODE_WORD = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def parameter_values(nb) -> dict:
+    """The parameters this run used: the parameters cell's literals, then the values papermill injected."""
+    import ast
+
+    values: dict = {}
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.cell_type != "code" or not tags & {"parameters", "injected-parameters"}:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
+            if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    values.update((nb.metadata.get("papermill") or {}).get("parameters") or {})
+    return values
+
+
+def plain_words(nb) -> None:
+    """The notebook's Markdown in a reader's words: a named parameter becomes what it meant in this run
+    (`` `min_recipients` `` → "500 recipients", ``helpers.params.describe``), a column or metric name its
+    words (``helpers.analysis.wording.term``). Code words are for the analyst in JupyterLab, who sees the
+    parameters cell; the report has no parameters cell to look them up in. File names stay as they are."""
+    from helpers import params
+    from helpers.analysis import wording
+
+    values = parameter_values(nb)
+
+    def reword(match: re.Match) -> str:
+        name = match[1]
+        if name in values and (phrase := params.describe(name, values[name])) is not None:
+            return phrase
+        return wording.term(name) if "_" in name or name in wording.TERMS else match[0]
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _CODE_WORD.sub(reword, cell.source)
 
 
 def _open_with_blocks(nb) -> None:

@@ -87,3 +87,52 @@ def findings_not_first(page) -> list[str]:
 def missing_alt_texts(page) -> list[str]:
     alts = page.evaluate("[...document.images].map(img => img.alt)")
     return [f"image {i} has no alt text" for i, alt in enumerate(alts) if not alt.strip() or alt == NO_ALT]
+
+
+E_NOTATION = r"\b\d+(?:\.\d+)?[eE][-+]?\d+\b"
+
+
+def code_words(manifest: dict, notebooks_dir) -> set[str]:
+    """The words a reader must never meet: every parameter of the notebooks (their parameters cells) and every
+    metric they record (run.json), where the name is a snake_case identifier."""
+    import papermill
+
+    words: set[str] = set()
+    for path in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")):
+        words.update(papermill.inspect_notebook(str(path)))
+    for job in manifest["jobs"]:
+        words.update((job.get("metrics") or {}).keys())
+    return {w for w in words if "_" in w.strip("_")}
+
+
+def _flat(value) -> list[str]:
+    if isinstance(value, dict):
+        return [*map(str, value), *(x for v in value.values() for x in _flat(v))]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _flat(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def raw_ids(manifest: dict) -> set[str]:
+    """Ids the jobs recorded (personas, focus groups, Mave threads, segments, flow messages, campaigns,
+    products): each has a name a report can show instead."""
+    found: set[str] = set()
+    for job in manifest["jobs"]:
+        metrics = job.get("metrics") or {}
+        found.update(_flat(list((metrics.get("personas") or {}).values())))
+        found.update(_flat(list(metrics.get("nps_by_persona") or {})))
+        found.update(_flat([[pair[0], pair[1]] for pair in metrics.get("top_pairs") or [] if len(pair) >= 2]))
+        for key in ("focus_group_id", "mave_thread_id", "underperforming_message_ids", "redundant_pairs",
+                    "nested_pairs", "tiny_segments", "retired_segments", "kept_in_use", "paired_campaigns"):
+            found.update(_flat(metrics.get(key)))
+    return {i for i in found if len(i) >= 4 and " " not in i}
+
+
+def glossary_words(text: str, words: set[str], ids: set[str]) -> list[str]:
+    """What in a page's visible text needs a glossary: a code word, an e-notation number, a raw id."""
+    import re
+
+    problems = [f"code word {w!r}" for w in sorted(words) if re.search(rf"(?<![\w.]){re.escape(w)}(?![\w])", text)]
+    problems += [f"e-notation number {m!r}" for m in sorted(set(re.findall(E_NOTATION, text)))]
+    problems += [f"raw id {i!r}" for i in sorted(ids) if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    return problems

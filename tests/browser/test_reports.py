@@ -165,3 +165,39 @@ def test_failed_job_page_has_the_banner_and_one_sentence_no_traceback(failed_run
     assert shown == ["H1", report_html.SANDBOX_CLASS, report_html.FAILURE_CLASS], shown
     sentence = seen.page.inner_text(f".{report_html.FAILURE_CLASS}")
     assert "No such file or directory" in sentence and sentence.endswith("run the job again."), sentence
+
+
+PAGES = ["index", *NOTEBOOKS]
+A4_CONTENT_PX = 703  # 210 mm less the report's 2 × 12 mm margins, at 96 px per inch
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_reads_without_a_glossary(name, sandbox_run, visit):
+    """No parameter or metric name, no e-notation number, no raw id in what a reader sees (#23)."""
+    manifest = json.loads((sandbox_run / "run.json").read_text())
+    seen = visit(sandbox_run / f"{name}.html")
+    text = seen.page.inner_text("body")
+    problems = checks.glossary_words(text, checks.code_words(manifest, ROOT / "notebooks"), checks.raw_ids(manifest))
+    assert problems == [], f"{name}: {problems}"
+
+
+def test_every_page_prints_to_numbered_pages_with_nothing_cut(sandbox_run, visit, tmp_path):
+    """The same pages as --pdf prints them: each a PDF whose pages are counted and numbered, and laid out on
+    an A4 width in print mode, no table runs past the paper's edge."""
+    from pypdf import PdfReader
+
+    from helpers.runner import pdf
+
+    for name in PAGES:
+        printed = pdf.file_to_pdf(sandbox_run / f"{name}.html", tmp_path / f"{name}.pdf")
+        reader = PdfReader(printed)
+        pages = len(reader.pages)
+        assert pages >= 1 and f"Page {pages} of {pages}" in reader.pages[-1].extract_text(), name
+        seen = visit(sandbox_run / f"{name}.html")
+        seen.page.emulate_media(media="print")
+        seen.page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1000})
+        wide = seen.page.evaluate(
+            """(width) => [...document.querySelectorAll('table')]
+                 .map((t, i) => [i, Math.round(t.getBoundingClientRect().right)])
+                 .filter(([, right]) => right > width + 1)""", A4_CONTENT_PX)
+        assert wide == [], f"{name}: tables past the paper's edge (index, right edge px): {wide}"
