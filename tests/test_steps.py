@@ -182,7 +182,7 @@ def test_focus_group_answers_and_reports_its_size(sandbox_env, shell):
     assert fg.names == {personas[0]: "steps-test: loyal", personas[1]: "steps-test: lapsing"}
     assert markdown(cap) == [
         f"2 bundles and a choice = 7 questions, 2 personas × 3 responses: estimated **{estimate} credits** (budget 300).",
-        f"Focus group `{fg.id}`: 6 respondents, 42 answers.",
+        "The focus group answered: 6 respondents, 42 answers.",  # its id is in answers.csv, not on the page
     ]
     assert cap.stdout == "Bundle 1: Mug + Coaster, $18\n"
     after = mavera_stats(sandbox_env)

@@ -30,7 +30,7 @@ def test_headers_pick_and_name_columns_and_each_quantity_has_one_format():
                                       "p": "p_value"}, currency=EUR)
     _, head, rows, note = parse(page)
     assert head == ["Campaign", "Recipients", "Click rate", "Revenue per recipient", "p"]  # internal_id left out
-    assert rows == [["A", "1,845", "3.5%", "€0.71", "< 0.001"], ["B", "12", "10.0%", "€2.00", "0.200"]]
+    assert rows == [["A", "1,845", "3.5%", "€0.71", "< 0.001"], ["B", "12", "10.0%", "€2.00", "0.20"]]
     assert note is None  # every row shown, no file named
 
 
@@ -98,3 +98,27 @@ def test_job_table_saves_the_csv_it_links_and_shows_no_value_after_it(tmp_path, 
     assert len(rows) == 10 and rows[0] == ["c0", "€1.50"] and note == "Showing 10 of 12 — all in campaigns.csv"
     assert 'href="05_x/campaigns.csv"' in shown[0]["text/html"]  # relative to the report beside the folder
     assert "c0" in shown[0]["text/plain"]
+
+
+def test_p_values_read_as_a_reader_writes_them_never_in_e_notation():
+    from helpers.analysis.wording import p_text, timeframe_text
+
+    assert [p_text(p) for p in (1.5e-33, 0.0004, 0.004, 0.0312, 0.5)] == [
+        "p < 0.001", "p < 0.001", "p = 0.004", "p = 0.03", "p = 0.50"]
+    assert timeframe_text("last_90_days") == "the last 90 days" and timeframe_text("last_month") == "last month"
+
+
+def test_a_parameter_named_in_the_markdown_reads_as_what_it_meant_in_the_run():
+    import nbformat
+
+    from helpers.runner.report_html import plain_words
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("min_recipients: int = 500  # floor\ntimeframe = 'last_90_days'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_markdown_cell(
+        "Messages with at least `min_recipients` over `timeframe`; `weighted_support` per bundle; see `tests.csv`.")]
+    nb.metadata["papermill"] = {"parameters": {"min_recipients": 1000}}  # a -p override wins over the default
+    plain_words(nb)
+    assert nb.cells[1].source == ("Messages with at least 1,000 recipients over the last 90 days; customers backing it "
+                                  "per bundle; see `tests.csv`.")

@@ -267,9 +267,9 @@ def test_summary_lines_name_each_winner_with_its_test(table):
     lines = summary_lines(cmp, channel_totals(table), paired_campaigns(table), 2, 2, "last_90_days", 0.05)
     assert (
         lines[0]
-        == "- 2 email and 2 SMS campaigns in `last_90_days`; SMS figures are over consented SMS audiences only."
+        == "- 2 email and 2 SMS campaigns in the last 90 days; SMS figures are over consented SMS audiences only."
     )
-    assert lines[1].startswith("- **click rate**: SMS wins, 10.50% vs 3.50% (significant, Holm-adjusted p = ")
+    assert lines[1] == "- **click rate**: SMS wins, 10.50% vs 3.50% (significant, Holm-adjusted p < 0.001)."  # no e-notation
     assert lines[3].startswith("- **revenue per recipient**: SMS wins, $1.250 vs $0.500 ")
     assert lines[4] == "- SMS spend $80.00 returned $2,500 (31.2× revenue per unit spent)."
     assert lines[5] == "- Of 1 campaigns sent on both channels, SMS converted better in 1."
