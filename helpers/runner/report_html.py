@@ -95,7 +95,8 @@ def report_html(nb, title: str, sandbox: bool) -> str:
     return body
 
 
-_CODE_WORD = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 
 
 def parameter_values(nb) -> dict:
@@ -132,15 +133,24 @@ def plain_words(nb) -> None:
 
     values = parameter_values(nb)
 
-    def reword(match: re.Match) -> str:
-        name = match[1]
+    def word(name: str) -> str | None:
         if name in values and (phrase := params.describe(name, values[name])) is not None:
             return phrase
-        return wording.term(name) if "_" in name or name in wording.TERMS else match[0]
+        return wording.term(name) if "_" in name or name in wording.TERMS else None
+
+    def reword(match: re.Match) -> str:
+        span = match[1]
+        if _IDENTIFIER.fullmatch(span):
+            return word(span) or match[0]
+        # A formula such as `1 − min_relative_gap`: its parameters by value, out of code type.
+        named = [n for n in _IDENTIFIER.findall(span) if n in values and params.describe(n, values[n])]
+        if not named:
+            return match[0]
+        return _IDENTIFIER.sub(lambda m: word(m[0]) if m[0] in named else m[0], span)
 
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _CODE_WORD.sub(reword, cell.source)
+            cell.source = _CODE_SPAN.sub(reword, cell.source)
 
 
 def _open_with_blocks(nb) -> None:

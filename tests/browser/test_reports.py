@@ -116,7 +116,9 @@ def test_index_page(sandbox_run, visit, tmp_path):
             assert key not in text
         for persona_id in (job["metrics"].get("personas") or {}).values():
             assert persona_id not in text
-    assert "Total for the run" in text
+    # The shared day is five runs (one job each): each run's total, then the day's, said apart.
+    assert "Total for the day" in text and "5 runs" in text
+    assert seen.page.locator("tr.run-total").count() == len(NOTEBOOKS)
     # History: both dates, the headline numbers, a sparkline drawn inline.
     history = seen.page.eval_on_selector_all("table.history tr td:first-child", "tds => tds.map(td => td.innerText)")
     assert history[:2] == [EARLIER, DATE] and history[2] == "trend"
