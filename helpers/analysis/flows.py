@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import holm, revenue_per_recipient_ztest, two_proportion_ztest
+from .wording import timeframe_text
 
 __all__ = [
     "CHANNEL_METRICS",
@@ -193,7 +194,7 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     rewrite fits its channel's limits).
     """
     flagged = evaluated[evaluated["underperforming"]]
-    lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over `{timeframe}`."]
+    lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over {timeframe_text(timeframe)}."]
     if len(flagged):
         worst = tests[tests["flagged"]].sort_values("ratio").iloc[0]
         name = evaluated.set_index("message_id").at[worst["message_id"], "message_name"]
@@ -203,7 +204,7 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
         lines.append("- Where the funnel breaks: " + ", ".join(f"{n} at {s}" for s, n in stages.items()) + ".")
     if "watch" in evaluated and evaluated["watch"].any():
         watch = evaluated[evaluated["watch"]]
-        lines.append(f"- {len(watch)} more on watch — materially below their peers but not confirmed over `{timeframe}`: "
+        lines.append(f"- {len(watch)} more on watch — materially below their peers but not confirmed over {timeframe_text(timeframe)}: "
                      + ", ".join(f"'{n}'" for n in watch["message_name"]) + "; check them again over a longer timeframe.")
     low_volume = int((~evaluated["eligible"]).sum())
     lines.append(f"- {low_volume} low-volume messages were not judged; {len(rewrites)} rewrites made"

@@ -127,7 +127,8 @@ def plain_words(nb) -> None:
     """The notebook's Markdown in a reader's words: a named parameter becomes what it meant in this run
     (`` `min_recipients` `` → "500 recipients", ``helpers.params.describe``), a column or metric name its
     words (``helpers.analysis.wording.term``). Code words are for the analyst in JupyterLab, who sees the
-    parameters cell; the report has no parameters cell to look them up in. File names stay as they are."""
+    parameters cell; the report has no parameters cell to look them up in. File names stay as they are.
+    Markdown a code cell displayed is read the same way (a timeframe key it printed becomes its days)."""
     from helpers import params
     from helpers.analysis import wording
 
@@ -151,6 +152,10 @@ def plain_words(nb) -> None:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = _CODE_SPAN.sub(reword, cell.source)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data") or {}
+            if isinstance(data.get("text/markdown"), str):  # display(Markdown(f"... `{timeframe}` ..."))
+                data["text/markdown"] = _CODE_SPAN.sub(reword, data["text/markdown"])
 
 
 def _open_with_blocks(nb) -> None:

@@ -117,7 +117,7 @@ def test_large_gap_on_small_sample_is_not_significant():
         "metrics": "conversion rate 67%, revenue per recipient 67%", "stage": "", "diagnosis": "",
     }]
     lines = summary_lines(out, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
-    assert lines[1] == ("- 1 more on watch — materially below their peers but not confirmed over `last_30_days`: 'a'; "
+    assert lines[1] == ("- 1 more on watch — materially below their peers but not confirmed over the last 30 days: 'a'; "
                         "check them again over a longer timeframe.")
 
 
@@ -205,7 +205,7 @@ def test_summary_lines_name_the_biggest_gap_and_where_the_funnel_breaks(perf):
     tests, evaluated = evaluate_messages(perf)
     rewrites = pd.DataFrame({"message_id": ["e_body", "e_body", "s_click"], "checks": ["ok", "subject too long", "ok"]})
     lines = summary_lines(evaluated, tests, rewrites, "last_90_days")
-    assert lines[0] == "- 4 of 11 evaluated messages need a rewrite over `last_90_days`."
+    assert lines[0] == "- 4 of 11 evaluated messages need a rewrite over the last 90 days."
     # e_offer converts 30 of 10,000 against its peers' 615 of 62,000 (revenue in the same proportion): 30 %,
     # the smallest ratio of any flagged test
     assert lines[1] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
@@ -218,6 +218,6 @@ def test_summary_lines_with_nothing_flagged(perf):
     tests, evaluated = evaluate_messages(perf, min_recipients=11_000)
     lines = summary_lines(evaluated, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
     assert lines == [
-        f"- 0 of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over `last_30_days`.",
+        f"- 0 of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over the last 30 days.",
         "- 12 low-volume messages were not judged; 0 rewrites made.",
     ]

@@ -102,6 +102,9 @@ def code_words(manifest: dict, notebooks_dir) -> set[str]:
         words.update(papermill.inspect_notebook(str(path)))
     for job in manifest["jobs"]:
         words.update((job.get("metrics") or {}).keys())
+    from helpers.params import TIMEFRAMES
+
+    words.update(TIMEFRAMES)  # Klaviyo's timeframe keys: "the last 90 days" to a reader
     return {w for w in words if "_" in w.strip("_")}
 
 
