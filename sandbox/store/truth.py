@@ -12,6 +12,8 @@ import numpy as np
 from scipy.stats import hypergeom, norm
 
 from ..mavera.mave import planted_retirement
+from .btyd import PROCESS
+from .commerce import HISTORY_DAYS
 from .messaging import DAY, DAYS, S
 from .shop import Store
 
@@ -302,6 +304,11 @@ def compute_truth(store: Store) -> dict:
         "underperforming_metric": {k: v for k, v in sorted(m.planted_under.items())},
         "decoy_message_ids": decoys,
         "orders_total": int(store.orders.n),
+        # Who orders when (store/btyd.py): the parameters a fitted buy-till-you-die model must find again;
+        # "exact" is false when a very large store thinned its orders (the parameters then no longer hold).
+        "btyd": {**PROCESS.truth(), "history_days": HISTORY_DAYS, "buyers": int((store.orders.per_profile > 0).sum()),
+                 "exact": bool(store.orders.exact)},
+        "predictions": bool(store.predictions),
         "top_pairs": top_pairs,
         "top_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4)}
                            for a, b, c, lift in planted_rows],
