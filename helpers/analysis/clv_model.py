@@ -93,7 +93,8 @@ def fit(summary: pd.DataFrame, *, seed: int = 0) -> Fit:
 
     Raises :class:`ModelError` when the history holds fewer than ``MIN_REPEAT_BUYERS`` repeat buyers.
     """
-    from pymc_marketing.clv import GammaGammaModel, ModifiedBetaGeoModel
+    with _quiet():  # importing ArviZ logs which of its optional parts are missing
+        from pymc_marketing.clv import GammaGammaModel, ModifiedBetaGeoModel
 
     repeat = int((summary["frequency"] > 0).sum())
     if repeat < MIN_REPEAT_BUYERS:
@@ -222,7 +223,7 @@ def _param(model, name: str) -> float:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """PyMC-Marketing's and ArviZ's warnings and log lines are for modellers, not for the analyst's report."""
-    loggers = [logging.getLogger(name) for name in ("pymc", "pymc_marketing", "pytensor")]
+    loggers = [logging.getLogger(name) for name in ("pymc", "pymc_marketing", "pytensor", "arviz", "arviz.preview")]
     levels = [lg.level for lg in loggers]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

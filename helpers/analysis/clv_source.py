@@ -16,7 +16,7 @@ import pandas as pd
 from helpers.analysis import clv_model
 from helpers.analysis.customers import orders_fallback
 
-__all__ = ["MODES", "Combined", "combine", "compare", "needs_orders"]
+__all__ = ["MODES", "Combined", "combine", "compare", "describe", "holdout_check", "needs_orders"]
 
 MODES = ("auto", "klaviyo", "model")
 PREDICTED = ["churn_probability", "predicted_number_of_orders", "predicted_clv"]
@@ -114,3 +114,48 @@ def compare(profiles: pd.DataFrame, model: pd.DataFrame) -> pd.DataFrame | None:
                      "rank_correlation": float(k[ok].corr(m[ok], method="spearman")),
                      "klaviyo_total": float(k[ok].sum()), "model_total": float(m[ok].sum())})
     return pd.DataFrame(rows).set_index("measure")
+
+
+def describe(combined: Combined, mode: str, lookback_days: int) -> str:
+    """One markdown paragraph: which profiles' churn and CLV are modelled, from what data, and what is not."""
+    p = combined.profiles
+    missing = int((~p["has_predictions"].astype(bool)).sum())
+    if combined.problem:
+        return (f"**{combined.problem}** The profiles it would have scored keep historic CLV and order counts from "
+                f"{combined.orders:,} Placed Order events of the last {lookback_days} days; churn and predicted CLV "
+                "are unknown for them.")
+    if combined.model is not None:
+        fit = combined.model.attrs["fit"]
+        who = ("every profile with an order (predictions = 'model': Klaviyo's are not used)" if mode == "model"
+               else "the profiles Klaviyo left without predictions")
+        sample = f" (fitted on a random {fit.fitted_on:,} of them)" if fit.fitted_on < fit.customers else ""
+        return (f"**{combined.modelled:,} profiles get churn and CLV from a model of their own orders**: {who}. "
+                f"The model (PyMC-Marketing's modified BG/NBD for when and whether customers order again, Gamma-Gamma "
+                f"for order value, fitted by maximum likelihood) read {combined.orders:,} Placed Order events of the "
+                f"last {lookback_days} days from {fit.customers:,} customers, {fit.repeat_buyers:,} of whom ordered "
+                f"more than once{sample}. Its churn probability is the chance a customer has stopped buying; its "
+                "predicted CLV is the expected spend of the next 365 days, as Klaviyo's are.")
+    if combined.orders:  # klaviyo mode on an account without any prediction
+        return (f"**This account has no predictive analytics** and predictions = 'klaviyo', so tiers use historic CLV "
+                f"and order counts from {combined.orders:,} Placed Order events of the last {lookback_days} days; churn "
+                "and predicted CLV are unavailable (predictions = 'auto' models them from the same orders).")
+    if missing:
+        return (f"Churn and CLV are Klaviyo's; the {missing:,} profiles without predictions are left out of the tiers "
+                "(predictions = 'klaviyo').")
+    return "Every profile has Klaviyo's predictions; nothing is modelled."
+
+
+def holdout_check(orders: pd.DataFrame, as_of: pd.Timestamp | str, days: int) -> tuple[pd.DataFrame | None, str]:
+    """``clv_model.holdout`` with the cut-off ``days`` before ``as_of``, and one sentence reading it (or saying
+    why there is no check)."""
+    as_of = pd.Timestamp(as_of)
+    try:
+        table = clv_model.holdout(orders, as_of - pd.Timedelta(days=days), as_of)
+    except clv_model.ModelError as exc:
+        return None, f"No holdout check: fitted on the orders before the last {days} days, {exc}"
+    predicted, actual = table.attrs["predicted_total"], table.attrs["actual_total"]
+    gap = (predicted - actual) / actual if actual else float("nan")
+    return table, (f"**How well the model fits this account.** Fitted only on the orders placed before the last {days} "
+                   f"days, it expected the {table.attrs['customers']:,} customers of that time to place {predicted:,.0f} "
+                   f"orders in those {days} days; they placed {actual:,.0f} ({gap:+.0%}). The chart compares them by "
+                   "how often each customer had ordered before.")

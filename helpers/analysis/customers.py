@@ -195,7 +195,7 @@ def predictions_note(profiles: pd.DataFrame, as_of: pd.Timestamp | str | None = 
     return (
         f"**{total:,} profiles**; **{missing:,}** ({missing / max(total, 1):.0%}) have no predictions — "
         f"{recent:,} of those joined in the last 90 days. Profiles without predictions are usually people who "
-        "have not ordered yet or are too new to score; they are left out of the tiers below."
+        "have not ordered yet or are too new to score (below: which of them get churn and CLV from their orders)."
     )
 
 

@@ -77,6 +77,14 @@ def _looks_bad(row: dict) -> list[str]:
     return [k for k, v in row["rates"].items() if row["peer_rates"][k] > 0 and v <= UNDER_RATIO * row["peer_rates"][k]]
 
 
+def _customers(store: Store) -> dict:
+    p, ordered = store.profiles, store.orders.per_profile > 0
+    scored_buyers = p.has_pred & (p.hist_orders > 0)
+    modelled = ~p.has_pred & ordered
+    return {"customers_with_orders": int((scored_buyers | modelled).sum()), "profiles_modelled": int(modelled.sum()),
+            "prospects": int(((p.has_pred & (p.hist_orders == 0)) | (~p.has_pred & ~ordered)).sum())}
+
+
 def pair_lifts(store: Store, min_co_orders: int = MIN_CO_ORDERS) -> list[tuple[int, int, int, float]]:
     """(product a, product b, co-orders, lift) for every pair with enough co-orders, by lift descending."""
     o = store.orders
@@ -309,6 +317,9 @@ def compute_truth(store: Store) -> dict:
         "btyd": {**PROCESS.truth(), "history_days": HISTORY_DAYS, "buyers": int((store.orders.per_profile > 0).sum()),
                  "exact": bool(store.orders.exact)},
         "predictions": bool(store.predictions),
+        # Job 01 with predictions="auto": Klaviyo's customers are the scored profiles with an order; the profiles
+        # without predictions who ordered within the history are modelled; the rest never ordered (prospects).
+        **_customers(store),
         "top_pairs": top_pairs,
         "top_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4)}
                            for a, b, c, lift in planted_rows],
