@@ -8,6 +8,7 @@ whose order count is 0 are prospects: they get no churn or CLV from either sourc
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,8 +111,10 @@ def compare(profiles: pd.DataFrame, model: pd.DataFrame) -> pd.DataFrame | None:
         k = pd.to_numeric(klaviyo.loc[both, col], errors="coerce")
         m = model.loc[both, col]
         ok = k.notna() & m.notna()
-        rows.append({"measure": name, "customers": int(ok.sum()),
-                     "rank_correlation": float(k[ok].corr(m[ok], method="spearman")),
+        with warnings.catch_warnings():  # a constant column has no rank correlation: NaN, said by the table
+            warnings.simplefilter("ignore")
+            rho = float(k[ok].corr(m[ok], method="spearman"))
+        rows.append({"measure": name, "customers": int(ok.sum()), "rank_correlation": rho,
                      "klaviyo_total": float(k[ok].sum()), "model_total": float(m[ok].sum())})
     return pd.DataFrame(rows).set_index("measure")
 
