@@ -189,6 +189,7 @@ SPECS: dict[str, Spec] = {
             "tier_names": Items(),
             "churn_bounds": Items(Range()),
             "order_lookback_days": Range(30, 3650),
+            "predictions": Choice("auto", "klaviyo", "model"),
             **MAVERA,
         },
         rules=(Rule(("tier_cuts", "tier_names"), _tiering), Rule(("churn_bounds",), _churn_bounds)),

@@ -1,5 +1,5 @@
-"""Notebook steps that several jobs share, each one call: the Mavera cost line and refusals, and for jobs 04
-and 05 the persona choice and the focus-group run.
+"""Notebook steps, each one call: the Mavera cost line and refusals that every job shares, job 01's persona per
+tier, and for jobs 04 and 05 the persona choice and the focus-group run.
 
 Every step shows in the notebook what it did (Markdown outputs, so the code-free HTML report says it
 too). A Mavera refusal — budget, spent credits, an outage — never fails a job: the step says why it
@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers import jobs, mavera, params, report
 from helpers.analysis import focus_groups
-from helpers.analysis.customers import persona_prefix
+from helpers.analysis.customers import persona_fields, persona_name, persona_prefix
 from helpers.mavera import BudgetExceeded, MaveraClient, MaveraError
 
 
@@ -51,6 +51,36 @@ def mavera_step(saved: str | Callable[[], str], label: str = "Mavera step") -> I
         yield
     except MaveraError as exc:
         _show(f"**{label} stopped:** {exc} {saved() if callable(saved) else saved}")
+
+
+# ---------------------------------------------------------------------------------------------- 01
+
+
+def tier_personas(mc: MaveraClient, summary: pd.DataFrame, field: str = "predicted_clv",
+                  currency: str = "$") -> dict[str, str]:
+    """Create or update one custom persona per non-empty tier of ``summary`` (``tier_actions.tier_statistics``);
+    ``{tier: persona id}`` of those Mavera confirmed.
+
+    The estimate comes first and counts only personas that do not exist yet (looking them up is free; a dry
+    run looks nothing up and counts them all); a budget too small for all of them refuses the whole step
+    before the first one is created. A Mavera refusal ends the step with a sentence (``mavera_step``): the
+    personas made before it are kept in the returned dict.
+    """
+    personas: dict[str, str] = {}
+    wanted = [str(tier) for tier, row in summary.iterrows() if row["size"] > 0]
+    with mavera_step("The tier analysis above is saved; rerun to finish."):
+        new = wanted if mc.dry_run else [t for t in wanted if mc.find_persona(persona_name(t)) is None]
+        estimate = len(new) * mc.estimate_persona()
+        show_cost(mc, f"{len(new)} new of {len(wanted)} personas (updates of existing ones are free): "
+                      f"estimated **at most {estimate:,} credits**")
+        mc.check_budget(estimate, f"Creating {len(new)} new personas")  # the whole step, before the first POST
+        for tier, row in summary.iterrows():
+            if row["size"] == 0:
+                continue
+            persona = mc.upsert_persona(persona_name(tier), **persona_fields(tier, row, field=field, currency=currency))
+            if persona.get("id"):
+                personas[str(tier)] = persona["id"]
+    return personas
 
 
 # ---------------------------------------------------------------------------------------------- 04 and 05

@@ -23,11 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every API response")
     parser.add_argument("--rate-scale", type=float, default=1.0, help="multiply every rate limit (0 = off)")
     parser.add_argument("--mavera-credits", type=int, default=20000, help="Mavera credits available")
+    parser.add_argument("--no-predictions", action="store_true",
+                        help="an account without Klaviyo's predictive analytics (every profile's is null)")
     args = parser.parse_args(argv)
     try:
         sandbox = Sandbox(seed=args.seed, profiles=args.profiles, fault_rate=args.fault_rate,
                           latency_ms=args.latency_ms, rate_scale=args.rate_scale,
-                          mavera_credits=args.mavera_credits, port=args.port)
+                          mavera_credits=args.mavera_credits, port=args.port, predictions=not args.no_predictions)
     except ValueError as exc:
         parser.error(str(exc))
     stop = threading.Event()

@@ -51,7 +51,7 @@ class Sandbox:
 
     def __init__(self, seed: int = 7, profiles: int = 5000, fault_rate: float = 0.0, latency_ms: float = 0,
                  rate_scale: float = 1.0, mavera_credits: int = 20000, port: int = 0,
-                 clock: Callable[[], float] = time.time, record_requests: bool = False):
+                 clock: Callable[[], float] = time.time, record_requests: bool = False, predictions: bool = True):
         if rate_scale < 0:
             raise ValueError(f"rate_scale must be >= 0 (0 switches limits off), got {rate_scale}")
         if latency_ms < 0:
@@ -62,7 +62,7 @@ class Sandbox:
         self.klaviyo_api_key = f"pk_sbx_{secrets.token_hex(16)}"
         self.mavera_api_key = f"mvra_test_{secrets.token_hex(16)}"
         self.mavera_workspace_id = "ws_sandbox"
-        self.store = Store(seed=seed, profiles=profiles)
+        self.store = Store(seed=seed, profiles=profiles, predictions=predictions)
         self.limiter = RateLimiter(rate_scale, clock)
         self.faults = FaultInjector(seed, fault_rate)
         self.klaviyo = KlaviyoEmulator(self.store, self.klaviyo_api_key, self.limiter)

@@ -73,6 +73,8 @@ def test_defaults_are_read_as_papermill_reads_them_and_pass_the_spec(stem):
     ("01_persona_enrichment", {"churn_bounds": [0.3, "high"]},
      "parameter churn_bounds=[0.3, 'high'] has 'high' at position 2, which should be a number; "
      "pass e.g. -p churn_bounds '[0.3, 0.6]'."),
+    ("01_persona_enrichment", {"predictions": "maybe"},
+     "parameter predictions='maybe' is not one of 'auto', 'klaviyo', 'model'; pass e.g. -p predictions auto."),
     ("01_persona_enrichment", {"order_lookback_days": 4000},
      "parameter order_lookback_days=4000 must be at most 3650; pass e.g. -p order_lookback_days 365."),
     ("04_product_affinity_focus_group", {"persona_ids": "clx1"},

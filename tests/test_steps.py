@@ -153,6 +153,48 @@ def test_without_ids_or_a_saved_file_the_tier_personas_are_found_by_name(empty_s
     assert markdown(cap) == ["Focus-group personas: 2 (found by the 'CLV tier:' name)."]
 
 
+# ---------------------------------------------------------------------------------------------- 01's personas
+
+
+def _tiers(*sizes: int) -> pd.DataFrame:
+    names = ["Occasional", "Regular", "VIP", "Top"][: len(sizes)]
+    return pd.DataFrame({"size": list(sizes), "share_customers": 0.3, "share_clv": 0.3, "orders": 2.0,
+                         "days_between_orders": 40.0}, index=pd.Index(names, name="tier"))
+
+
+def test_tier_personas_estimate_new_ones_then_create_or_update(empty_sandbox, shell):
+    mc = MaveraClient.from_env(max_credits=1000)
+    with capture_output() as cap:
+        first = steps.tier_personas(mc, _tiers(5, 0, 2))  # an empty tier gets no persona
+    assert list(first) == ["Occasional", "VIP"]
+    assert markdown(cap) == ["2 new of 2 personas (updates of existing ones are free): estimated **at most 600 "
+                             "credits** (budget 1,000)."]
+    before = mavera_stats(empty_sandbox)
+    with capture_output() as cap:
+        again = steps.tier_personas(MaveraClient.from_env(max_credits=1000), _tiers(5, 3, 2))
+    assert again["Occasional"] == first["Occasional"] and again["VIP"] == first["VIP"]  # updated in place
+    assert markdown(cap)[0].startswith("1 new of 3 personas") and "at most 300 credits" in markdown(cap)[0]
+    assert mavera_stats(empty_sandbox)["personas_created"] == before["personas_created"] + 1
+
+
+def test_tier_personas_over_budget_create_none_and_say_why(empty_sandbox, shell):
+    before = mavera_stats(empty_sandbox)
+    with capture_output() as cap:
+        made = steps.tier_personas(MaveraClient.from_env(max_credits=1000), _tiers(4, 3, 2, 1))
+    assert made == {}
+    assert mavera_stats(empty_sandbox)["personas_created"] == before["personas_created"]
+    assert "Creating 4 new personas would cost up to 1,200 credits but only 1,000" in markdown(cap)[-1]
+    assert markdown(cap)[-1].endswith("The tier analysis above is saved; rerun to finish.")
+
+
+def test_tier_personas_dry_run_sends_nothing(empty_sandbox, shell):
+    before = mavera_stats(empty_sandbox)
+    with capture_output() as cap:
+        made = steps.tier_personas(MaveraClient.from_env(max_credits=1000, dry_run=True), _tiers(4, 3))
+    assert mavera_stats(empty_sandbox)["requests"] == before["requests"]
+    assert "— dry run, nothing is sent." in markdown(cap)[0] and all(not v for v in made.values())
+
+
 # ---------------------------------------------------------------------------------------------- focus group
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "PERSONA_PREFIX",
     "SUMMARY_FORMATS",
     "assign_tiers",
+    "buyers",
     "churn_bands",
     "clv_at_risk_matrix",
     "column_coverage",
@@ -26,9 +27,11 @@ __all__ = [
     "persona_name",
     "persona_prefix",
     "predictions_note",
+    "prospect_summary",
     "summary_lines",
     "tier_summary",
     "validate_tiering",
+    "value_at_risk",
     "with_orders_fallback",
 ]
 
@@ -102,6 +105,32 @@ def _refuse_tied_cuts(known: np.ndarray, thresholds: np.ndarray, cuts: list[floa
     )
 
 
+# Churn probabilities are capped here for value at risk: at 1 the spend "if they stay" is undefined.
+CHURN_CAP = 0.99
+
+
+def value_at_risk(predicted_clv: pd.Series, churn_probability: pd.Series) -> pd.Series:
+    """The spend of the next 365 days that churn takes away: predicted CLV × churn ÷ (1 − churn).
+
+    Klaviyo's predicted CLV is the expected spend of the next 365 days, which already allows for the chance
+    that the customer has left (it is the spend if still active × the chance of being active), so
+    predicted CLV × churn counts churn twice. What churn takes away is the spend if still active,
+    predicted CLV ÷ (1 − churn), less the expected spend: predicted CLV × churn ÷ (1 − churn). Churn is
+    capped at ``CHURN_CAP``; NaN where either input is missing.
+    """
+    clv = pd.to_numeric(predicted_clv, errors="coerce")
+    churn = pd.to_numeric(churn_probability, errors="coerce").clip(0.0, CHURN_CAP)
+    return clv * churn / (1 - churn)
+
+
+def buyers(profiles: pd.DataFrame) -> pd.Series:
+    """True for profiles with at least one order (``historic_number_of_orders`` ≥ 1); prospects and profiles
+    whose order count is unknown are False. Tiers describe buyers only."""
+    if "historic_number_of_orders" not in profiles:
+        return pd.Series(False, index=profiles.index)
+    return pd.to_numeric(profiles["historic_number_of_orders"], errors="coerce").fillna(0) >= 1
+
+
 def churn_bands(
     churn: pd.Series, bounds: Sequence[float] = (0.3, 0.6), names: Sequence[str] = ("low", "medium", "high")
 ) -> pd.Series:
@@ -166,7 +195,7 @@ def predictions_note(profiles: pd.DataFrame, as_of: pd.Timestamp | str | None = 
     return (
         f"**{total:,} profiles**; **{missing:,}** ({missing / max(total, 1):.0%}) have no predictions — "
         f"{recent:,} of those joined in the last 90 days. Profiles without predictions are usually people who "
-        "have not ordered yet or are too new to score; they are left out of the tiers below."
+        "have not ordered yet or are too new to score (below: which of them get churn and CLV from their orders)."
     )
 
 
@@ -188,7 +217,7 @@ def tier_summary(
 
     size, share_customers, share_clv (of the tiering field's total), median/mean historic and predicted CLV,
     aov (median), orders (mean historic orders), days_between_orders (median), churn_low/medium/high (shares
-    of the tier with a churn score), clv_at_risk (sum of predicted CLV x churn probability),
+    of the tier with a churn score), clv_at_risk (sum of :func:`value_at_risk`: the spend churn takes away),
     next_order_30d (share expected to order within 30 days of `as_of`), preferred_channel (most common
     first-ranked channel), email/sms consent rates, top_regions.
     """
@@ -200,7 +229,7 @@ def tier_summary(
     expected = pd.to_datetime(df.get("expected_date_of_next_order"), utc=True, errors="coerce") \
         if "expected_date_of_next_order" in df else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
     df = df.assign(
-        _at_risk=pd.to_numeric(df.get("predicted_clv"), errors="coerce") * pd.to_numeric(df.get("churn_probability"), errors="coerce"),
+        _at_risk=value_at_risk(df["predicted_clv"], df["churn_probability"]),
         _next30=(expected >= as_of) & (expected <= as_of + pd.Timedelta(days=30)),
         _expected=expected,
     )
@@ -234,8 +263,8 @@ def tier_summary(
 
 
 def clv_at_risk_matrix(profiles: pd.DataFrame, tiers: pd.Series, bands: pd.Series) -> pd.DataFrame:
-    """Tier x churn band sum of predicted CLV x churn probability (the value expected to walk away)."""
-    at_risk = pd.to_numeric(profiles["predicted_clv"], errors="coerce") * pd.to_numeric(profiles["churn_probability"], errors="coerce")
+    """Tier x churn band sum of :func:`value_at_risk` (the spend of the next year that churn takes away)."""
+    at_risk = value_at_risk(profiles["predicted_clv"], profiles["churn_probability"])
     frame = pd.DataFrame({"tier": tiers.to_numpy(), "band": bands.to_numpy(), "at_risk": at_risk.to_numpy()})
     frame["tier"] = pd.Categorical(frame["tier"], categories=tiers.cat.categories, ordered=True)
     frame["band"] = pd.Categorical(frame["band"], categories=bands.cat.categories, ordered=True)
@@ -254,36 +283,77 @@ SUMMARY_FORMATS: dict[str, str] = {
 
 def summary_lines(
     summary: pd.DataFrame, at_risk: pd.DataFrame, *, profiles_total: int, profiles_without_predictions: int,
-    personas: int, label: str, fallback: bool = False, dry_run: bool = False,
-    money: Callable[[float], str] | None = None,
+    personas: int, label: str, fallback: bool = False, dry_run: bool = False, prospects: int | None = None,
+    modelled: int = 0, money: Callable[[float], str] | None = None,
 ) -> list[str]:
     """The notebook's closing bullets (markdown), from `tier_summary` and `clv_at_risk_matrix`.
 
-    The top tier is the last row of `summary`; the CLV-at-risk bullet is left out when no tier has a
-    churn score (e.g. the orders fallback). `personas` is how many tiers got a Mavera persona. `money`: how an
-    amount is written (the report's currency, e.g. ``lambda v: job.currency.format(v, 0)``).
+    The top tier is the last row of `summary`; the value-at-risk bullet is left out when no tier has a
+    churn score (e.g. historic CLV only). `personas` is how many tiers got a Mavera persona; `prospects`
+    how many profiles never ordered (left out of the tiers); `modelled` how many got their churn and CLV
+    from `clv_model` rather than Klaviyo. `money`: how an amount is written (the report's currency, e.g.
+    ``lambda v: job.currency.format(v, 0)``).
     """
     money = money or (lambda v: f"{v:,.0f}")
     top = summary.index[-1]
     risk = summary["clv_at_risk"]
     risk_total = float(risk.sum(min_count=1)) if risk.notna().any() else float("nan")
+    source = f", {modelled:,} profiles' churn and CLV are modelled from their orders" if modelled else ""
     lines = [
-        f"- {profiles_total:,} profiles; {profiles_without_predictions:,} without predictions"
+        f"- {profiles_total:,} profiles; {profiles_without_predictions:,} without Klaviyo's predictions{source}"
         + (" (the whole account: tiers use historic CLV from orders)." if fallback else "."),
-        f"- **{top}** customers are {summary.at[top, 'share_customers']:.0%} of scored customers and hold "
-        f"{summary.at[top, 'share_clv']:.0%} of {label}.",
     ]
+    if prospects is not None:
+        lines.append(f"- {prospects:,} profiles have never ordered: prospects, counted apart; the tiers describe the "
+                     f"{int(summary['size'].sum()):,} customers who have.")
+    lines.append(f"- **{top}** customers are {summary.at[top, 'share_customers']:.0%} of tiered customers and hold "
+                 f"{summary.at[top, 'share_clv']:.0%} of {label}.")
     if risk_total == risk_total:  # not NaN
         worst = at_risk.stack().idxmax()
-        line = (f"- {money(risk_total)} of predicted CLV is at risk (expected loss: predicted CLV × churn probability); "
-                f"the largest block is {worst[0]} × {worst[1]} churn ({money(at_risk.loc[worst])})")
-        if worst[1] != at_risk.columns[-1]:
-            # Not the riskiest band: the block is large because the value is, which reads oddly without a word.
-            line += (f" — few of them will churn, but on so much value that even a {worst[1]} churn probability "
-                     "adds up to the largest expected loss")
-        lines.append(line + ".")
+        lines.append(f"- {money(risk_total)} of next year's spend is at risk: what churn takes away (the spend if "
+                     f"they stay, less predicted CLV, which already allows for churn); the largest block is "
+                     f"{worst[0]} × {worst[1]} churn ({money(at_risk.loc[worst])}).")
     lines.append(f"- Personas: {personas} of {len(summary)} tiers have a Mavera persona" + (" (dry run)." if dry_run else "."))
     return lines
+
+
+def prospect_summary(profiles: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> dict:
+    """Profiles that never ordered (``historic_number_of_orders`` 0), described apart from the tiers.
+
+    ``count``, ``share`` (of all profiles), ``joined_90d`` (share created in the 90 days before `as_of`),
+    ``email_consent``/``sms_consent`` (shares), ``top_regions`` and a one-sentence ``description``.
+    """
+    as_of = pd.Timestamp.now(tz="UTC") if as_of is None else pd.Timestamp(as_of)
+    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of
+    orders = pd.to_numeric(profiles.get("historic_number_of_orders"), errors="coerce") \
+        if "historic_number_of_orders" in profiles else pd.Series(np.nan, index=profiles.index)
+    p = profiles[orders == 0]
+    created = pd.to_datetime(p["created"], utc=True, errors="coerce") if "created" in p else pd.Series(dtype=float)
+    out = {
+        "count": len(p),
+        "share": len(p) / len(profiles) if len(profiles) else np.nan,
+        "joined_90d": float((created >= as_of - pd.Timedelta(days=90)).mean()) if len(created) else np.nan,
+        "email_consent": float(p["email_consent"].astype(float).mean()) if len(p) and "email_consent" in p else np.nan,
+        "sms_consent": float(p["sms_consent"].astype(float).mean()) if len(p) and "sms_consent" in p else np.nan,
+        "top_regions": _top_regions(p) if len(p) and {"region", "country"} <= set(p.columns) else "",
+    }
+    out["description"] = _prospect_sentence(out)
+    return out
+
+
+def _prospect_sentence(row: dict) -> str:
+    if not row["count"]:
+        return "No profile is a prospect: every profile has ordered."
+    parts = [f"{row['count']:,} prospects ({row['share']:.0%} of profiles) have never ordered"]
+    if row["joined_90d"] == row["joined_90d"]:
+        parts.append(f"{row['joined_90d']:.0%} joined in the last 90 days")
+    consent = [f"{row[k]:.0%} accept {name} marketing" for k, name in (("email_consent", "email"), ("sms_consent", "SMS"))
+               if row[k] == row[k]]
+    parts += consent
+    text = "; ".join(parts) + "."
+    if row["top_regions"]:
+        text += f" Top regions: {row['top_regions']}."
+    return text + " They need a first order (a welcome series), not retention; no churn or CLV describes them."
 
 
 def column_coverage(profiles: pd.DataFrame, exclude: Sequence[str] = ("profile_id",)) -> pd.DataFrame:
@@ -323,6 +393,24 @@ def persona_name(tier: str) -> str:
     return f"{persona_prefix()}{tier}"
 
 
+def _behaviour_sentences(row: pd.Series, known, bands: dict, preferred: str | None) -> list[str]:
+    """The persona's sentences on churn, timing, channel, consent and regions, each only when its numbers exist."""
+    sentences = []
+    if bands:
+        sentences.append(f"Churn risk is mostly {max(bands, key=bands.get)}.")
+    if known("next_order_30d"):
+        sentences.append(f"{row['next_order_30d']:.0%} are expected to order within 30 days.")
+    if preferred:
+        sentences.append(f"Prefers {preferred}.")
+    consent = [f"{row[f'{c}_consent']:.0%} accept {name} marketing" for c, name in (("email", "email"), ("sms", "SMS"))
+               if known(f"{c}_consent")]
+    if consent:
+        sentences.append(f"{consent[0][:1].upper()}{', '.join(consent)[1:]}.")
+    if known("top_regions") and row["top_regions"]:
+        sentences.append(f"Top regions: {row['top_regions']}.")
+    return sentences
+
+
 def persona_fields(tier: str, row: pd.Series, field: str = "predicted_clv", currency: str = "$") -> dict:
     """Persona content for one tier, written from its numbers (description, goals, pains, channels, cadence).
 
@@ -350,19 +438,8 @@ def persona_fields(tier: str, row: pd.Series, field: str = "predicted_clv", curr
         (f"{'; '.join(values)[:1].upper()}{'; '.join(values)[1:]}; {cadence}." if values else f"{cadence[:1].upper()}{cadence[1:]}."),
     ]
     bands = {b: float(row[f"churn_{b}"]) for b in ("low", "medium", "high") if known(f"churn_{b}")}
-    if bands:
-        sentences.append(f"Churn risk is mostly {max(bands, key=bands.get)}.")
-    if known("next_order_30d"):
-        sentences.append(f"{row['next_order_30d']:.0%} are expected to order within 30 days.")
     preferred = row.get("preferred_channel") if known("preferred_channel") else None
-    if preferred:
-        sentences.append(f"Prefers {preferred}.")
-    consent = [f"{row[f'{c}_consent']:.0%} accept {name} marketing" for c, name in (("email", "email"), ("sms", "SMS"))
-               if known(f"{c}_consent")]
-    if consent:
-        sentences.append(f"{consent[0][:1].upper()}{', '.join(consent)[1:]}.")
-    if known("top_regions") and row["top_regions"]:
-        sentences.append(f"Top regions: {row['top_regions']}.")
+    sentences += _behaviour_sentences(row, known, bands, preferred)
     goals = ["get good value on repeat purchases", "hear about products that fit what they already buy"]
     pains = ["irrelevant or too frequent promotions"]
     if bands.get("high", 0.0) >= 0.3:

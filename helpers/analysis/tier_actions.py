@@ -55,7 +55,7 @@ _LABELS = {
     "churn_low": "share low churn risk",
     "churn_medium": "share medium churn risk",
     "churn_high": "share high churn risk",
-    "clv_at_risk": "CLV at risk (sum of predicted CLV × churn probability)",
+    "clv_at_risk": "value at risk (sum of spend churn takes away: predicted CLV × churn ÷ (1 − churn))",
     "next_order_30d": "share expected to order within 30 days",
     "preferred_channel": "most common preferred channel",
     "email_consent": "share with email consent",
@@ -75,7 +75,7 @@ LABELLED_FORMATS: dict[str, str] = {
 
 def labelled_tier_summary(summary: pd.DataFrame, field: str = "predicted_clv") -> pd.DataFrame:
     """The tier table with column names that say what each number is: "median predicted CLV", "mean
-    orders", "share with ≥1 order", "CLV at risk (sum …)".
+    orders", "share with ≥1 order", "value at risk (sum …)".
 
     Why: a reader compares columns; "orders 1.0" beside "historic CLV 0" only makes sense once one is a
     mean and the other a median. `summary` is `tier_statistics` / `tier_summary`; `share_clv` becomes
@@ -106,6 +106,8 @@ def tier_actions(
     low_value_ratio: float = 0.75,
     high_churn_share: float = 0.3,
     low_churn_share: float = 0.1,
+    high_risk_share: float = 0.5,
+    low_risk_share: float = 0.2,
     first_order_share: float = 0.5,
     label: str = "predicted CLV",
     currency: str = "$",
@@ -115,8 +117,11 @@ def tier_actions(
     Why: a tier table is not a plan; the reader needs "what do we do with these people, and by when".
     `summary` is `tier_statistics(...)`. A tier's *value* is its share of `label` over its share of
     customers: high at ≥ `high_value_ratio` (it holds 1.5× its head count in value), low below
-    `low_value_ratio`. Its *churn* is the share at high churn risk: high at ≥ `high_churn_share`, low below
-    `low_churn_share`, unknown without churn scores. Rules, first match wins:
+    `low_value_ratio`. Its *churn* is how much of what the tier would spend if it stayed churn takes away:
+    value at risk ÷ (value at risk + predicted CLV), both summed over the tier (``customers.value_at_risk``,
+    which counts churn once) — high at ≥ `high_risk_share`, low below `low_risk_share`. A table without
+    predicted CLV or value at risk falls back to the share at high churn risk (high at ≥ `high_churn_share`,
+    low below `low_churn_share`); unknown without churn scores. Rules, first match wins:
     fewer than `first_order_share` have ever ordered → "first order" (a welcome series towards it);
     high value + high churn → "win back" (before the expected next order date);
     high + medium → "retain"; high + low → "reward loyalty";
@@ -131,20 +136,36 @@ def tier_actions(
         # Rounded so that 0.3 / 0.2 is 1.5, not 1.4999999999999998, at an inclusive threshold.
         ratio = round(share_v / share_c, 9) if np.isfinite(share_c) and share_c > 0 else np.nan
         value = _level(ratio, low_value_ratio, high_value_ratio)
-        churn = _level(float(row.get("churn_high", np.nan)), low_churn_share, high_churn_share,
-                       ("low", "medium", "high"))
+        risk = _risk_share(row)
+        churn = (_level(risk, low_risk_share, high_risk_share, ("low", "medium", "high")) if np.isfinite(risk)
+                 else _level(float(row.get("churn_high", np.nan)), low_churn_share, high_churn_share,
+                             ("low", "medium", "high")))
         rows.append({"tier": tier, **_action(tier, row, value, churn, ratio, first_order_share, label, currency),
                      "value": value, "churn": churn})
     return pd.DataFrame(rows, columns=["tier", "action", "reason", "value", "churn"]).set_index("tier")
 
 
+def _risk_share(row: pd.Series) -> float:
+    """Share of the tier's spend-if-they-stay that churn takes away: at risk ÷ (at risk + predicted CLV); NaN
+    when the table lacks either."""
+    at_risk = float(row.get("clv_at_risk", np.nan))
+    predicted = float(row.get("predicted_clv_mean", np.nan)) * float(row.get("size", np.nan))
+    if not (np.isfinite(at_risk) and np.isfinite(predicted)) or at_risk + predicted <= 0:
+        return np.nan
+    return at_risk / (at_risk + predicted)
+
+
 def _action(tier, row, value, churn, ratio, first_order_share, label, currency) -> dict:
     worth = (f"{row['share_clv']:.0%} of {label} from {row['share_customers']:.0%} of customers"
              if np.isfinite(ratio) else "unknown value")
-    high = row.get("churn_high")
-    risk = f"{high:.0%} at high churn risk" if churn != "unknown" else "no churn scores"
-    at_risk = row.get("clv_at_risk")
-    at_risk_text = f", {_money(at_risk, currency)} of predicted CLV at risk" if pd.notna(at_risk) and at_risk > 0 else ""
+    high, at_risk, share = row.get("churn_high"), row.get("clv_at_risk"), _risk_share(row)
+    if np.isfinite(share):  # the measure the churn level comes from
+        risk = f"{_money(at_risk, currency)} of next year's spend at risk ({share:.0%} of what they would spend if they stay)"
+        at_risk_text = ""
+    else:
+        risk = f"{high:.0%} at high churn risk" if churn != "unknown" else "no churn scores"
+        at_risk_text = (f", {_money(at_risk, currency)} of next year's spend at risk"
+                        if pd.notna(at_risk) and at_risk > 0 else "")
     days = row.get("days_between_orders")
     due = row.get("next_order_30d")
     timing = []

@@ -1,4 +1,4 @@
-"""Charts of notebook 01 (persona enrichment): CLV distribution, CLV at risk, Pareto curve."""
+"""Charts of notebook 01 (persona enrichment): CLV distribution, value at risk, Pareto curve, the model's holdout check."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from . import BLUE, RED
 
-__all__ = ["clv_at_risk", "clv_distribution", "pareto"]
+__all__ = ["clv_at_risk", "clv_distribution", "holdout", "pareto"]
 
 
 def clv_distribution(values: pd.Series, thresholds: Sequence[float], tier_names: Sequence[str], label: str) -> Figure:
@@ -49,11 +49,11 @@ def clv_at_risk(at_risk: pd.DataFrame) -> Figure:
     ax.set_yticks(range(at_risk.shape[0]), at_risk.index)
     for (i, j), v in np.ndenumerate(grid):
         ax.text(j, i, f"{v:,.0f}", ha="center", va="center", color="black")
-    ax.set_title("Predicted CLV at risk (predicted CLV × churn probability)")
+    ax.set_title("Next year's spend at risk (predicted CLV × churn ÷ (1 − churn))")
     ax.set_xlabel("churn-risk band")
     ax.set_ylabel("value tier")
     ax.grid(False)
-    fig.colorbar(im, ax=ax, label="CLV at risk")
+    fig.colorbar(im, ax=ax, label="value at risk")
     return fig
 
 
@@ -70,4 +70,20 @@ def pareto(curve: pd.DataFrame, label: str) -> Figure:
     ax.set_xlabel("customers, highest value first (%)")
     ax.set_ylabel(f"cumulative share of {label} (%)")
     ax.legend(loc="lower right")
+    return fig
+
+
+def holdout(table: pd.DataFrame) -> Figure:
+    """The churn model's check (`clv_model.holdout`): mean orders per customer after the cut-off, predicted
+    (line) against actual (bars), by the number of repeat orders before it; the title gives both totals."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    x = np.arange(len(table))
+    ax.bar(x, table["actual"], color=BLUE, alpha=0.6, label="actual")
+    ax.plot(x, table["predicted"], color=RED, marker="o", label="predicted")
+    ax.set_xticks(x, table.index)
+    ax.set_xlabel("repeat orders before the cut-off")
+    ax.set_ylabel(f"orders per customer in the {table.attrs.get('days', 0):.0f} days after")
+    predicted, actual = table.attrs.get("predicted_total", np.nan), table.attrs.get("actual_total", np.nan)
+    ax.set_title(f"Holdout check: {predicted:,.0f} orders predicted, {actual:,.0f} placed")
+    ax.legend()
     return fig

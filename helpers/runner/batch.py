@@ -208,10 +208,14 @@ def _connect(
         from sandbox import Sandbox  # the runner's only import of the emulator
 
         scale = _sandbox_rate_scale()
-        sb = stack.enter_context(Sandbox(seed=seed, rate_scale=scale))
+        # WORKBOOKS_SANDBOX_NO_PREDICTIONS=1: an account without Klaviyo's predictive analytics (python -m sandbox
+        # --no-predictions), so job 01 models churn and CLV from the orders.
+        predictions = os.environ.get("WORKBOOKS_SANDBOX_NO_PREDICTIONS", "").strip() not in ("1", "true", "yes")
+        sb = stack.enter_context(Sandbox(seed=seed, rate_scale=scale, predictions=predictions))
         env.update(sb.env())
         limits = "" if scale == 1 else ", limits off" if scale == 0 else f", limits x{scale:g}"
-        echo(f"sandbox: Klaviyo at {sb.klaviyo_base_url}, Mavera at {sb.mavera_base_url} (seed {seed}{limits})")
+        shop = "" if predictions else ", no predictions"
+        echo(f"sandbox: Klaviyo at {sb.klaviyo_base_url}, Mavera at {sb.mavera_base_url} (seed {seed}{limits}{shop})")
     return env, sandbox or env.get("WORKBOOKS_SANDBOX") == "1" or config.is_sandbox()
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import btyd
+
 DAY = 86400
 MAX_ORDERS = 300_000
+HISTORY_DAYS = 364  # the order history served: Placed Order events of the last 364 days
 
 CATEGORIES = ["Apparel", "Footwear", "Outdoor", "Home", "Kitchen", "Beauty", "Fitness", "Accessories", "Kids", "Pets"]
 EXTRA_CATEGORIES = ["Bestsellers", "Sale"]
@@ -109,19 +112,19 @@ def _with_decoy_pair(seed: int, key: np.ndarray, n_orders: int, n_products: int,
 
 
 class Orders:
-    """Placed orders over the last 364 days, sorted by time, and their line items."""
+    """Placed orders over the last 364 days (``HISTORY_DAYS``), sorted by time, and their line items."""
 
-    def __init__(self, seed: int, catalog: Catalog, n_profiles: int, t_end: int):
+    def __init__(self, seed: int, catalog: Catalog, created: np.ndarray, t_end: int):
         rng = np.random.default_rng([seed, 3])
-        customer = rng.random(n_profiles) < 0.7
-        per_customer = np.where(customer, rng.negative_binomial(2, 2 / (2 + 3.0), n_profiles), 0)
-        total = int(per_customer.sum())
-        if total > MAX_ORDERS:
-            # Thin uniformly so a million-profile store stays small; shapes and ratios are unchanged.
-            per_customer = rng.binomial(per_customer, MAX_ORDERS / total)
-        profile = np.repeat(np.arange(n_profiles, dtype=np.int32), per_customer)
+        n_profiles = len(created)
+        # Who orders when: a buy-till-you-die process with known parameters (btyd.py, the planted truth).
+        profile, times, self.buyer = btyd.simulate(seed, created, t_end - HISTORY_DAYS * DAY, t_end)
+        self.exact = len(profile) <= MAX_ORDERS
+        if not self.exact:
+            # Thin uniformly so a million-profile store stays small (the process's parameters then no longer hold).
+            keep = rng.random(len(profile)) < MAX_ORDERS / len(profile)
+            profile, times = profile[keep], times[keep]
         n = len(profile)
-        times = t_end - 1 - (rng.random(n) * 364 * DAY).astype(np.int64)
         order = np.argsort(times, kind="stable")
         self.profile = profile[order]
         self.time = times[order]

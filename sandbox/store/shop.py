@@ -41,15 +41,20 @@ def day_start(t: float | None = None) -> int:
 
 
 class Store:
-    def __init__(self, seed: int = 7, profiles: int = 5000, t_end: int | None = None):
+    def __init__(self, seed: int = 7, profiles: int = 5000, t_end: int | None = None, predictions: bool = True):
         if profiles < 100:
             raise ValueError(f"profiles must be at least 100 (got {profiles}); the shop needs a customer base")
         self.seed = seed
         self.t_end = day_start() if t_end is None else t_end
         self.catalog = Catalog(seed, self.t_end)
         self.profiles = Profiles(seed, profiles, self.t_end, self.catalog.categories)
-        self.orders = Orders(seed, self.catalog, profiles, self.t_end)
+        self.orders = Orders(seed, self.catalog, self.profiles.created, self.t_end)
         self.profiles.set_orders(self.orders.per_profile, self.orders.last_order, self.t_end)
+        # An account without predictive analytics (not eligible, or a plan without them): every profile's
+        # predictive_analytics is null, as Klaviyo serves it then; segments on predictive fields are empty.
+        self.predictions = predictions
+        if not predictions:
+            self.profiles.has_pred[:] = False
         self.segments = build_segments(seed, self.profiles, self.t_end)
         self.segment_by_id = {s.id: s for s in self.segments}
         p = self.profiles

@@ -12,6 +12,8 @@ import numpy as np
 from scipy.stats import hypergeom, norm
 
 from ..mavera.mave import planted_retirement
+from .btyd import PROCESS
+from .commerce import HISTORY_DAYS
 from .messaging import DAY, DAYS, S
 from .shop import Store
 
@@ -73,6 +75,14 @@ def _looks_bad(row: dict) -> list[str]:
     if row["recipients"] <= 0:  # a message that sent nothing has no rate to look bad on
         return []
     return [k for k, v in row["rates"].items() if row["peer_rates"][k] > 0 and v <= UNDER_RATIO * row["peer_rates"][k]]
+
+
+def _customers(store: Store) -> dict:
+    p, ordered = store.profiles, store.orders.per_profile > 0
+    scored_buyers = p.has_pred & (p.hist_orders > 0)
+    modelled = ~p.has_pred & ordered
+    return {"customers_with_orders": int((scored_buyers | modelled).sum()), "profiles_modelled": int(modelled.sum()),
+            "prospects": int(((p.has_pred & (p.hist_orders == 0)) | (~p.has_pred & ~ordered)).sum())}
 
 
 def pair_lifts(store: Store, min_co_orders: int = MIN_CO_ORDERS) -> list[tuple[int, int, int, float]]:
@@ -302,6 +312,14 @@ def compute_truth(store: Store) -> dict:
         "underperforming_metric": {k: v for k, v in sorted(m.planted_under.items())},
         "decoy_message_ids": decoys,
         "orders_total": int(store.orders.n),
+        # Who orders when (store/btyd.py): the parameters a fitted buy-till-you-die model must find again;
+        # "exact" is false when a very large store thinned its orders (the parameters then no longer hold).
+        "btyd": {**PROCESS.truth(), "history_days": HISTORY_DAYS, "buyers": int((store.orders.per_profile > 0).sum()),
+                 "exact": bool(store.orders.exact)},
+        "predictions": bool(store.predictions),
+        # Job 01 with predictions="auto": Klaviyo's customers are the scored profiles with an order; the profiles
+        # without predictions who ordered within the history are modelled; the rest never ordered (prospects).
+        **_customers(store),
         "top_pairs": top_pairs,
         "top_pair_stats": [{"pair": sorted([ext[a], ext[b]]), "co_orders": c, "lift": round(lift, 4)}
                            for a, b, c, lift in planted_rows],

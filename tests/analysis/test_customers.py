@@ -6,6 +6,7 @@ import pytest
 
 from helpers.analysis.customers import (
     assign_tiers,
+    buyers,
     churn_bands,
     clv_at_risk_matrix,
     column_coverage,
@@ -14,9 +15,11 @@ from helpers.analysis.customers import (
     persona_fields,
     persona_name,
     predictions_note,
+    prospect_summary,
     summary_lines,
     tier_summary,
     validate_tiering,
+    value_at_risk,
     with_orders_fallback,
 )
 
@@ -104,7 +107,8 @@ def test_tier_summary_numbers():
     assert s.at["High", "share_customers"] == pytest.approx(0.4)
     assert s.at["High", "share_clv"] == pytest.approx(220 / 250)
     assert s.at["Low", "historic_clv_median"] == 20 and s.at["High", "predicted_clv_mean"] == 110
-    assert s.at["High", "clv_at_risk"] == pytest.approx(20 * 0.2 + 200 * 0.8)
+    # value at risk: predicted CLV × churn ÷ (1 − churn) (predicted CLV already allows for churn)
+    assert s.at["High", "clv_at_risk"] == pytest.approx(20 * 0.2 / 0.8 + 200 * 0.8 / 0.2)
     assert s.at["Low", "churn_low"] == pytest.approx(1 / 3) and s.at["Low", "churn_high"] == pytest.approx(1 / 3)
     # within 30 days of 2026-03-01: p0 (03-05) and p3 (03-20); p4 (02-20) is overdue, p1 is too far out
     assert s.at["Low", "next_order_30d"] == pytest.approx(1 / 3) and s.at["High", "next_order_30d"] == pytest.approx(0.5)
@@ -117,8 +121,8 @@ def test_clv_at_risk_matrix_and_pareto():
     prof = _profiles()
     tiers, _ = assign_tiers(prof["predicted_clv"], cuts=[0.5], names=["Low", "High"])
     matrix = clv_at_risk_matrix(prof, tiers, churn_bands(prof["churn_probability"]))
-    assert matrix.loc["High", "high"] == pytest.approx(160) and matrix.loc["High", "medium"] == 0
-    assert matrix.loc["Low", "medium"] == pytest.approx(5)
+    assert matrix.loc["High", "high"] == pytest.approx(200 * 0.8 / 0.2) and matrix.loc["High", "medium"] == 0
+    assert matrix.loc["Low", "medium"] == pytest.approx(10 * 0.5 / 0.5)
     curve = pareto(pd.Series([20.0, 50, np.nan, 30]))
     np.testing.assert_allclose(curve["value_share"], [0.5, 0.8, 1.0])
     np.testing.assert_allclose(curve["customer_share"], [1 / 3, 2 / 3, 1.0])
@@ -163,11 +167,11 @@ def test_summary_lines_name_the_top_tier_and_the_largest_block_at_risk():
     lines = summary_lines(s, clv_at_risk_matrix(prof, tiers, bands), profiles_total=6, profiles_without_predictions=1,
                           personas=2, label="predicted CLV")
     assert lines == [
-        "- 6 profiles; 1 without predictions.",
-        "- **High** customers are 40% of scored customers and hold 88% of predicted CLV.",
-        # Low: 0.5 + 5 + 10.5 = 16; High: 4 + 160 = 164
-        "- 180 of predicted CLV is at risk (expected loss: predicted CLV × churn probability); the largest block "
-        "is High × high churn (160).",
+        "- 6 profiles; 1 without Klaviyo's predictions.",
+        "- **High** customers are 40% of tiered customers and hold 88% of predicted CLV.",
+        # Low: 5·0.1/0.9 + 10·0.5/0.5 + 15·0.7/0.3 = 45.6; High: 20·0.2/0.8 + 200·0.8/0.2 = 805
+        "- 851 of next year's spend is at risk: what churn takes away (the spend if they stay, less predicted CLV, "
+        "which already allows for churn); the largest block is High × high churn (800).",
         "- Personas: 2 of 2 tiers have a Mavera persona.",
     ]
 
@@ -179,7 +183,8 @@ def test_summary_lines_without_churn_scores_skip_the_risk_bullet():
     s = tier_summary(prof, tiers, bands, field="historic_clv", as_of="2026-03-01")
     lines = summary_lines(s, clv_at_risk_matrix(prof, tiers, bands), profiles_total=6, profiles_without_predictions=6,
                           personas=0, label="historic CLV", fallback=True, dry_run=True)
-    assert lines[0] == "- 6 profiles; 6 without predictions (the whole account: tiers use historic CLV from orders)."
+    assert lines[0] == ("- 6 profiles; 6 without Klaviyo's predictions (the whole account: tiers use historic CLV from "
+                        "orders).")
     assert not any("at risk" in line for line in lines)
     assert lines[-1] == "- Personas: 0 of 2 tiers have a Mavera persona (dry run)."
 
@@ -197,13 +202,33 @@ def test_assign_tiers_refuses_cuts_that_tie_and_says_where_to_put_them():
         assign_tiers(pd.Series([0.0] * 5 + [7.0] * 95))
 
 
-def test_summary_lines_explain_a_large_block_at_low_churn():
-    at_risk = pd.DataFrame({"low": [10.0, 500.0], "medium": [5.0, 50.0], "high": [20.0, 100.0]},
-                           index=pd.Index(["Occasional", "VIP"], name="tier"))
-    summary = pd.DataFrame({"share_customers": [0.9, 0.1], "share_clv": [0.4, 0.6], "clv_at_risk": [35.0, 650.0]},
-                           index=["Occasional", "VIP"])
-    lines = summary_lines(summary, at_risk, profiles_total=10, profiles_without_predictions=0, personas=0, label="CLV")
-    assert "the largest block is VIP × low churn (500) — few of them will churn, but on so much value" in lines[2]
+def test_value_at_risk_does_not_count_churn_twice():
+    """Klaviyo's predicted CLV already allows for churn: a loyal VIP (1,000 expected, churn 0.1) risks what churn
+    takes from the spend if they stay (1,111 − 1,000 = 111); a lapsing buyer (50 expected, churn 0.9) risks 450.
+    Predicted CLV × churn said the opposite (100 against 45)."""
+    risk = value_at_risk(pd.Series([1000.0, 50.0, np.nan, 10.0]), pd.Series([0.1, 0.9, 0.5, 1.0]))
+    assert risk[0] == pytest.approx(1000 / 0.9 - 1000) and risk[1] == pytest.approx(50 / 0.1 - 50)
+    assert np.isnan(risk[2]) and risk[3] == pytest.approx(10 * 0.99 / 0.01)  # churn capped at CHURN_CAP
+
+
+def test_summary_lines_count_prospects_and_modelled_profiles_apart():
+    summary = pd.DataFrame({"size": [90, 10], "share_customers": [0.9, 0.1], "share_clv": [0.4, 0.6],
+                            "clv_at_risk": [np.nan, np.nan]}, index=["Occasional", "VIP"])
+    lines = summary_lines(summary, pd.DataFrame(), profiles_total=300, profiles_without_predictions=40, personas=2,
+                          label="predicted CLV", prospects=200, modelled=25)
+    assert lines[0] == "- 300 profiles; 40 without Klaviyo's predictions, 25 profiles' churn and CLV are modelled from their orders."
+    assert lines[1] == ("- 200 profiles have never ordered: prospects, counted apart; the tiers describe the 100 customers "
+                        "who have.")
+
+
+def test_buyers_and_prospects_are_apart():
+    prof = _profiles().assign(historic_number_of_orders=[0.0, 2, 0, 2, 5, np.nan],
+                              created=pd.Timestamp("2026-02-15", tz="UTC"))
+    assert buyers(prof).tolist() == [False, True, False, True, True, False]
+    p = prospect_summary(prof, as_of="2026-03-01")
+    assert p["count"] == 2 and p["share"] == pytest.approx(2 / 6) and p["joined_90d"] == 1.0
+    assert p["email_consent"] == 0.5 and p["top_regions"].startswith("NY, US 50%")
+    assert p["description"].startswith("2 prospects (33% of profiles) have never ordered; 100% joined in the last 90 days")
 
 
 def _no_predictions_row():

@@ -51,7 +51,7 @@ def test_labels_say_mean_median_share_or_sum():
     labelled = labelled_tier_summary(_stats())
     for column in ("median historic CLV", "mean historic CLV", "median predicted CLV", "median AOV", "mean orders",
                    "median orders", "share with ≥1 order", "median days between orders", "share of predicted CLV",
-                   "CLV at risk (sum of predicted CLV × churn probability)", "share of customers"):
+                   "value at risk (sum of spend churn takes away: predicted CLV × churn ÷ (1 − churn))", "share of customers"):
         assert column in labelled.columns
     assert not {"aov", "orders", "historic_clv_median", "share_clv"} & set(labelled.columns)
     assert labelled.attrs["formats"]["share of predicted CLV"] == "{:.0%}"
@@ -94,14 +94,26 @@ def test_actions_follow_value_and_churn():
         "VIP": "win back", "Loyal": "reward loyalty", "Regular": "grow basket", "Occasional": "nurture",
         "Lapsing": "low-cost reactivation", "New": "first order", "Imported": "protect"}
     assert actions.at["VIP", "reason"] == (
-        "VIP holds 50% of predicted CLV from 10% of customers and has 40% at high churn risk, $12,345 of predicted CLV at "
-        "risk: win them back before their expected next order date (20% are expected to order within 30 days; median "
+        "VIP holds 50% of predicted CLV from 10% of customers and has 40% at high churn risk, $12,345 of next year's "
+        "spend at risk: win them back before their expected next order date (20% are expected to order within 30 days; median "
         "45 days between orders).")
     assert actions.at["New", "reason"].startswith("Only 30% of New customers have ever ordered")
     assert actions.at["Imported", "churn"] == "unknown" and "(no churn scores)" in actions.at["Imported", "reason"]
     assert actions.at["Regular", "reason"].endswith("cross-sell to raise order value (median AOV $70).")
     for reason in actions["reason"]:  # one sentence each
         assert reason.endswith(".") and reason.count(". ") == 0
+
+
+def test_churn_level_is_the_share_of_spend_if_they_stay_that_churn_takes_away():
+    """With value at risk and predicted CLV in the table, a tier's churn level is at risk ÷ (at risk + predicted):
+    a VIP tier whose customers sit in the high band but whose value is safe is rewarded, not won back."""
+    table = pd.DataFrame({"share_customers": [0.1, 0.1], "share_clv": [0.6, 0.02], "churn_high": [0.4, 0.05],
+                          "size": [10, 10], "predicted_clv_mean": [1000.0, 10.0], "clv_at_risk": [100.0, 900.0]},
+                         index=["VIP", "Lapsing"])
+    actions = tier_actions(table)
+    assert actions.at["VIP", "churn"] == "low" and actions.at["VIP", "action"] == "reward loyalty"  # 100 / 10,100
+    assert actions.at["Lapsing", "churn"] == "high" and actions.at["Lapsing", "action"] == "low-cost reactivation"
+    assert "$900 of next year's spend at risk (90% of what they would spend if they stay)" in actions.at["Lapsing", "reason"]
 
 
 def test_thresholds_are_parameters_and_boundaries_are_inclusive():

@@ -44,13 +44,25 @@ def test_clv_at_risk_labels_every_cell_of_the_tier_by_band_matrix():
                            columns=["low", "medium", "high"])
     fig = customers.clv_at_risk(at_risk)
     ax, colorbar = fig.axes
-    assert ax.get_title() == "Predicted CLV at risk (predicted CLV × churn probability)"
+    assert ax.get_title() == "Next year's spend at risk (predicted CLV × churn ÷ (1 − churn))"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("churn-risk band", "value tier")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["low churn", "medium churn", "high churn"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Regular", "VIP"]
     assert [t.get_text() for t in ax.texts] == ["10", "200", "3,000", "0", "6", "12,345"]
     np.testing.assert_array_equal(ax.images[0].get_array(), at_risk.to_numpy())
-    assert colorbar.get_ylabel() == "CLV at risk"
+    assert colorbar.get_ylabel() == "value at risk"
+
+
+def test_holdout_shows_predicted_against_actual_orders_per_bin():
+    table = pd.DataFrame({"customers": [50, 20, 5], "predicted": [0.5, 1.2, 3.0], "actual": [0.6, 1.0, 3.5]},
+                         index=pd.Index(["0", "1", "2+"], name="repeat_orders_before_cutoff"))
+    table.attrs.update(predicted_total=64.0, actual_total=61.5, days=120.0)
+    ax = customers.holdout(table).axes[0]
+    assert ax.get_title() == "Holdout check: 64 orders predicted, 62 placed"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2+"]
+    assert [p.get_height() for p in ax.patches] == [0.6, 1.0, 3.5]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 1.2, 3.0])
+    assert ax.get_ylabel() == "orders per customer in the 120 days after"
 
 
 def test_pareto_title_reads_the_top_fifth_share():

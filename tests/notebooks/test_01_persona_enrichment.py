@@ -32,14 +32,18 @@ def test_profile_counts_equal_truth(outcome):
     metrics, truth = outcome["job"].metrics, outcome["truth"]
     assert metrics["profiles_total"] == truth["profiles_total"]
     assert metrics["profiles_without_predictions"] == truth["profiles_without_predictions"]
+    # predictions="auto": the profiles Klaviyo left blank that have orders get the model's churn and CLV
+    assert metrics["profiles_modelled"] == truth["profiles_modelled"] > 0
 
 
-def test_tiers_cover_every_scored_profile_by_quantile(outcome):
-    metrics = outcome["job"].metrics
+def test_tiers_cover_every_customer_who_ordered_by_quantile(outcome):
+    """Tiers describe buyers only (Klaviyo's with an order, and the modelled ones); prospects are counted apart."""
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
     counts = metrics["tier_counts"]
     assert list(counts) == ["Occasional", "Regular", "VIP"]
-    scored = metrics["profiles_total"] - metrics["profiles_without_predictions"]
+    scored = truth["customers_with_orders"]
     assert sum(counts.values()) == scored
+    assert metrics["prospects"] == truth["prospects"] and scored + metrics["prospects"] == metrics["profiles_total"]
     # cut points 0.6 / 0.9: ties at a cut stay below it, so the upper tiers can only be smaller
     assert 0 < counts["VIP"] <= 0.1 * scored + 1
     assert counts["Occasional"] >= 0.6 * scored - 1
@@ -63,7 +67,7 @@ def test_usage_is_recorded(outcome):
 def test_artifacts_hold_aggregates_only(outcome):
     folder = outcome["dir"] / JOB
     assert {"tiers.csv", "clv_at_risk.csv", "personas.json", "clv_distribution.png", "clv_at_risk.png",
-            "pareto.png"} <= {p.name for p in folder.iterdir()}
+            "pareto.png", "model_holdout.csv", "model_holdout.png"} <= {p.name for p in folder.iterdir()}
     for path in folder.glob("*.csv"):
         assert "@" not in path.read_text()
     notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
@@ -119,27 +123,59 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, 
     assert after["mavera"]["credits_used"] == before["mavera"]["credits_used"]
 
 
-def test_account_without_predictions_falls_back_to_placed_orders(tmp_path_factory):
-    """Not eligible for predictive analytics: tiers come from historic CLV rebuilt from Placed Order events."""
+def _churn_profiles(folder):
+    import pandas as pd
+
+    return pd.read_csv(folder / "tiers.csv", index_col=0)
+
+
+@pytest.fixture(scope="module")
+def without_predictions(tmp_path_factory):
+    """An account without Klaviyo's predictive analytics: job 01 with predictions="auto" (the default) and "klaviyo"."""
     with sandbox_session(tmp_path_factory, 5) as sb:
         sb.store.profiles.has_pred[:] = False  # every profile's predictive_analytics is now null
-        outcome = run_job(sb, tmp_path_factory.mktemp("out"), 1, create_personas=False)
         buyers = int((sb.store.orders.per_profile > 0).sum())  # profiles with an order in the last 365 days
-    job, stats, run_dir = outcome["job"], outcome["stats"], outcome["dir"]
+        auto = run_job(sb, tmp_path_factory.mktemp("auto"), 1)
+        klaviyo = run_job(sb, tmp_path_factory.mktemp("klaviyo"), 1, predictions="klaviyo", create_personas=False)
+    return {"buyers": buyers, "auto": auto, "klaviyo": klaviyo}
+
+
+def test_account_without_predictions_gets_modelled_tiers_churn_profiles_and_personas(without_predictions):
+    outcome = without_predictions["auto"]
+    job, run_dir = outcome["job"], outcome["dir"]
     assert job.ok, job.error
     assert job.metrics["profiles_without_predictions"] == job.metrics["profiles_total"] == 5000
-    assert sum(job.metrics["tier_counts"].values()) == buyers
-    assert job.metrics["personas"] == {} and stats["mavera"]["credits_used"] == 0
+    assert job.metrics["profiles_modelled"] == sum(job.metrics["tier_counts"].values()) == without_predictions["buyers"]
+    tiers = _churn_profiles(run_dir / JOB)
+    assert tiers[["churn_low", "churn_medium", "churn_high"]].notna().all().all()  # churn profiles per tier
+    assert (tiers["clv_at_risk"] > 0).all() and (tiers["predicted_clv_mean"] > 0).all()
+    assert set(job.metrics["personas"]) == {"Occasional", "Regular", "VIP"} and all(job.metrics["personas"].values())
+    notebook = (run_dir / f"{JOB}.ipynb").read_text()
+    assert "profiles get churn and CLV from a model of their own orders" in notebook
+    assert "How well the model fits this account" in notebook and (run_dir / JOB / "model_holdout.png").is_file()
+    assert "arviz" not in notebook.lower()  # the library's log lines stay out of the report
+    # the modelled churn orders the tiers as value does: the top tier is the least likely to have left
+    assert tiers.loc["VIP", "churn_high"] < tiers.loc["Occasional", "churn_high"]
+
+
+def test_account_without_predictions_and_predictions_klaviyo_falls_back_to_historic_clv(without_predictions):
+    outcome = without_predictions["klaviyo"]
+    job, run_dir = outcome["job"], outcome["dir"]
+    assert job.ok, job.error
+    assert job.metrics["profiles_modelled"] == 0 and job.metrics["mavera_credits"] == 0
+    assert sum(job.metrics["tier_counts"].values()) == without_predictions["buyers"]
+    assert job.metrics["personas"] == {}
     assert "no predictive analytics" in (run_dir / f"{JOB}.ipynb").read_text()
+    assert _churn_profiles(run_dir / JOB)[["churn_low", "churn_high"]].isna().all().all()
 
 
 def test_tier_cuts_that_tie_are_one_sentence_and_spend_no_credits(sandbox, sandbox_env, tmp_path):
-    """Seed 7: about 41 % of scored customers have predicted CLV 0, so the 0.2 and 0.4 quantiles are both 0."""
+    """Seed 7: about 8 % of the customers who ordered have predicted CLV 0, so the 0.02 and 0.05 quantiles are both 0."""
     before = sandbox.stats()["mavera"]
-    job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.2, 0.4])["job"]
+    job = run_job(sandbox, tmp_path, 1, tier_cuts=[0.02, 0.05])["job"]
     assert not job.ok
-    assert "tier_cuts [0.2, 0.4] tie:" in job.error and "of customers have predicted CLV 0" in job.error
-    assert "put the cut now at 0.4 above 0.4" in job.error and "Bin edges" not in job.error
+    assert "tier_cuts [0.02, 0.05] tie:" in job.error and "of customers have predicted CLV 0" in job.error
+    assert "put the cut now at 0.05 above 0.0" in job.error and "Bin edges" not in job.error
     after = sandbox.stats()["mavera"]
     assert after["credits_used"] == before["credits_used"] and after["personas_created"] == before["personas_created"]
 
@@ -156,4 +192,4 @@ def test_budget_too_small_for_every_new_persona_creates_none(sandbox, sandbox_en
     assert after["personas_created"] == before["personas_created"] and after["credits_used"] == before["credits_used"]
     notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
     assert "Creating 4 new personas would cost up to 1,200 credits but only 1,000" in notebook
-    assert sum(job.metrics["tier_counts"].values()) == job.metrics["profiles_total"] - job.metrics["profiles_without_predictions"]
+    assert sum(job.metrics["tier_counts"].values()) == outcome["truth"]["customers_with_orders"]
