@@ -124,9 +124,9 @@ def channel_totals(table: pd.DataFrame) -> pd.DataFrame:
 # counts as a conversion of the last message the buyer touched inside that message's window. They are account
 # settings (Settings → Attribution) that the API does not report, so the report states the defaults.
 ATTRIBUTION_WINDOWS = {
-    "email": "5 days after an open or a click",
-    "sms": "5 days after a click or 12 hours after delivery (accounts created before 9 Oct 2024: 24 hours "
-           "after a click)",
+    "email": "within 5 days of an open or a click",
+    "sms": "within 5 days of a click or 12 hours of delivery (accounts created before 9 Oct 2024: 24 hours "
+           "of a click)",
 }
 _ATTRIBUTED = {"conversion_rate", "revenue_per_recipient", "average_order_value"}
 

@@ -173,17 +173,29 @@ def _relative_variance(metric: str, x_peer, n_peer, conv_peer, order_value_cv: f
         return (1 - theta) / theta
 
 
-def _metric_tests(group: pd.DataFrame, peers: list, channel: str, metric: str, order_value_cv: float) -> pd.DataFrame:
-    """One row per message with peers: its rate, its peers' pooled rate, relative gap and sampling variance."""
+def _metric_tests(group: pd.DataFrame, peers: list, channel: str, metric: str, order_value_cv: float,
+                  lagging: frozenset = frozenset()) -> pd.DataFrame:
+    """One row per message with peers: its rate, its peers' pooled rate, relative gap and sampling variance.
+
+    Messages in `lagging` ((message id, metric) pairs flagged by an earlier pass) are not peers on that
+    metric: a weak message must not lower the bar for its flow-mates, nor make them look strong.
+    """
     num, den = RATE_DEFINITIONS[metric]
     x, n = group[num].to_numpy(float), group[den].to_numpy(float)
     conv = group["conversion_uniques"].to_numpy(float)
+    ids = group["message_id"].to_numpy()
+    keep = np.array([(m, metric) not in lagging for m in ids])
     rows = []
-    for i, (idx, words) in enumerate(peers):
+    for i, (all_idx, words) in enumerate(peers):
+        idx = all_idx[keep[all_idx]]
         if not idx.size or n[i] <= 0 or n[idx].sum() <= 0 or x[idx].sum() <= 0:
             continue
         n_peer = n[idx].sum()
-        peer_rate = x[idx].sum() / n_peer
+        # The median of the peers' rates, not their pooled rate: one weak flow-mate must not drag the bar
+        # down for the others (and make them look strong, which would widen everyone's limits).
+        peer_rate = float(np.median(x[idx] / n[idx]))
+        if peer_rate <= 0:
+            continue
         unit = _relative_variance(metric, x[idx].sum(), n_peer, conv[idx].sum(), order_value_cv)
         rows.append({
             "message_id": group["message_id"].iat[i], "channel": channel, "metric": metric,
@@ -203,9 +215,9 @@ def _add_spread(tests: pd.DataFrame) -> pd.DataFrame:
     tests = tests.copy()
     tests["spread"] = 0.0
     for _, part in tests.groupby("metric"):
-        pooled = between_variance(part["ratio"] - 1, part["_sampling"]) / float((1 + part["_concentration"]).mean())
+        pooled = between_variance(part["ratio"] - 1, part["_sampling"], 1 + part["_concentration"])
         for _, sub in part.groupby("channel"):
-            own = between_variance(sub["ratio"] - 1, sub["_sampling"]) / float((1 + sub["_concentration"]).mean())
+            own = between_variance(sub["ratio"] - 1, sub["_sampling"], 1 + sub["_concentration"])
             tests.loc[sub.index, "spread"] = own if len(sub) >= 5 else max(own, pooled)
     sd = np.sqrt(tests["_sampling"] + tests["spread"] * (1 + tests["_concentration"]))
     tests["z"] = (tests["ratio"] - 1) / sd
@@ -230,9 +242,9 @@ def evaluate_messages(
     Peers (`_peer_sets`): the other messages of the same channel in the message's own flow; a message alone
     on its channel in its flow is compared with same-channel messages of flows of the same kind (`flow_kind`:
     purpose from the flow's name, and trigger); with neither it is not judged. Funnel-plot test: the
-    message's rate relative to its peers' pooled rate, with a limit that allows for the spread between
-    messages of one flow (τ², `stats.between_variance`, estimated per channel and metric over the account,
-    winsorised so the messages being judged do not widen their own limits) on top of binomial (or, for
+    message's rate relative to its peers' median rate, with a limit that allows for the spread between
+    messages of one flow (τ², `stats.between_variance`, estimated per channel and metric over the account
+    by a median, so the messages being judged do not widen their own limits) on top of binomial (or, for
     revenue per recipient, compound conversion × order value with spread `order_value_cv`) sampling of
     the message and of its peers. One-sided p of a lower rate, Holm-corrected across every test run.
 
@@ -247,17 +259,32 @@ def evaluate_messages(
     """
     perf = perf.reset_index(drop=True)
     eligible = (perf["recipients"] >= min_recipients) & perf["channel"].isin(list(CHANNEL_METRICS))
-    parts, peer_words = [], {}
-    for channel, metrics in CHANNEL_METRICS.items():
+    groups, peer_words = {}, {}
+    for channel in CHANNEL_METRICS:
         group = perf[eligible & (perf["channel"] == channel)].reset_index(drop=True)
-        if group.empty:
-            continue
-        peers = _peer_sets(group, channel)
-        peer_words.update(dict(zip(group["message_id"], (w for _, w in peers), strict=True)))
-        parts += [_metric_tests(group, peers, channel, metric, order_value_cv) for metric in metrics]
+        if len(group):
+            groups[channel] = (group, _peer_sets(group, channel))
+            peer_words.update(dict(zip(group["message_id"], (w for _, w in groups[channel][1]), strict=True)))
+    # Flagged messages leave their flow-mates' peers and the test runs again, until the flags settle.
+    lagging: frozenset = frozenset()
+    for _ in range(4):
+        tests = _run_tests(groups, order_value_cv, significance, min_relative_gap, lagging)
+        found = frozenset(zip(tests.loc[tests["flagged"], "message_id"], tests.loc[tests["flagged"], "metric"],
+                              strict=True))
+        if found == lagging:
+            break
+        lagging = found
+    return tests, _judge(perf, eligible, tests, peer_words)
+
+
+def _run_tests(groups: dict, order_value_cv: float, significance: float, min_relative_gap: float,
+               lagging: frozenset) -> pd.DataFrame:
+    """One pass of `evaluate_messages`' tests, with the messages in `lagging` left out of peers."""
+    parts = [_metric_tests(group, peers, channel, metric, order_value_cv, lagging)
+             for channel, (group, peers) in groups.items() for metric in CHANNEL_METRICS[channel]]
+    parts = [p for p in parts if len(p)]
     columns = ["message_id", "channel", "metric", "recipients", "rate", "peer_rate", "ratio", "peers",
                "peer_messages", "spread", "z", "p_value"]
-    parts = [p for p in parts if len(p)]
     if parts:
         tests = _add_spread(pd.concat(parts, ignore_index=True))
         tests["p_holm"] = holm(tests["p_value"].to_numpy(float))
@@ -270,7 +297,7 @@ def evaluate_messages(
     tests["material"] = tests["ratio"] <= 1 - min_relative_gap
     tests["flagged"] = tests["significant"] & tests["material"]
     tests["watch"] = tests["material"] & ~tests["significant"]
-    return tests, _judge(perf, eligible, tests, peer_words)
+    return tests
 
 
 def _judge(perf: pd.DataFrame, eligible: pd.Series, tests: pd.DataFrame, peer_words: dict) -> pd.DataFrame:

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.analysis import simulated
+
 from helpers.analysis.flows import (
     check_rewrite,
     evaluate_messages,
@@ -88,11 +90,53 @@ def test_evaluate_flags_exactly_the_planted_messages(perf):
     assert len(tests) == 7 * 4 + 4 * 3
 
 
-def test_peers_exclude_the_message_itself(perf):
-    tests, _ = evaluate_messages(perf)
+def test_peers_are_the_other_messages_of_its_own_flow(perf):
+    tests, messages = evaluate_messages(perf)
     row = tests[(tests["message_id"] == "s_click") & (tests["metric"] == "click_rate")].iloc[0]
     assert row["rate"] == pytest.approx(200 / 5000)
-    assert row["peer_rate"] == pytest.approx((500 + 520 + 600) / 16_000)
+    # the median of its flow-mates' rates (0.100, 0.104, 0.100), never its own
+    assert row["peer_rate"] == pytest.approx(0.1)
+    assert row["peers"] == "3 other sms messages of 'Cart SMS'"
+    assert messages.set_index("message_id").at["e_ok1", "peers"] == "6 other email messages of 'Welcome'"
+
+
+def _null_flags(evaluate, accounts):
+    return [int(evaluate(simulated.flow_account(seed))[1]["underperforming"].sum()) for seed in range(accounts)]
+
+
+def test_flows_that_differ_by_nature_flag_essentially_nothing():
+    # Flows of different kinds (a winback converts at a tenth of an abandoned cart), every message at its own
+    # flow's rates: the old pooled-channel test flagged about 10 messages per account here.
+    flags = _null_flags(evaluate_messages, 40)
+    assert sum(flags) / len(flags) <= 0.15
+    # ... and with message-to-message spread inside flows (log-sd 0.15), still very few
+    spread = [int(evaluate_messages(simulated.flow_account(s, spread=0.15))[1]["underperforming"].sum())
+              for s in range(20)]
+    assert sum(spread) / len(spread) <= 0.3
+
+
+def test_a_message_at_half_its_own_flows_rates_is_flagged():
+    found = 0
+    for seed in range(20):
+        _, messages = evaluate_messages(simulated.flow_account(seed, lagging={"f1m1": 0.5, "f3m2": 0.5}))
+        row = messages.set_index("message_id")
+        found += int(row.loc[["f1m1", "f3m2"], "underperforming"].sum())
+        assert row["underperforming"].sum() <= 3  # the two, and hardly anything else
+    assert found >= 38
+
+
+def test_a_message_alone_on_its_channel_is_judged_against_flows_of_its_kind():
+    perf = simulated.flow_account(3)
+    sms = perf[(perf["channel"] == "sms") & (perf["flow_id"] == "f6")]
+    assert len(sms) == 1  # Back in Stock has one SMS
+    twin = perf[perf["flow_id"] == "f6"].assign(flow_id="f7", flow_name="Back in Stock (2)",
+                                                message_id=lambda d: d["message_id"] + "b")
+    tests, messages = evaluate_messages(pd.concat([perf, twin], ignore_index=True))
+    words = messages.set_index("message_id").at[sms["message_id"].iat[0], "peers"]
+    assert words == "1 sms message of 1 other back in stock (Low Inventory) flow"
+    _, alone = evaluate_messages(perf)
+    row = alone.set_index("message_id").loc[sms["message_id"].iat[0]]
+    assert not row["evaluated"] and row["peers"] == ""
 
 
 def test_large_gap_on_small_sample_is_not_significant():

@@ -79,10 +79,10 @@ def test_between_variance_ignores_a_few_outliers_and_finds_a_real_spread():
     rng = np.random.default_rng(2)
     sampling = np.full(40, 0.01)
     none = rng.normal(0, 0.1, 40)
-    none[:3] = -0.9  # three laggards must not widen everyone's limits
+    none[:10] = -0.9  # a quarter of laggards must not widen everyone's limits
     assert between_variance(none, sampling) < 0.01
     spread = rng.normal(0, np.sqrt(0.01 + 0.04), 400)
-    assert between_variance(spread, np.full(400, 0.01)) == pytest.approx(0.04, abs=0.012)
+    assert between_variance(spread, np.full(400, 0.01)) == pytest.approx(0.04, abs=0.015)
     assert between_variance([0.1, 0.2], [0.01, 0.01]) == 0.0
 
 
