@@ -4,8 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analysis import simulated
-
 from helpers.analysis.flows import (
     check_rewrite,
     evaluate_messages,
@@ -15,6 +13,7 @@ from helpers.analysis.flows import (
     sms_length,
     summary_lines,
 )
+from tests.analysis import simulated
 
 # (message_id, channel, recipients, opens, clicks, conversions, revenue)
 _ROWS = [
