@@ -33,6 +33,7 @@ from helpers.analysis.money import Money as Currency
 
 __all__ = [
     "FACTORS",
+    "factor_table",
     "revenue_decomposition",
     "revenue_driver",
     "unsubscribe_cost",
@@ -273,3 +274,28 @@ def verdict_sentence(
         else:
             sentence += "; unsubscribe rates do not differ significantly"
     return sentence + "."
+
+
+def factor_table(decomposition: pd.DataFrame, driver: dict, currency: Currency | None = None) -> pd.DataFrame:
+    """The decomposition as the report shows it: one row per factor, each value with its interval as text.
+
+    Columns `factor` (words), `email`, `sms` ("value (low to high)"), `SMS − email` (difference with its
+    interval), `adjusted p`, `significant`, `share of gap` (`revenue_driver`'s share, signed) and `test`.
+    Rates are percentages; order value and revenue per recipient are money in `currency`.
+    """
+    currency = currency or default_currency()
+    fmt = {"conversion_rate": "{:.2%}".format, "average_order_value": currency.format,
+           "revenue_per_recipient": lambda v: currency.format(v, 3)}
+    shares = driver.get("shares", {})
+    rows = []
+    for factor, r in decomposition.iterrows():
+        f = fmt[factor]
+        rows.append({
+            "factor": factor.replace("_", " "),
+            **{c: f"{f(r[c])} ({f(r[c + '_low'])} to {f(r[c + '_high'])})" for c in CHANNELS},
+            "SMS − email": f"{f(r['difference'])} ({f(r['ci_low'])} to {f(r['ci_high'])})",
+            "adjusted p": f"{r['p_adjusted']:.1e}", "significant": bool(r["significant"]),
+            "share of gap": f"{shares[factor]:+.0%}" if factor in shares and np.isfinite(shares[factor]) else "",
+            "test": r["test"],
+        })
+    return pd.DataFrame(rows)

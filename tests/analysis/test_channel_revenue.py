@@ -193,3 +193,15 @@ def test_verdict_on_a_real_campaign_table():
     text = verdict_sentence(d, comparison)
     assert text.startswith("Email earns significantly more revenue per recipient")
     assert "SMS also loses significantly more subscribers" in text and _one_sentence(text)
+
+
+def test_factor_table_reads_each_factor_with_its_interval():
+    from helpers.analysis.channel_revenue import factor_table
+
+    d = revenue_decomposition(_table())
+    shown = factor_table(d, revenue_driver(d), Currency("EUR", "test"))
+    assert shown["factor"].tolist() == ["conversion rate", "average order value", "revenue per recipient"]
+    assert shown.loc[1, "email"].startswith("€100.00 (€")
+    assert shown.loc[0, "sms"].startswith("2.00% (")
+    assert shown.loc[2, "share of gap"] == "" and shown.loc[1, "share of gap"].startswith("+")
+    assert not shown.apply(lambda col: col.astype(str).str.contains(r"\$")).any().any()
