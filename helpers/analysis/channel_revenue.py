@@ -280,7 +280,7 @@ def factor_table(decomposition: pd.DataFrame, driver: dict, currency: Currency |
     """The decomposition as the report shows it: one row per factor, each value with its interval as text.
 
     Columns `factor` (words), `email`, `sms` ("value (low to high)"), `SMS − email` (difference with its
-    interval), `adjusted p`, `significant`, `share of gap` (`revenue_driver`'s share, signed) and `test`.
+    interval), `adjusted p` (a number: the report's table writes it in words), `significant`, `share of gap` (`revenue_driver`'s share, signed) and `test`.
     Rates are percentages; order value and revenue per recipient are money in `currency`.
     """
     currency = currency or default_currency()
@@ -294,7 +294,7 @@ def factor_table(decomposition: pd.DataFrame, driver: dict, currency: Currency |
             "factor": factor.replace("_", " "),
             **{c: f"{f(r[c])} ({f(r[c + '_low'])} to {f(r[c + '_high'])})" for c in CHANNELS},
             "SMS − email": f"{f(r['difference'])} ({f(r['ci_low'])} to {f(r['ci_high'])})",
-            "adjusted p": f"{r['p_adjusted']:.1e}", "significant": bool(r["significant"]),
+            "adjusted p": float(r["p_adjusted"]), "significant": bool(r["significant"]),
             "share of gap": f"{shares[factor]:+.0%}" if factor in shares and np.isfinite(shares[factor]) else "",
             "test": r["test"],
         })

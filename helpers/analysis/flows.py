@@ -32,6 +32,7 @@ __all__ = [
     "flow_funnel",
     "message_performance",
     "parse_rewrite",
+    "peers_line",
     "rewrite_requests",
     "sms_length",
     "summary_lines",
@@ -337,6 +338,7 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     """
     flagged = evaluated[evaluated["underperforming"]]
     lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over {timeframe_text(timeframe)}."]
+    lines.append(peers_line(evaluated, tests))
     if len(flagged):
         worst = tests[tests["flagged"]].sort_values("ratio").iloc[0]
         name = evaluated.set_index("message_id").at[worst["message_id"], "message_name"]
@@ -354,12 +356,31 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     return lines
 
 
+def peers_line(evaluated: pd.DataFrame, tests: pd.DataFrame) -> str:
+    """What a message was compared with, in one bullet: its own flow's other messages of its channel, or
+    flows of its kind; the message-to-message spread the limits allow for; how many had no peers."""
+    if "peers" not in evaluated:
+        return "- Peers: every other message of the same channel."
+    judged = evaluated[evaluated["eligible"]]
+    kind = int(judged["peers"].str.contains(" other .* flow", regex=True).sum())
+    none = int((judged["peers"] == "").sum())
+    spread = ""
+    if "spread" in tests and len(tests):
+        typical = float(np.sqrt(tests.groupby(["channel", "metric"])["spread"].first().median()))
+        spread = (f" The limits allow for how much messages of one flow differ from each other (typically ±{typical:.0%}"
+                  " of the flow's rate), on top of chance.")
+    return ("- Peers: each message is judged against the other messages of its channel in its own flow (the median "
+            f"of their rates), not against every message of the channel, since flows differ by nature; {kind} "
+            "alone on their channel in their flow were judged against flows of the same kind (purpose and trigger), "
+            f"{none} had no such peers and were not judged.{spread}")
+
+
 def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
     """The flagged and watched messages, readable: one row each, with the metrics as words and each one's ratio.
 
     Columns `flow_name, message_name, channel, recipients (int), status ("rewrite"|"watch"), metrics` (e.g.
     "conversion rate 61%, revenue per recipient 58%" — the message's rate as a share of its peers'),
-    `stage`, `diagnosis` (empty for watched messages).
+    `stage`, `diagnosis` (empty for watched messages), `peers` (what it was compared with).
     """
     picked = evaluated[evaluated["underperforming"] | evaluated["watch"]]
     ratio = tests.set_index(["message_id", "metric"])["ratio"]
@@ -370,9 +391,9 @@ def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
             "flow_name": r.flow_name, "message_name": r.message_name, "channel": r.channel,
             "recipients": int(r.recipients), "status": "rewrite" if r.underperforming else "watch",
             "metrics": ", ".join(f"{m.replace('_', ' ')} {ratio[(r.message_id, m)]:.0%}" for m in metrics),
-            "stage": r.stage or "", "diagnosis": r.diagnosis or "",
+            "stage": r.stage or "", "diagnosis": r.diagnosis or "", "peers": getattr(r, "peers", ""),
         })
-    columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis"]
+    columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis", "peers"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["status", "flow_name", "message_name"], ignore_index=True)
 

@@ -158,9 +158,10 @@ def test_large_gap_on_small_sample_is_not_significant():
     assert table.to_dict("records") == [{
         "flow_name": "W", "message_name": "a", "channel": "email", "recipients": 600, "status": "watch",
         "metrics": "conversion rate 67%, revenue per recipient 67%", "stage": "", "diagnosis": "",
+        "peers": "2 other email messages of 'W'",
     }]
     lines = summary_lines(out, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
-    assert lines[1] == ("- 1 more on watch — materially below their peers but not confirmed over the last 30 days: 'a'; "
+    assert lines[2] == ("- 1 more on watch — materially below their peers but not confirmed over the last 30 days: 'a'; "
                         "check them again over a longer timeframe.")
 
 
@@ -251,10 +252,12 @@ def test_summary_lines_name_the_biggest_gap_and_where_the_funnel_breaks(perf):
     assert lines[0] == "- 4 of 11 evaluated messages need a rewrite over the last 90 days."
     # e_offer converts 30 of 10,000 against its peers' 615 of 62,000 (revenue in the same proportion): 30 %,
     # the smallest ratio of any flagged test
-    assert lines[1] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
+    assert lines[1].startswith("- Peers: each message is judged against the other messages of its channel in its "
+                               "own flow (the median of their rates), not against every message of the channel")
+    assert lines[2] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
                         "- The biggest gap: 'e_offer' (email) at 30% of its peers' revenue per recipient."}
-    assert lines[2] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
-    assert lines[3] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
+    assert lines[3] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
+    assert lines[4] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
 
 
 def test_summary_lines_with_nothing_flagged(perf):
@@ -262,5 +265,9 @@ def test_summary_lines_with_nothing_flagged(perf):
     lines = summary_lines(evaluated, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
     assert lines == [
         f"- 0 of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over the last 30 days.",
+        "- Peers: each message is judged against the other messages of its channel in its own flow (the median of "
+        "their rates), not against every message of the channel, since flows differ by nature; 0 alone on their "
+        "channel in their flow were judged against flows of the same kind (purpose and trigger), 1 had no such "
+        "peers and were not judged.",
         "- 12 low-volume messages were not judged; 0 rewrites made.",
     ]
