@@ -688,3 +688,14 @@ def recommendation_lines(recommendations: pd.DataFrame, mavera_note: str | None 
         f"- Personas and data disagree for {len(disagree)} of {len(recommendations)} personas"
         + (": " + ", ".join(disagree["persona"]) + "." if len(disagree) else "."),
     ]
+
+
+def pooled_aov(table: pd.DataFrame) -> dict[str, float]:
+    """Per channel, every campaign's revenue over every campaign's conversions: the recorded `aov_by_channel`
+    (what the account's orders from each channel were worth on average, not a test's estimate)."""
+    out = {}
+    for channel in CHANNELS:
+        part = table[table["channel"] == channel]
+        conversions = float(part["conversions"].sum()) if len(part) else 0.0
+        out[channel] = float(part["revenue"].sum()) / conversions if conversions > 0 else float("nan")
+    return out
