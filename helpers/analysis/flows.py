@@ -112,16 +112,17 @@ def message_performance(messages: pd.DataFrame, report: pd.DataFrame) -> pd.Data
 # What a flow is for, from its name: flows of one purpose are peers of each other (trigger types alone lump a
 # winback with an abandoned cart: both are "Metric" flows). First match wins.
 PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("vip", ("vip", "loyalty")),  # before post-purchase: "VIP Thank You" is not an order follow-up
+    ("post-purchase", ("post-purchase", "post purchase", "thank you", "order follow", "review request")),
     ("abandoned cart", ("abandoned cart", "cart abandon", "abandoned checkout", "checkout abandon", "cart")),
     ("browse abandonment", ("browse", "viewed product")),
     ("welcome", ("welcome", "new subscriber", "onboarding")),
-    ("post-purchase", ("post-purchase", "post purchase", "thank you", "order follow", "review request")),
+
     ("winback", ("winback", "win-back", "win back", "we miss you", "lapsed", "re-engage", "reengage", "sunset")),
     ("birthday", ("birthday", "anniversary")),
     ("back in stock", ("back in stock", "restock alert")),
     ("price drop", ("price drop",)),
     ("replenishment", ("replenish", "refill", "restock reminder")),
-    ("vip", ("vip", "loyalty")),
 )
 
 
@@ -211,7 +212,8 @@ def _metric_tests(group: pd.DataFrame, peers: list, channel: str, metric: str, o
 
 
 def _add_spread(tests: pd.DataFrame) -> pd.DataFrame:
-    """Message-to-message spread τ² per (channel, metric), pooled over channels when one has too few messages;
+    """Message-to-message spread τ² per (channel, metric), pooled over channels when one has fewer than ten
+    tested messages (a median of a handful is too easily moved by the one weak message among them);
     then z = (ratio − 1) / √(sampling + τ² (1 + concentration)) and the one-sided p of a lower rate."""
     tests = tests.copy()
     tests["spread"] = 0.0
@@ -219,7 +221,7 @@ def _add_spread(tests: pd.DataFrame) -> pd.DataFrame:
         pooled = between_variance(part["ratio"] - 1, part["_sampling"], 1 + part["_concentration"])
         for _, sub in part.groupby("channel"):
             own = between_variance(sub["ratio"] - 1, sub["_sampling"], 1 + sub["_concentration"])
-            tests.loc[sub.index, "spread"] = own if len(sub) >= 5 else max(own, pooled)
+            tests.loc[sub.index, "spread"] = own if len(sub) >= 10 else pooled
     sd = np.sqrt(tests["_sampling"] + tests["spread"] * (1 + tests["_concentration"]))
     tests["z"] = (tests["ratio"] - 1) / sd
     tests["p_value"] = sps.norm.cdf(tests["z"])
