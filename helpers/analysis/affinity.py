@@ -14,8 +14,8 @@ import pandas as pd
 from scipy import sparse
 
 from helpers.analysis.focus_groups import MIN_ANSWERS, verdict_table
-from helpers.currency import Currency
-from helpers.currency import currency as default_currency
+from helpers.analysis.money import NO_SYMBOL
+from helpers.analysis.money import Money as Currency
 
 # Integrations spell the line-item product key differently (Klaviyo custom feeds use ProductID).
 _PRODUCT_KEYS = ("ProductID", "ProductId", "product_id", "productId", "Product ID")
@@ -255,10 +255,10 @@ def bundle_offers(
 
     `tested` is the head of `describe_pairs(...)` (titles, prices, descriptions). Bundle k is priced at
     both prices less `discount`; the stimulus lists each bundle with its full price and both descriptions,
-    so the personas judge the real products. Prices are written in `currency` (`helpers.currency`; default:
-    the report's currency from the environment), never a bare "$".
+    so the personas judge the real products. Prices are written in `currency` (the report's `job.currency`; without
+    it bare numbers, `money.NO_SYMBOL`), never a bare "$".
     """
-    money = (currency or default_currency()).format
+    money = (currency or NO_SYMBOL).format
     subjects: dict[str, dict[str, str]] = {}
     stimulus = ["Our shop is considering these product bundles:"]
     for k, row in tested.reset_index(drop=True).iterrows():
@@ -309,7 +309,7 @@ def summary_lines(
 
     `category_line` (e.g. `affinity_significance.category_headline`) replaces the strongest-lift category
     bullet, which would headline a lift whatever its evidence. `period` is the header's wording of the
-    days covered (`helpers.periods.Period.text`, e.g. "15 Jul 2025 – 15 Jul 2026 (366 days)"), so header and
+    days covered (`helpers.report.periods.Period.text`, e.g. "15 Jul 2025 – 15 Jul 2026 (366 days)"), so header and
     findings say the same; without it, "the last N days".
     """
     span = period or f"the last {lookback_days} days"

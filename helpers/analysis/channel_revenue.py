@@ -283,7 +283,7 @@ def factor_table(decomposition: pd.DataFrame, driver: dict, currency: Currency |
     interval), `adjusted p` (a number: the report's table writes it in words), `significant`, `share of gap` (`revenue_driver`'s share, signed) and `test`.
     Rates are percentages; order value and revenue per recipient are money in `currency`.
     """
-    currency = currency or default_currency()
+    currency = currency or NO_SYMBOL
     fmt = {"conversion_rate": "{:.2%}".format, "average_order_value": currency.format,
            "revenue_per_recipient": lambda v: currency.format(v, 3)}
     shares = driver.get("shares", {})

@@ -228,27 +228,7 @@ class Messaging:
             self.flows.append(flow)
 
         self.flow_daily = np.zeros((len(self.flow_messages), DAYS, len(STATS)))
-        email = [m for m in self.flow_messages if m.channel == "email"]
-        sms = [m for m in self.flow_messages if m.channel == "sms"]
-        email_ids = [m.id for m in email]
-        sms_ids = [m.id for m in sms]
-        # Planted: 3 email and 1 SMS under-performers (one metric at about half their own flow's), and two
-        # low-volume decoys that look even worse. A message is weak only against messages of its own flow, so
-        # the planted ones (and the decoys) are picked among messages with two flow-mates on their channel.
-        def mates(m: FlowMessage) -> int:
-            return sum(o.flow_index == m.flow_index and o.channel == m.channel and o.id != m.id
-                       for o in self.flow_messages)
-        email_ids = [m.id for m in email if mates(m) >= 2] or email_ids
-        sms_ids = [m.id for m in sms if mates(m) >= 1]
-        n_sms_under = 1 if len(sms_ids) >= 3 else 0
-        under = list(rng.choice(email_ids, 3, replace=False)) + list(rng.choice(sms_ids, n_sms_under, replace=False))
-        rest_email = [i for i in email_ids if i not in under]
-        rest_sms = [i for i in sms_ids if i not in under]
-        decoys = [str(rng.choice(rest_email))]
-        if len(rest_sms) >= 2:
-            decoys.append(str(rng.choice(rest_sms)))
-        else:
-            decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
+        under, decoys = self._pick_planted(rng)
         self.planted_under: dict[str, str] = {}
         self.planted_decoys: list[str] = sorted(decoys)
         day_wave = 1 + 0.18 * np.sin(np.arange(DAYS) * 2 * np.pi / 7 + rng.random() * 6)
@@ -277,6 +257,29 @@ class Messaging:
         self.flow_message_by_id = {m.id: m for m in self.flow_messages}
         self.flow_by_id = {f.id: f for f in self.flows}
         self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
+
+    def _pick_planted(self, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+        """(under-performers, decoys). Planted: 3 email and 1 SMS under-performers (one metric at about half
+        their own flow's), and two low-volume decoys that look even worse. A message is weak only against
+        messages of its own flow, so both are picked among messages with two flow-mates on their channel."""
+        email = [m for m in self.flow_messages if m.channel == "email"]
+        sms = [m for m in self.flow_messages if m.channel == "sms"]
+
+        def mates(m: FlowMessage) -> int:
+            return sum(o.flow_index == m.flow_index and o.channel == m.channel and o.id != m.id
+                       for o in self.flow_messages)
+        email_ids = [m.id for m in email if mates(m) >= 2] or [m.id for m in email]
+        sms_ids = [m.id for m in sms if mates(m) >= 1]
+        n_sms_under = 1 if len(sms_ids) >= 3 else 0
+        under = list(rng.choice(email_ids, 3, replace=False)) + list(rng.choice(sms_ids, n_sms_under, replace=False))
+        rest_email = [i for i in email_ids if i not in under]
+        rest_sms = [i for i in sms_ids if i not in under]
+        decoys = [str(rng.choice(rest_email))]
+        if len(rest_sms) >= 2:
+            decoys.append(str(rng.choice(rest_sms)))
+        else:
+            decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
+        return under, decoys
 
     # --- campaigns -------------------------------------------------------------------------------
     def _build_campaigns(self, seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes) -> None:

@@ -280,7 +280,7 @@ def test_category_pair_needs_two_distinct_products():
 
 
 def test_bundle_offers_write_money_in_the_reports_currency():
-    from helpers.currency import Currency
+    from helpers.report.currency import Currency
 
     subjects, context = bundle_offers(TESTED, 0.10, Currency("EUR", "test"))
     assert all(s["price"].startswith("€") for s in subjects.values())
@@ -288,7 +288,7 @@ def test_bundle_offers_write_money_in_the_reports_currency():
 
 
 def test_findings_use_the_headers_period_wording():
-    from helpers.periods import period
+    from helpers.report.periods import period
 
     span = period(365, as_of=pd.Timestamp("2026-07-15").date())
     lines = summary_lines(1234, 365, 17, TESTED, TESTED.iloc[:0], period=span.text)

@@ -17,7 +17,7 @@ from helpers.analysis.channel_revenue import (
 )
 from helpers.analysis.channels import campaign_table, channel_estimate, compare_channels
 from helpers.analysis.stats import difference_test
-from helpers.currency import Currency
+from helpers.report.currency import Currency
 
 
 def _table(email=(10000, 100, 10000.0), sms=(10000, 200, 8000.0), parts=8):
