@@ -21,6 +21,7 @@ from helpers.analysis.affinity import (
     summary_lines,
     top_pairs,
 )
+from helpers.report.currency import Currency
 
 
 def _baskets(orders: dict[str, list[str]]) -> pd.DataFrame:
@@ -207,7 +208,7 @@ TESTED = pd.DataFrame(
 
 
 def test_bundle_offers_price_each_bundle_and_describe_both_products():
-    subjects, context = bundle_offers(TESTED, 0.10)
+    subjects, context = bundle_offers(TESTED, 0.10, Currency("USD", "test"))
     assert subjects == {
         "A + B": {"label": "Bundle 1 (Apron + Bowl)", "price": "$45.00"},
         "C + D": {"label": "Bundle 2 (Cup + Dish)", "price": "$904.50"},
@@ -221,7 +222,7 @@ def test_bundle_offers_price_each_bundle_and_describe_both_products():
 
 
 def test_bundle_verdicts_join_lift_and_persona_scores():
-    subjects, _ = bundle_offers(TESTED, 0.10)
+    subjects, _ = bundle_offers(TESTED, 0.10, Currency("USD", "test"))
     scores = pd.DataFrame(
         {
             "persona_id": ["p1", "p2", "p1", "p2"],

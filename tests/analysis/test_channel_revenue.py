@@ -19,6 +19,8 @@ from helpers.analysis.channels import campaign_table, channel_estimate, compare_
 from helpers.analysis.stats import difference_test
 from helpers.report.currency import Currency
 
+USD = Currency("USD", "test")
+
 
 def _table(email=(10000, 100, 10000.0), sms=(10000, 200, 8000.0), parts=8):
     """Campaign rows (delivered, conversions, revenue) summing to the channel totals given, each channel split
@@ -149,7 +151,7 @@ def _one_sentence(text: str) -> bool:
 
 def test_verdict_names_driver_offset_and_unsubscribe_cost():
     d = revenue_decomposition(_table())
-    text = verdict_sentence(d, _comparison())
+    text = verdict_sentence(d, _comparison(), USD)
     assert _one_sentence(text)
     assert text.startswith("Email earns significantly more revenue per recipient ($1.000 email vs $0.800 SMS)")
     assert "because its orders are significantly larger ($100.00 vs $40.00 average order value)" in text
@@ -161,19 +163,19 @@ def test_verdict_names_driver_offset_and_unsubscribe_cost():
 
 def test_verdict_says_when_the_revenue_winner_loses_more_subscribers():
     d = revenue_decomposition(_table())
-    text = verdict_sentence(d, _comparison(unsub_email=0.009, unsub_sms=0.003))
+    text = verdict_sentence(d, _comparison(unsub_email=0.009, unsub_sms=0.003), USD)
     assert "; but email also loses significantly more subscribers (0.90% vs 0.30% unsubscribe rate)" in text
     assert "weigh" in text and _one_sentence(text)
 
 
 def test_verdict_without_a_significant_revenue_difference_names_no_winner():
     d = revenue_decomposition(_table())
-    text = verdict_sentence(d, _comparison(rpr_significant=False, unsub_significant=False))
+    text = verdict_sentence(d, _comparison(rpr_significant=False, unsub_significant=False), USD)
     assert text.startswith("Neither channel earns significantly more revenue per recipient")
     assert "SMS converts significantly better" in text and "email's orders are significantly larger" in text
     assert text.endswith("; unsubscribe rates do not differ significantly.") and _one_sentence(text)
     flat = revenue_decomposition(_table(email=(10000, 100, 5000.0), sms=(10000, 105, 5200.0)))
-    quiet = verdict_sentence(flat)
+    quiet = verdict_sentence(flat, None, USD)
     assert quiet == "Neither channel earns significantly more revenue per recipient ($0.500 email vs $0.520 SMS)."
 
 
@@ -190,7 +192,7 @@ def test_verdict_on_a_real_campaign_table():
     table = campaign_table(report, campaigns)
     comparison = compare_channels(table)
     d = revenue_decomposition(table, comparison=comparison)
-    text = verdict_sentence(d, comparison)
+    text = verdict_sentence(d, comparison, USD)
     assert text.startswith("Email earns significantly more revenue per recipient")
     assert "SMS also loses significantly more subscribers" in text and _one_sentence(text)
 
