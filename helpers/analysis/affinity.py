@@ -14,6 +14,8 @@ import pandas as pd
 from scipy import sparse
 
 from helpers.analysis.focus_groups import MIN_ANSWERS, verdict_table
+from helpers.analysis.money import NO_SYMBOL
+from helpers.analysis.money import Money as Currency
 
 # Integrations spell the line-item product key differently (Klaviyo custom feeds use ProductID).
 _PRODUCT_KEYS = ("ProductID", "ProductId", "product_id", "productId", "Product ID")
@@ -246,24 +248,28 @@ def _text(value) -> str:
     return "" if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
 
 
-def bundle_offers(tested: pd.DataFrame, discount: float) -> tuple[dict[str, dict[str, str]], str]:
+def bundle_offers(
+    tested: pd.DataFrame, discount: float, currency: Currency | None = None
+) -> tuple[dict[str, dict[str, str]], str]:
     """The focus group's bundles: `({"A + B": {"label", "price"}}, stimulus text)` from described pairs.
 
     `tested` is the head of `describe_pairs(...)` (titles, prices, descriptions). Bundle k is priced at
     both prices less `discount`; the stimulus lists each bundle with its full price and both descriptions,
-    so the personas judge the real products.
+    so the personas judge the real products. Prices are written in `currency` (the report's `job.currency`; without
+    it bare numbers, `money.NO_SYMBOL`), never a bare "$".
     """
+    money = (currency or NO_SYMBOL).format
     subjects: dict[str, dict[str, str]] = {}
     stimulus = ["Our shop is considering these product bundles:"]
     for k, row in tested.reset_index(drop=True).iterrows():
         full = row["price_a"] + row["price_b"]
         price = full * (1 - discount)
         label = f"Bundle {k + 1} ({row['title_a']} + {row['title_b']})"
-        subjects[f"{row['product_a']} + {row['product_b']}"] = {"label": label, "price": f"${price:,.2f}"}
+        subjects[f"{row['product_a']} + {row['product_b']}"] = {"label": label, "price": money(price)}
         stimulus.append(
-            f"- {label} for ${price:,.2f} instead of ${full:,.2f}. "
-            f"{row['title_a']} (${row['price_a']:,.2f}): {_text(row.get('description_a'))} "
-            f"{row['title_b']} (${row['price_b']:,.2f}): {_text(row.get('description_b'))}".strip()
+            f"- {label} for {money(price)} instead of {money(full)}. "
+            f"{row['title_a']} ({money(row['price_a'])}): {_text(row.get('description_a'))} "
+            f"{row['title_b']} ({money(row['price_b'])}): {_text(row.get('description_b'))}".strip()
         )
     return subjects, "\n".join(stimulus)
 
@@ -297,16 +303,17 @@ def summary_lines(
     described: pd.DataFrame,
     category_pairs: pd.DataFrame,
     category_line: str | None = None,
+    period: str | None = None,
 ) -> list[str]:
     """Markdown bullets on the basket data: orders, the strongest pair, the strongest category pairing.
 
     `category_line` (e.g. `affinity_significance.category_headline`) replaces the strongest-lift category
-    bullet, which would headline a lift whatever its evidence.
+    bullet, which would headline a lift whatever its evidence. `period` is the header's wording of the
+    days covered (`helpers.report.periods.Period.text`, e.g. "15 Jul 2025 – 15 Jul 2026 (366 days)"), so header and
+    findings say the same; without it, "the last N days".
     """
-    lines = [
-        f"- {orders_analyzed:,} orders over the last {lookback_days} days; "
-        f"{pairs_total:,} product pairs pass the thresholds."
-    ]
+    span = period or f"the last {lookback_days} days"
+    lines = [f"- {orders_analyzed:,} orders over {span}; {pairs_total:,} product pairs pass the thresholds."]
     if len(described):
         best = described.iloc[0]
         lines.append(
@@ -322,3 +329,18 @@ def summary_lines(
             f"- Strongest category pairing: {top['category_a']} + {top['category_b']} (lift {top['lift']:.2f})."
         )
     return lines
+
+
+def reported_verdicts(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """`(verdicts as reported, by_customers)`: which verdict each bundle's findings and next step state.
+
+    Why: when job 01's tier sizes are known (`bundle_support.verdicts_by_customers` added
+    `customer_verdict`), a persona speaks for its tier's share of customers, so the reported verdict and
+    whether data and personas agree are the customers' (`customer_verdict`, `customer_support`); otherwise
+    the persona-majority `verdict` stands. Empty or unweighted verdicts come back unchanged.
+    """
+    if "customer_verdict" not in verdicts:
+        return verdicts, False
+    shown = verdicts.assign(verdict=verdicts["customer_verdict"],
+                            agree=verdicts["data_support"] == verdicts["customer_support"])
+    return shown, True

@@ -47,8 +47,13 @@ def _cooccurrence_p(co, orders_a, orders_b, n_orders) -> np.ndarray:
 def _bh(p_values: np.ndarray, family_size: int) -> np.ndarray:
     """BH-adjusted p over a family of `family_size` tests of which `p_values` are the ones computed.
 
-    The tests left out (pairs never bought together) have p = 1; they sit at the bottom of the ranking and
-    only raise the multiplier, so BH over the full family is BH over the computed ones × m / n, capped at 1.
+    The family counts every pair that could have been tested, but only the pairs that passed the support
+    floors (`min_co_orders`, `min_support`) get a p-value. The others are treated as if they had p = 1: they
+    sit at the bottom of the ranking and only raise the multiplier, so this is BH over the computed ones × m /
+    n, capped at 1. That is exact for pairs never bought together (p = 1 indeed), but a pair dropped by a
+    floor can be strongly significant (a rare pair always bought together): treating it as p = 1 makes every
+    adjusted p here at least as large as full BH would, so the result is conservative — the false-discovery
+    rate stays at or below alpha, at the cost of some real but rare pairs never being listed.
     """
     n = p_values.size
     if n == 0:

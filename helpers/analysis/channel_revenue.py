@@ -21,10 +21,19 @@ import pandas as pd
 from scipy import stats as sps
 
 from helpers.analysis import stats
-from helpers.analysis.channels import CHANNELS, ORDER_VALUE_CV, _channel_name, _revenue_se
+from helpers.analysis.channels import (
+    CHANNELS,
+    ORDER_VALUE_CV,
+    _channel_name,
+    channel_estimate,
+    order_value_spread,
+)
+from helpers.analysis.money import NO_SYMBOL
+from helpers.analysis.money import Money as Currency
 
 __all__ = [
     "FACTORS",
+    "factor_table",
     "revenue_decomposition",
     "revenue_driver",
     "unsubscribe_cost",
@@ -38,21 +47,30 @@ _COLUMNS = [
 ]
 
 
-def _channel_sums(table: pd.DataFrame, conversions: str) -> pd.DataFrame:
+def _campaigns(table: pd.DataFrame, conversions: str) -> pd.DataFrame:
     missing = {"channel", "delivered", "revenue", conversions} - set(table.columns)
     if missing:
         raise ValueError(f"revenue_decomposition needs columns {sorted(missing)}; pass channels.campaign_table(...).")
-    sums = table.groupby("channel")[["delivered", conversions, "revenue"]].sum()
-    absent = [c for c in CHANNELS if c not in sums.index or sums.at[c, "delivered"] <= 0]
+    rows = table[table["delivered"] > 0]
+    absent = [c for c in CHANNELS if not (rows["channel"] == c).any()]
     if absent:
         raise ValueError(f"No {' or '.join(absent)} deliveries to decompose; widen the timeframe.")
-    return sums.rename(columns={conversions: "conversions"}).loc[list(CHANNELS)]
+    rows = rows.assign(conversions=pd.to_numeric(rows[conversions], errors="coerce").fillna(0.0))
+    return rows.assign(conversion_rate=rows["conversions"] / rows["delivered"])
+
+
+def _order_source(order_values):
+    """The account's orders for `order_value_spread`: events, an array, or {channel: values} (pooled)."""
+    if isinstance(order_values, Mapping):
+        arrays = [np.asarray(v, dtype=float).ravel() for v in order_values.values() if v is not None]
+        return np.concatenate(arrays) if arrays else None
+    return order_values
 
 
 def revenue_decomposition(
     table: pd.DataFrame,
     alpha: float = 0.05,
-    order_values: Mapping[str, object] | None = None,
+    order_values=None,
     comparison: pd.DataFrame | None = None,
     order_value_cv: float = ORDER_VALUE_CV,
     conversions: str = "conversions",
@@ -65,135 +83,59 @@ def revenue_decomposition(
     `table` has one row per campaign and channel (`channels.campaign_table`: `channel, delivered,
     conversions, revenue`; pass `conversions="orders"` for a column of order counts). Rows (index
     `factor`): `conversion_rate` (k / n), `average_order_value` (R / k, revenue per conversion) and
-    `revenue_per_recipient` (R / n = their product, exactly). Columns: the value per channel with its
-    interval (`email_low` … `sms_high`), `ratio` (sms / email), `difference` (sms − email) with its
-    interval, `p_value`, `p_adjusted`, `significant`, `test`.
+    `revenue_per_recipient` (R / n). Columns: the value per channel with its interval (`email_low` …
+    `sms_high`), `ratio` (sms / email), `difference` (sms − email) with its interval, `p_value`,
+    `p_adjusted`, `significant`, `test`.
 
-    Tests (two-sided): conversion rate — two-proportion z on the pooled counts (Wilson intervals per
-    channel, Wald interval of the difference). Average order value — with `order_values` ({channel:
-    per-order values}, the orders the report counts) Welch's t-test on them and t intervals; without,
-    a z-test whose standard error assumes the order values spread with coefficient of variation
-    `order_value_cv` (SE = cv × AOV / √k, the same assumption as the revenue test). The two factors are
-    one family ("which factor differs?"), Holm-adjusted. Revenue per recipient — the compound-model z of
-    `stats.revenue_per_recipient_ztest` (cv estimated from `order_values` when given); pass
-    `comparison` (`channels.compare_channels`) to take its p-values, so this row never contradicts the
-    recorded `significant` of the four-test family.
+    Every factor is estimated and tested at the campaign level, like `channels.compare_channels` (campaigns
+    differ from each other; the next campaign is what a channel decision is about): the random-effects mean
+    of the campaigns' values, SMS − email by Welch's t on the two means. Order values enter through their
+    spread: `order_values` is the account's orders (Placed Order events, an array of values, or {channel:
+    values}), from which `channels.order_value_spread` measures it; without them the named fallback
+    `order_value_cv`, which the `test` column then names. The two factors are one family ("which factor
+    differs?"), Holm-adjusted. Revenue per recipient: pass `comparison` (`channels.compare_channels`) to take
+    its p-values, so this row never contradicts the recorded `significant` of the four-test family.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}.")
-    sums = _channel_sums(table, conversions)
-    z_crit = sps.norm.ppf(1 - alpha / 2)
-    n = sums["delivered"].astype(float)
-    k = sums["conversions"].astype(float)
-    revenue = sums["revenue"].astype(float)
-    values = {c: _order_array(order_values, c) for c in CHANNELS} if order_values else None
-    rows = {
-        "conversion_rate": _conversion_row(n, k, alpha, z_crit),
-        "average_order_value": _aov_row(k, revenue, values, alpha, z_crit, order_value_cv),
-    }
+    rows_in = _campaigns(table, conversions)
+    cv, source = order_value_spread(_order_source(order_values), order_value_cv)
+    rows = {f: _factor_row(rows_in, f, alpha, cv) for f in (*FACTORS, "revenue_per_recipient")}
+    rows["average_order_value"]["test"] += f"; order values: {source}"
     factor_p = [rows[f]["p_value"] for f in FACTORS]
     for factor, p_adj in zip(FACTORS, stats.holm(np.asarray(factor_p, dtype=float)), strict=True):
         rows[factor]["p_adjusted"] = float(p_adj)
-    cv = order_value_cv
-    if values is not None:
-        pooled = np.concatenate([v for v in values.values() if v.size])
-        if pooled.size >= 2 and pooled.mean() > 0:
-            cv = float(pooled.std(ddof=1) / pooled.mean())
-    rows["revenue_per_recipient"] = _rpr_row(n, k, revenue, cv, z_crit, comparison)
+    rpr = rows["revenue_per_recipient"]
+    if comparison is not None and "revenue_per_recipient" in comparison.index:
+        src = comparison.loc["revenue_per_recipient"]
+        rpr["p_value"] = float(src["p_value"])
+        rpr["p_adjusted"] = float(src["p_adjusted"]) if "p_adjusted" in src else rpr["p_value"]
+        rpr["test"] = f"{src.get('test', 'campaign-level t')} (Holm over the four channel tests)"
+    else:
+        rpr["p_adjusted"] = rpr["p_value"]
+        rpr["test"] += f"; order values: {source}"
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame["significant"] = frame["p_adjusted"] < alpha
     frame.index.name = "factor"
     return frame[_COLUMNS]
 
 
-def _order_array(order_values: Mapping[str, object], channel: str) -> np.ndarray:
-    raw = order_values.get(channel)
-    if raw is None:
-        return np.array([], dtype=float)
-    arr = pd.to_numeric(pd.Series(np.asarray(raw, dtype=object).ravel()), errors="coerce").dropna()
-    return arr.to_numpy(float)
-
-
 def _ratio(sms: float, email: float) -> float:
     return float(sms / email) if email > 0 else float("nan")
 
 
-def _conversion_row(n, k, alpha, z_crit) -> dict:
-    rates, bounds = {}, {}
+def _factor_row(rows: pd.DataFrame, factor: str, alpha: float, cv: float) -> dict:
+    est = {c: channel_estimate(rows, c, factor, cv) for c in CHANNELS}
+    test = stats.difference_test(est["email"], est["sms"])
+    row = {"ratio": _ratio(est["sms"].mean, est["email"].mean), "difference": test["difference"],
+           "p_value": test["p_value"] if np.isfinite(test["p_value"]) else 1.0,
+           "test": f"campaign-level t ({est['email'].k} email, {est['sms'].k} SMS campaigns)"}
     for c in CHANNELS:
-        rates[c] = k[c] / n[c]
-        ci = sps.binomtest(int(round(k[c])), int(round(n[c]))).proportion_ci(1 - alpha, method="wilson")
-        bounds[c] = (float(ci.low), float(ci.high))
-    _, p = stats.two_proportion_ztest(k["sms"], n["sms"], k["email"], n["email"], alternative="two-sided")
-    se = np.sqrt(sum(rates[c] * (1 - rates[c]) / n[c] for c in CHANNELS))
-    diff = rates["sms"] - rates["email"]
-    return {
-        "email": rates["email"], "sms": rates["sms"],
-        "email_low": bounds["email"][0], "email_high": bounds["email"][1],
-        "sms_low": bounds["sms"][0], "sms_high": bounds["sms"][1],
-        "ratio": _ratio(rates["sms"], rates["email"]), "difference": diff,
-        "ci_low": diff - z_crit * se, "ci_high": diff + z_crit * se,
-        "p_value": float(p), "test": "two-proportion z",
-    }
-
-
-def _aov_row(k, revenue, values, alpha, z_crit, cv) -> dict:
-    aov = {c: revenue[c] / k[c] if k[c] > 0 else np.nan for c in CHANNELS}
-    row = {"email": aov["email"], "sms": aov["sms"], "ratio": _ratio(aov["sms"], aov["email"]),
-           "difference": aov["sms"] - aov["email"]}
-    if values is not None and all(values[c].size >= 2 for c in CHANNELS):
-        # Per-order values: the spread is measured, not assumed; Welch allows the channels different spreads.
-        for c in CHANNELS:
-            v = values[c]
-            half = sps.t.ppf(1 - alpha / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-            row[f"{c}_low"], row[f"{c}_high"] = aov[c] - half, aov[c] + half
-        e, s = values["email"], values["sms"]
-        res = sps.ttest_ind(s, e, equal_var=False)
-        var_e, var_s = e.var(ddof=1) / e.size, s.var(ddof=1) / s.size
-        se = np.sqrt(var_e + var_s)
-        df = (var_e + var_s) ** 2 / (var_e**2 / (e.size - 1) + var_s**2 / (s.size - 1)) if se > 0 else np.inf
-        half = sps.t.ppf(1 - alpha / 2, df) * se
-        p = float(res.pvalue) if np.isfinite(res.pvalue) else 1.0
-        row.update(ci_low=row["difference"] - half, ci_high=row["difference"] + half, p_value=p,
-                   test="Welch t on order values")
-        return row
-    se_c = {c: cv * aov[c] / np.sqrt(k[c]) if k[c] > 0 else np.nan for c in CHANNELS}
-    for c in CHANNELS:
-        row[f"{c}_low"], row[f"{c}_high"] = aov[c] - z_crit * se_c[c], aov[c] + z_crit * se_c[c]
-    se = float(np.hypot(se_c["email"], se_c["sms"]))
-    if np.isfinite(se) and se > 0:
-        p = float(2 * sps.norm.sf(abs(row["difference"]) / se))
-    else:  # no conversions on a channel (or zero order value): nothing to compare
-        p = 1.0
-    row.update(ci_low=row["difference"] - z_crit * se, ci_high=row["difference"] + z_crit * se, p_value=p,
-               test=f"z, assumed order-value cv {cv:g}")
-    return row
-
-
-def _rpr_row(n, k, revenue, cv, z_crit, comparison) -> dict:
-    rpr = {c: revenue[c] / n[c] for c in CHANNELS}
-    se_c = {c: float(_revenue_se(revenue[c], k[c], n[c], cv)) for c in CHANNELS}
-    diff = rpr["sms"] - rpr["email"]
-    se = float(np.hypot(se_c["email"], se_c["sms"]))
-    row = {
-        "email": rpr["email"], "sms": rpr["sms"],
-        "email_low": rpr["email"] - z_crit * se_c["email"], "email_high": rpr["email"] + z_crit * se_c["email"],
-        "sms_low": rpr["sms"] - z_crit * se_c["sms"], "sms_high": rpr["sms"] + z_crit * se_c["sms"],
-        "ratio": _ratio(rpr["sms"], rpr["email"]), "difference": diff,
-        "ci_low": diff - z_crit * se, "ci_high": diff + z_crit * se,
-    }
-    if comparison is not None and "revenue_per_recipient" in comparison.index:
-        source = comparison.loc["revenue_per_recipient"]
-        p = float(source["p_value"])
-        p_adj = float(source["p_adjusted"]) if "p_adjusted" in source else p
-        test = f"{source.get('test', 'compound-model z')} (Holm over the four channel tests)"
-    else:
-        _, p = stats.revenue_per_recipient_ztest(
-            revenue["sms"], k["sms"], n["sms"], revenue["email"], k["email"], n["email"],
-            order_value_cv=cv, alternative="two-sided")  # fmt: skip
-        p = p_adj = float(p)
-        test = f"compound-model z, order-value cv {cv:.2g}"
-    row.update(p_value=p, p_adjusted=p_adj, test=test)
+        e = est[c]
+        half = sps.t.ppf(1 - alpha / 2, e.df) * np.sqrt(e.variance) if e.df > 0 else float("nan")
+        row[c], row[f"{c}_low"], row[f"{c}_high"] = e.mean, e.mean - half, e.mean + half
+    half = sps.t.ppf(1 - alpha / 2, test["df"]) * test["se"] if np.isfinite(test["df"]) else float("nan")
+    row["ci_low"], row["ci_high"] = test["difference"] - half, test["difference"] + half
     return row
 
 
@@ -201,7 +143,7 @@ def revenue_driver(decomposition: pd.DataFrame) -> dict:
     """Which factor drives the revenue-per-recipient gap, as shares of its log ratio.
 
     Why: because RPR = conversion rate × AOV, log(RPR_sms / RPR_email) = log(CR ratio) + log(AOV ratio)
-    exactly, so each factor's share of the log gap says how much of the difference it explains. Shares sum
+    (exactly for pooled figures, closely for the campaign-level estimates, so the gap is taken as that sum), so each factor's share of the log gap says how much of the difference it explains. Shares sum
     to 1; a negative share is a factor pulling the other way (SMS converts better but its orders are so
     much smaller that email still earns more), and then the other share is above 1.
 
@@ -217,10 +159,11 @@ def revenue_driver(decomposition: pd.DataFrame) -> dict:
         if np.isfinite(rpr["email"]) and np.isfinite(rpr["sms"]) and rpr["email"] != rpr["sms"]:
             out["leader"] = "sms" if rpr["sms"] > rpr["email"] else "email"
         return out
-    total = np.log(rpr["sms"] / rpr["email"])
+    logs = {f: np.log(decomposition.loc[f, "sms"] / decomposition.loc[f, "email"]) for f in FACTORS}
+    # The campaign-level estimates multiply only approximately, so the gap is the sum of the factors' logs.
+    total = sum(logs.values())
     if abs(total) < 1e-12:
         return out
-    logs = {f: np.log(decomposition.loc[f, "sms"] / decomposition.loc[f, "email"]) for f in FACTORS}
     shares = {f: float(logs[f] / total) for f in FACTORS}
     driver = max(FACTORS, key=shares.get)
     offset = next((f for f in FACTORS if shares[f] < 0), None)
@@ -259,26 +202,30 @@ def _pct(x: float) -> str:
     return f"{x:.2%}"
 
 
-def _factor_phrase(factor: str, channel: str, decomposition: pd.DataFrame, significant: bool) -> str:
+def _factor_phrase(factor: str, channel: str, decomposition: pd.DataFrame, significant: bool,
+                   money: Currency) -> str:
     row = decomposition.loc[factor]
     other = "email" if channel == "sms" else "sms"
     how = "significantly " if significant else ""
     if factor == "conversion_rate":
         return f"{_channel_name(channel)} converts {how}better ({_pct(row[channel])} vs {_pct(row[other])})"
-    return (f"{_channel_name(channel)}'s orders are {how}larger (${row[channel]:,.2f} vs ${row[other]:,.2f} "
-            "average order value)")
+    return (f"{_channel_name(channel)}'s orders are {how}larger ({money.format(row[channel])} vs "
+            f"{money.format(row[other])} average order value)")
 
 
-def _because(factor: str, leader: str, decomposition: pd.DataFrame, significant: bool) -> str:
+def _because(factor: str, leader: str, decomposition: pd.DataFrame, significant: bool, money: Currency) -> str:
     row = decomposition.loc[factor]
     other = "email" if leader == "sms" else "sms"
     how = "significantly " if significant else ""
     if factor == "conversion_rate":
         return f"because {how}more of its recipients buy ({_pct(row[leader])} vs {_pct(row[other])} conversion rate)"
-    return f"because its orders are {how}larger (${row[leader]:,.2f} vs ${row[other]:,.2f} average order value)"
+    return (f"because its orders are {how}larger ({money.format(row[leader])} vs {money.format(row[other])} "
+            "average order value)")
 
 
-def verdict_sentence(decomposition: pd.DataFrame, comparison: pd.DataFrame | None = None) -> str:
+def verdict_sentence(
+    decomposition: pd.DataFrame, comparison: pd.DataFrame | None = None, currency: Currency | None = None
+) -> str:
     """The one-sentence channel verdict, built only from the numbers it quotes.
 
     Why: "the numbers favour email" read as advice while SMS converted better and lost twice the
@@ -286,8 +233,10 @@ def verdict_sentence(decomposition: pd.DataFrame, comparison: pd.DataFrame | Non
     significant, says which factor drives it (`revenue_driver`) and which pulls the other way, and, with
     `comparison` (`channels.compare_channels`), adds the unsubscribe cost when it is significant — saying
     so when it falls on the revenue leader. Significance of revenue per recipient comes from `comparison`
-    when given (the recorded four-test family), else from the decomposition.
+    when given (the recorded four-test family), else from the decomposition. Money is written in
+    `currency` (the report's `job.currency`; without it bare numbers, `money.NO_SYMBOL`), never a bare "$".
     """
+    currency = currency or NO_SYMBOL
     rpr = decomposition.loc["revenue_per_recipient"]
     significant = bool(rpr["significant"])
     if comparison is not None and "revenue_per_recipient" in comparison.index:
@@ -295,14 +244,14 @@ def verdict_sentence(decomposition: pd.DataFrame, comparison: pd.DataFrame | Non
     drive = revenue_driver(decomposition)
     leader = drive["leader"]
     unsub = unsubscribe_cost(comparison, leader if significant else None) if comparison is not None else None
-    money = f"${rpr['email']:,.3f} email vs ${rpr['sms']:,.3f} SMS"
+    money = f"{currency.format(rpr['email'], 3)} email vs {currency.format(rpr['sms'], 3)} SMS"
     if significant and leader:
         other = "email" if leader == "sms" else "sms"
         sentence = f"{_channel_name(leader).capitalize()} earns significantly more revenue per recipient ({money})"
         if drive["driver"]:
-            sentence += " " + _because(drive["driver"], leader, decomposition, drive["driver_significant"])
+            sentence += " " + _because(drive["driver"], leader, decomposition, drive["driver_significant"], currency)
         if drive["offset"]:
-            sentence += ", although " + _factor_phrase(drive["offset"], other, decomposition, drive["offset_significant"])
+            sentence += ", although " + _factor_phrase(drive["offset"], other, decomposition, drive["offset_significant"], currency)
     else:
         sentence = f"Neither channel earns significantly more revenue per recipient ({money})"
         differing = [f for f in FACTORS if bool(decomposition.loc[f, "significant"])]
@@ -310,7 +259,7 @@ def verdict_sentence(decomposition: pd.DataFrame, comparison: pd.DataFrame | Non
         for factor in differing:
             row = decomposition.loc[factor]
             better = "sms" if row["sms"] > row["email"] else "email"
-            clauses.append(_factor_phrase(factor, better, decomposition, True))
+            clauses.append(_factor_phrase(factor, better, decomposition, True, currency))
         if clauses:
             sentence += ", though " + " and ".join(clauses)
     if unsub is not None:
@@ -325,3 +274,28 @@ def verdict_sentence(decomposition: pd.DataFrame, comparison: pd.DataFrame | Non
         else:
             sentence += "; unsubscribe rates do not differ significantly"
     return sentence + "."
+
+
+def factor_table(decomposition: pd.DataFrame, driver: dict, currency: Currency | None = None) -> pd.DataFrame:
+    """The decomposition as the report shows it: one row per factor, each value with its interval as text.
+
+    Columns `factor` (words), `email`, `sms` ("value (low to high)"), `SMS − email` (difference with its
+    interval), `adjusted p` (a number: the report's table writes it in words), `significant`, `share of gap` (`revenue_driver`'s share, signed) and `test`.
+    Rates are percentages; order value and revenue per recipient are money in `currency`.
+    """
+    currency = currency or NO_SYMBOL
+    fmt = {"conversion_rate": "{:.2%}".format, "average_order_value": currency.format,
+           "revenue_per_recipient": lambda v: currency.format(v, 3)}
+    shares = driver.get("shares", {})
+    rows = []
+    for factor, r in decomposition.iterrows():
+        f = fmt[factor]
+        rows.append({
+            "factor": factor.replace("_", " "),
+            **{c: f"{f(r[c])} ({f(r[c + '_low'])} to {f(r[c + '_high'])})" for c in CHANNELS},
+            "SMS − email": f"{f(r['difference'])} ({f(r['ci_low'])} to {f(r['ci_high'])})",
+            "adjusted p": float(r["p_adjusted"]), "significant": bool(r["significant"]),
+            "share of gap": f"{shares[factor]:+.0%}" if factor in shares and np.isfinite(shares[factor]) else "",
+            "test": r["test"],
+        })
+    return pd.DataFrame(rows)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from .stats import holm, revenue_per_recipient_ztest, two_proportion_ztest
+from .stats import between_variance, holm
 from .wording import timeframe_text
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "flow_funnel",
     "message_performance",
     "parse_rewrite",
+    "peers_line",
     "rewrite_requests",
     "sms_length",
     "summary_lines",
@@ -107,6 +109,126 @@ def message_performance(messages: pd.DataFrame, report: pd.DataFrame) -> pd.Data
     return out
 
 
+# What a flow is for, from its name: flows of one purpose are peers of each other (trigger types alone lump a
+# winback with an abandoned cart: both are "Metric" flows). First match wins.
+PURPOSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("vip", ("vip", "loyalty")),  # before post-purchase: "VIP Thank You" is not an order follow-up
+    ("post-purchase", ("post-purchase", "post purchase", "thank you", "order follow", "review request")),
+    ("abandoned cart", ("abandoned cart", "cart abandon", "abandoned checkout", "checkout abandon", "cart")),
+    ("browse abandonment", ("browse", "viewed product")),
+    ("welcome", ("welcome", "new subscriber", "onboarding")),
+
+    ("winback", ("winback", "win-back", "win back", "we miss you", "lapsed", "re-engage", "reengage", "sunset")),
+    ("birthday", ("birthday", "anniversary")),
+    ("back in stock", ("back in stock", "restock alert")),
+    ("price drop", ("price drop",)),
+    ("replenishment", ("replenish", "refill", "restock reminder")),
+)
+
+
+def flow_kind(flow_name: object, trigger_type: object = None) -> str | None:
+    """The flow's purpose and trigger, e.g. "winback (Metric)"; None when the name names no known purpose."""
+    name = str(flow_name or "").lower()
+    for purpose, words in PURPOSES:
+        if any(w in name for w in words):
+            trigger = str(trigger_type) if trigger_type is not None and not pd.isna(trigger_type) else "any trigger"
+            return f"{purpose} ({trigger})"
+    return None
+
+
+def _peer_sets(group: pd.DataFrame, channel: str) -> list[tuple[np.ndarray, str]]:
+    """Per message of `group` (one channel, eligible): positions of its peers and what they are, in words.
+
+    Peers are the other messages of its own flow; a message alone on its channel in its flow is judged
+    against the messages of flows of the same kind (`flow_kind`: purpose and trigger); with neither it has
+    no peers and is not judged.
+    """
+    flows_ = group["flow_id"].to_numpy()
+    names = group["flow_name"].astype(str).to_numpy() if "flow_name" in group else flows_.astype(str)
+    triggers = group["trigger_type"].to_numpy() if "trigger_type" in group else [None] * len(group)
+    kinds = np.array([flow_kind(n, t) for n, t in zip(names, triggers, strict=True)], dtype=object)
+    out = []
+    for i in range(len(group)):
+        own = np.flatnonzero((flows_ == flows_[i]) & (np.arange(len(group)) != i))
+        if own.size:
+            out.append((own, f"{own.size} other {channel} message{'s' if own.size > 1 else ''} of '{names[i]}'"))
+            continue
+        same = np.flatnonzero((kinds == kinds[i]) & (flows_ != flows_[i])) if kinds[i] else np.array([], int)
+        if same.size:
+            n_flows = len(set(flows_[same]))
+            out.append((same, f"{same.size} {channel} message{'s' if same.size > 1 else ''} of {n_flows} other "
+                              f"{kinds[i]} flow{'s' if n_flows > 1 else ''}"))
+        else:
+            out.append((np.array([], int), ""))
+    return out
+
+
+def _relative_variance(metric: str, x_peer, n_peer, conv_peer, order_value_cv: float) -> np.ndarray:
+    """Sampling variance of one recipient's outcome relative to the peers' rate squared (rate θ: (1 − θ) / θ;
+    revenue per recipient: (1 + cv²) / p − 1 with p the peers' conversion rate)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = x_peer / n_peer
+        if metric == "revenue_per_recipient":
+            p = np.clip(conv_peer / n_peer, 1e-9, 1.0)
+            return (1 + order_value_cv**2) / p - 1
+        theta = np.clip(theta, 1e-9, 1 - 1e-9)
+        return (1 - theta) / theta
+
+
+def _metric_tests(group: pd.DataFrame, peers: list, channel: str, metric: str, order_value_cv: float,
+                  lagging: frozenset = frozenset()) -> pd.DataFrame:
+    """One row per message with peers: its rate, its peers' pooled rate, relative gap and sampling variance.
+
+    Messages in `lagging` ((message id, metric) pairs flagged by an earlier pass) are not peers on that
+    metric: a weak message must not lower the bar for its flow-mates, nor make them look strong.
+    """
+    num, den = RATE_DEFINITIONS[metric]
+    x, n = group[num].to_numpy(float), group[den].to_numpy(float)
+    conv = group["conversion_uniques"].to_numpy(float)
+    ids = group["message_id"].to_numpy()
+    keep = np.array([(m, metric) not in lagging for m in ids])
+    rows = []
+    for i, (all_idx, words) in enumerate(peers):
+        idx = all_idx[keep[all_idx]]
+        if not idx.size or n[i] <= 0 or n[idx].sum() <= 0 or x[idx].sum() <= 0:
+            continue
+        n_peer = n[idx].sum()
+        # The median of the peers' rates, not their pooled rate: one weak flow-mate must not drag the bar
+        # down for the others (and make them look strong, which would widen everyone's limits).
+        peer_rate = float(np.median(x[idx] / n[idx]))
+        if peer_rate <= 0:
+            continue
+        unit = _relative_variance(metric, x[idx].sum(), n_peer, conv[idx].sum(), order_value_cv)
+        rows.append({
+            "message_id": group["message_id"].iat[i], "channel": channel, "metric": metric,
+            "recipients": group["recipients"].iat[i], "rate": x[i] / n[i], "peer_rate": peer_rate,
+            "ratio": (x[i] / n[i]) / peer_rate, "peers": words, "peer_messages": idx.size,
+            # sampling variance of (rate / peer rate − 1): the message's own and its peers' pooled rate
+            "_sampling": float(unit) * (1 / n[i] + 1 / n_peer),
+            # the peers' mean also carries their own message-to-message spread: Σ n² / (Σ n)² of it
+            "_concentration": float((n[idx] ** 2).sum() / n_peer**2),
+        })
+    return pd.DataFrame(rows)
+
+
+def _add_spread(tests: pd.DataFrame) -> pd.DataFrame:
+    """Message-to-message spread τ² per (channel, metric), pooled over channels when one has fewer than ten
+    tested messages (a median of a handful is too easily moved by the one weak message among them);
+    then z = (ratio − 1) / √(sampling + τ² (1 + concentration)) and the one-sided p of a lower rate."""
+    tests = tests.copy()
+    tests["spread"] = 0.0
+    for _, part in tests.groupby("metric"):
+        pooled = between_variance(part["ratio"] - 1, part["_sampling"], 1 + part["_concentration"])
+        for _, sub in part.groupby("channel"):
+            own = between_variance(sub["ratio"] - 1, sub["_sampling"], 1 + sub["_concentration"])
+            tests.loc[sub.index, "spread"] = own if len(sub) >= 10 else pooled
+    sd = np.sqrt(tests["_sampling"] + tests["spread"] * (1 + tests["_concentration"]))
+    tests["z"] = (tests["ratio"] - 1) / sd
+    tests["p_value"] = sps.norm.cdf(tests["z"])
+    tests["_sd"] = sd
+    return tests
+
+
 def evaluate_messages(
     perf: pd.DataFrame,
     min_recipients: int = 500,
@@ -114,56 +236,79 @@ def evaluate_messages(
     min_relative_gap: float = 0.25,
     order_value_cv: float = 1.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Test every eligible message against its channel peers; returns `(tests, messages)`.
+    """Judge every eligible message against messages of its own kind; returns `(tests, messages)`.
 
-    `perf` is `message_performance(...)`. `tests` has one row per (message, metric) test run: `rate,
-    peer_rate, ratio, z, p_value, p_holm, significant, material, flagged`. `messages` is `perf` plus
-    `eligible` (enough recipients), `evaluated` (at least one test ran), `underperforming`,
-    `flagged_metrics` (tuple), `stage`, `rewrite_part`, `diagnosis`, and `watch` / `watch_metrics`: not
-    flagged, but materially lower on those metrics without the evidence to confirm it (tests also get a
-    `watch` column). Low-volume messages are kept and shown but never flagged.
+    Why not against every message of the channel: flows differ by nature (a winback converts far below an
+    abandoned cart), so a pooled channel average flags the messages of low-converting flows, not the weak
+    messages (on simulated accounts whose messages all match their own flow, about 10 flags per account).
+
+    Peers (`_peer_sets`): the other messages of the same channel in the message's own flow; a message alone
+    on its channel in its flow is compared with same-channel messages of flows of the same kind (`flow_kind`:
+    purpose from the flow's name, and trigger); with neither it is not judged. Funnel-plot test: the
+    message's rate relative to its peers' median rate, with a limit that allows for the spread between
+    messages of one flow (τ², `stats.between_variance`, estimated per channel and metric over the account
+    by a median, so the messages being judged do not widen their own limits) on top of binomial (or, for
+    revenue per recipient, compound conversion × order value with spread `order_value_cv`) sampling of
+    the message and of its peers. One-sided p of a lower rate, Holm-corrected across every test run.
+
+    `perf` is `message_performance(...)`. `tests` has one row per (message, metric) test: `rate, peer_rate,
+    ratio, peers (in words), peer_messages, spread (τ², relative), z, p_value, p_holm, limit (the share of
+    its peers' rate below which a message is flagged on significance alone at the strictest Holm step),
+    significant, material, flagged, watch`. `messages` is `perf` plus `eligible` (enough recipients),
+    `evaluated` (at least one test ran), `peers`, `underperforming` (a metric both significantly and
+    materially — rate <= (1 - min_relative_gap) × peers' — lower), `flagged_metrics` (tuple), `stage`,
+    `rewrite_part`, `diagnosis`, and `watch` / `watch_metrics`: not flagged, but materially lower on those
+    metrics without the evidence to confirm it. Low-volume messages are kept and shown but never flagged.
     """
-    rows = []
     perf = perf.reset_index(drop=True)
     eligible = (perf["recipients"] >= min_recipients) & perf["channel"].isin(list(CHANNEL_METRICS))
-    for channel, metrics in CHANNEL_METRICS.items():
-        group = perf[eligible & (perf["channel"] == channel)]
-        if len(group) < 2:
-            continue  # no peers to compare with
-        for metric in metrics:
-            num, den = RATE_DEFINITIONS[metric]
-            x, n = group[num].to_numpy(float), group[den].to_numpy(float)
-            # leave-one-out pooling: peers are everyone else in the channel
-            x_peer, n_peer = x.sum() - x, n.sum() - n
-            ok = (n > 0) & (n_peer > 0)
-            if not ok.any():
-                continue
-            if metric == "revenue_per_recipient":
-                conv = group["conversion_uniques"].to_numpy(float)
-                z, p = revenue_per_recipient_ztest(
-                    x[ok], conv[ok], n[ok], x_peer[ok], conv.sum() - conv[ok], n_peer[ok], order_value_cv
-                )
-            else:
-                z, p = two_proportion_ztest(x[ok], n[ok], x_peer[ok], n_peer[ok], alternative="less")
-            rate, peer_rate = x[ok] / n[ok], x_peer[ok] / n_peer[ok]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(peer_rate > 0, rate / np.where(peer_rate > 0, peer_rate, 1), np.nan)
-            rows.append(pd.DataFrame({
-                "message_id": group["message_id"].to_numpy()[ok], "channel": channel, "metric": metric,
-                "recipients": group["recipients"].to_numpy()[ok], "rate": rate, "peer_rate": peer_rate,
-                "ratio": ratio, "z": z, "p_value": p,
-            }))
-    columns = ["message_id", "channel", "metric", "recipients", "rate", "peer_rate", "ratio", "z", "p_value"]
-    tests = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
-    tests["p_holm"] = holm(tests["p_value"].to_numpy(float)) if len(tests) else pd.Series(dtype=float)
+    groups, peer_words = {}, {}
+    for channel in CHANNEL_METRICS:
+        group = perf[eligible & (perf["channel"] == channel)].reset_index(drop=True)
+        if len(group):
+            groups[channel] = (group, _peer_sets(group, channel))
+            peer_words.update(dict(zip(group["message_id"], (w for _, w in groups[channel][1]), strict=True)))
+    # Flagged messages leave their flow-mates' peers and the test runs again, until the flags settle.
+    lagging: frozenset = frozenset()
+    for _ in range(4):
+        tests = _run_tests(groups, order_value_cv, significance, min_relative_gap, lagging)
+        found = frozenset(zip(tests.loc[tests["flagged"], "message_id"], tests.loc[tests["flagged"], "metric"],
+                              strict=True))
+        if found == lagging:
+            break
+        lagging = found
+    return tests, _judge(perf, eligible, tests, peer_words)
+
+
+def _run_tests(groups: dict, order_value_cv: float, significance: float, min_relative_gap: float,
+               lagging: frozenset) -> pd.DataFrame:
+    """One pass of `evaluate_messages`' tests, with the messages in `lagging` left out of peers."""
+    parts = [_metric_tests(group, peers, channel, metric, order_value_cv, lagging)
+             for channel, (group, peers) in groups.items() for metric in CHANNEL_METRICS[channel]]
+    parts = [p for p in parts if len(p)]
+    columns = ["message_id", "channel", "metric", "recipients", "rate", "peer_rate", "ratio", "peers",
+               "peer_messages", "spread", "z", "p_value"]
+    if parts:
+        tests = _add_spread(pd.concat(parts, ignore_index=True))
+        tests["p_holm"] = holm(tests["p_value"].to_numpy(float))
+        strictest = sps.norm.ppf(significance / len(tests))
+        tests["limit"] = 1 + strictest * tests["_sd"]
+        tests = tests.drop(columns=["_sampling", "_concentration", "_sd"])
+    else:
+        tests = pd.DataFrame(columns=[*columns, "p_holm", "limit"])
     tests["significant"] = tests["p_holm"] <= significance
     tests["material"] = tests["ratio"] <= 1 - min_relative_gap
     tests["flagged"] = tests["significant"] & tests["material"]
     tests["watch"] = tests["material"] & ~tests["significant"]
+    return tests
 
+
+def _judge(perf: pd.DataFrame, eligible: pd.Series, tests: pd.DataFrame, peer_words: dict) -> pd.DataFrame:
+    """`perf` with each message's verdict from its tests (see `evaluate_messages`)."""
     out = perf.copy()
     out["eligible"] = eligible
     out["evaluated"] = out["message_id"].isin(set(tests["message_id"]))
+    out["peers"] = [peer_words.get(m, "") for m in out["message_id"]]
     flagged = tests[tests["flagged"]]
     order = {m: i for i, m in enumerate(STAGES)}
     by_message = flagged.groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
@@ -177,7 +322,7 @@ def evaluate_messages(
     out["stage"] = first.map(lambda s: s.name if s else None)
     out["rewrite_part"] = first.map(lambda s: s.part if s else None)
     out["diagnosis"] = first.map(lambda s: s.explanation if s else None)
-    return tests, out
+    return out
 
 
 def flow_funnel(perf: pd.DataFrame) -> pd.DataFrame:
@@ -195,6 +340,7 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     """
     flagged = evaluated[evaluated["underperforming"]]
     lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over {timeframe_text(timeframe)}."]
+    lines.append(peers_line(evaluated, tests))
     if len(flagged):
         worst = tests[tests["flagged"]].sort_values("ratio").iloc[0]
         name = evaluated.set_index("message_id").at[worst["message_id"], "message_name"]
@@ -212,12 +358,31 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     return lines
 
 
+def peers_line(evaluated: pd.DataFrame, tests: pd.DataFrame) -> str:
+    """What a message was compared with, in one bullet: its own flow's other messages of its channel, or
+    flows of its kind; the message-to-message spread the limits allow for; how many had no peers."""
+    if "peers" not in evaluated:
+        return "- Peers: every other message of the same channel."
+    judged = evaluated[evaluated["eligible"]]
+    kind = int(judged["peers"].str.contains(" other .* flow", regex=True).sum())
+    none = int((judged["peers"] == "").sum())
+    spread = ""
+    if "spread" in tests and len(tests):
+        typical = float(np.sqrt(tests.groupby(["channel", "metric"])["spread"].first().median()))
+        spread = (f" The limits allow for how much messages of one flow differ from each other (typically ±{typical:.0%}"
+                  " of the flow's rate), on top of chance.")
+    return ("- Peers: each message is judged against the other messages of its channel in its own flow (the median "
+            f"of their rates), not against every message of the channel, since flows differ by nature; {kind} "
+            "alone on their channel in their flow were judged against flows of the same kind (purpose and trigger), "
+            f"{none} had no such peers and were not judged.{spread}")
+
+
 def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
     """The flagged and watched messages, readable: one row each, with the metrics as words and each one's ratio.
 
     Columns `flow_name, message_name, channel, recipients (int), status ("rewrite"|"watch"), metrics` (e.g.
     "conversion rate 61%, revenue per recipient 58%" — the message's rate as a share of its peers'),
-    `stage`, `diagnosis` (empty for watched messages).
+    `stage`, `diagnosis` (empty for watched messages), `peers` (what it was compared with).
     """
     picked = evaluated[evaluated["underperforming"] | evaluated["watch"]]
     ratio = tests.set_index(["message_id", "metric"])["ratio"]
@@ -228,9 +393,9 @@ def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
             "flow_name": r.flow_name, "message_name": r.message_name, "channel": r.channel,
             "recipients": int(r.recipients), "status": "rewrite" if r.underperforming else "watch",
             "metrics": ", ".join(f"{m.replace('_', ' ')} {ratio[(r.message_id, m)]:.0%}" for m in metrics),
-            "stage": r.stage or "", "diagnosis": r.diagnosis or "",
+            "stage": r.stage or "", "diagnosis": r.diagnosis or "", "peers": getattr(r, "peers", ""),
         })
-    columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis"]
+    columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis", "peers"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["status", "flow_name", "message_name"], ignore_index=True)
 

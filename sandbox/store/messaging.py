@@ -41,6 +41,18 @@ FLOW_TEMPLATES = [
     ("VIP Thank You", "Metric", 65, ["You're a VIP", "Early access inside", "Your VIP gift", "VIP preview"]),
     ("Replenishment Reminder", "Metric", 85, ["Running low?", "Time to restock", "Subscribe and save"]),
 ]
+# Flows differ by nature (issue #20): a cart reminder reaches buyers mid-purchase, a winback people who
+# stopped buying. Multipliers of the channel baseline's (open, click, conversion, order value) per flow kind,
+# so a message is only "weak" against its own flow, never because its flow converts less.
+FLOW_KIND_FACTORS = {
+    "Welcome Series": (1.15, 1.1, 1.0, 0.9), "Abandoned Cart": (1.1, 1.6, 2.2, 1.15),
+    "Browse Abandonment": (1.0, 1.2, 0.8, 1.0), "Post-Purchase Thank You": (1.05, 0.7, 0.45, 0.8),
+    "Winback": (0.6, 0.45, 0.3, 1.05), "Birthday": (1.0, 1.0, 0.7, 0.95), "Back in Stock": (1.25, 1.8, 1.9, 1.1),
+    "Price Drop": (1.1, 1.5, 1.4, 0.95), "VIP Thank You": (1.2, 1.1, 0.9, 1.3),
+    "Replenishment Reminder": (0.95, 1.0, 1.2, 0.85),
+}
+# Spread of a campaign's rates around its channel's (log-sd): creative, offer and audience differ.
+CAMPAIGN_SPREAD = 0.25
 SMS_BODIES = ["{brand}: {subject}. Tap to shop: https://sbx.example/s/{code} Reply STOP to opt out.",
               "{brand}: {subject}! Use code SAVE10 at checkout https://sbx.example/s/{code} STOP to end"]
 
@@ -216,26 +228,15 @@ class Messaging:
             self.flows.append(flow)
 
         self.flow_daily = np.zeros((len(self.flow_messages), DAYS, len(STATS)))
-        email = [m for m in self.flow_messages if m.channel == "email"]
-        sms = [m for m in self.flow_messages if m.channel == "sms"]
-        email_ids = [m.id for m in email]
-        sms_ids = [m.id for m in sms]
-        # Planted: 3 email and 1 SMS under-performers (one metric at about half their peers'), and two
-        # low-volume decoys that look even worse.
-        n_sms_under = 1 if len(sms) >= 3 else 0
-        under = list(rng.choice(email_ids, 3, replace=False)) + list(rng.choice(sms_ids, n_sms_under, replace=False))
-        rest_email = [i for i in email_ids if i not in under]
-        rest_sms = [i for i in sms_ids if i not in under]
-        decoys = [str(rng.choice(rest_email))]
-        if len(rest_sms) >= 2:
-            decoys.append(str(rng.choice(rest_sms)))
-        else:
-            decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
+        under, decoys = self._pick_planted(rng)
         self.planted_under: dict[str, str] = {}
         self.planted_decoys: list[str] = sorted(decoys)
         day_wave = 1 + 0.18 * np.sin(np.arange(DAYS) * 2 * np.pi / 7 + rng.random() * 6)
         for m in self.flow_messages:
             base = dict(FLOW_BASE[m.channel])
+            kind = FLOW_KIND_FACTORS.get(self.flows[m.flow_index].name, (1.0, 1.0, 1.0, 1.0))
+            for key, factor in zip(("open", "click", "conversion", "aov"), kind, strict=True):
+                base[key] *= factor
             for key in ("open", "click", "conversion", "aov"):
                 # Half the drawn spread on aov: per-order values add their own (flow_order_values).
                 base[key] *= 1 + rng.uniform(-0.04, 0.04) * (0.5 if key == "aov" else 1.0)
@@ -257,6 +258,29 @@ class Messaging:
         self.flow_by_id = {f.id: f for f in self.flows}
         self.action_by_id = {a.id: a for f in self.flows for a in f.actions}
 
+    def _pick_planted(self, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+        """(under-performers, decoys). Planted: 3 email and 1 SMS under-performers (one metric at about half
+        their own flow's), and two low-volume decoys that look even worse. A message is weak only against
+        messages of its own flow, so both are picked among messages with two flow-mates on their channel."""
+        email = [m for m in self.flow_messages if m.channel == "email"]
+        sms = [m for m in self.flow_messages if m.channel == "sms"]
+
+        def mates(m: FlowMessage) -> int:
+            return sum(o.flow_index == m.flow_index and o.channel == m.channel and o.id != m.id
+                       for o in self.flow_messages)
+        email_ids = [m.id for m in email if mates(m) >= 2] or [m.id for m in email]
+        sms_ids = [m.id for m in sms if mates(m) >= 1]
+        n_sms_under = 1 if len(sms_ids) >= 3 else 0
+        under = list(rng.choice(email_ids, 3, replace=False)) + list(rng.choice(sms_ids, n_sms_under, replace=False))
+        rest_email = [i for i in email_ids if i not in under]
+        rest_sms = [i for i in sms_ids if i not in under]
+        decoys = [str(rng.choice(rest_email))]
+        if len(rest_sms) >= 2:
+            decoys.append(str(rng.choice(rest_sms)))
+        else:
+            decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
+        return under, decoys
+
     # --- campaigns -------------------------------------------------------------------------------
     def _build_campaigns(self, seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes) -> None:
         # Seed picks the winner per metric; SMS usually wins clicks, as in real programmes.
@@ -269,8 +293,8 @@ class Messaging:
         click[self.winner["click_rate"]] = 0.024 / 0.6 if self.winner["click_rate"] == "sms" else 0.032
         if self.winner["click_rate"] == "email":
             click["sms"] = 0.032 * 0.65
-        # Planted gaps are wide enough that the truth's Holm-adjusted tests stay below 0.05 for every seed
-        # despite the ±15 % campaign-to-campaign spread (worst of seeds 0-59: p_adj ≈ 0.004).
+        # Planted gaps are wide enough that the truth's campaign-level, Holm-adjusted tests stay below 0.05
+        # despite the campaign-to-campaign spread (CAMPAIGN_SPREAD).
         conv = {"email": 0.0042, "sms": 0.0042}
         conv[self.winner["conversion_rate"]] = 0.0066
         rpr = {"email": 0.40, "sms": 0.40}
@@ -323,7 +347,7 @@ class Messaging:
                              if channel == "sms" else "", k, offer=str(name).removesuffix(" (SMS)"))
                 rates = dict(self.campaign_rates[channel])
                 for key in ("open", "click", "conversion"):
-                    rates[key] *= 1 + rng.uniform(-0.15, 0.15)
+                    rates[key] *= rng.lognormal(-CAMPAIGN_SPREAD**2 / 2, CAMPAIGN_SPREAD)
                 recipients = np.zeros(DAYS)
                 recipients[(t_end - send) // DAY] = size
                 _fill(self.campaign_daily[k], recipients, channel, rates, campaign_order_values(values_rng, rates["aov"]))

@@ -21,6 +21,7 @@ from helpers.analysis.affinity import (
     summary_lines,
     top_pairs,
 )
+from helpers.report.currency import Currency
 
 
 def _baskets(orders: dict[str, list[str]]) -> pd.DataFrame:
@@ -207,7 +208,7 @@ TESTED = pd.DataFrame(
 
 
 def test_bundle_offers_price_each_bundle_and_describe_both_products():
-    subjects, context = bundle_offers(TESTED, 0.10)
+    subjects, context = bundle_offers(TESTED, 0.10, Currency("USD", "test"))
     assert subjects == {
         "A + B": {"label": "Bundle 1 (Apron + Bowl)", "price": "$45.00"},
         "C + D": {"label": "Bundle 2 (Cup + Dish)", "price": "$904.50"},
@@ -221,7 +222,7 @@ def test_bundle_offers_price_each_bundle_and_describe_both_products():
 
 
 def test_bundle_verdicts_join_lift_and_persona_scores():
-    subjects, _ = bundle_offers(TESTED, 0.10)
+    subjects, _ = bundle_offers(TESTED, 0.10, Currency("USD", "test"))
     scores = pd.DataFrame(
         {
             "persona_id": ["p1", "p2", "p1", "p2"],
@@ -277,3 +278,30 @@ def test_category_pair_needs_two_distinct_products():
     # Single-item orders alone never make a category pair.
     singles = category_affinity(_baskets({"o1": ["K"], "o2": ["K"], "o3": ["T"]}), products)
     assert math.isnan(singles.loc["Kitchen", "Sale"])
+
+
+def test_bundle_offers_write_money_in_the_reports_currency():
+    from helpers.report.currency import Currency
+
+    subjects, context = bundle_offers(TESTED, 0.10, Currency("EUR", "test"))
+    assert all(s["price"].startswith("€") for s in subjects.values())
+    assert "$" not in context and "€" in context
+
+
+def test_findings_use_the_headers_period_wording():
+    from helpers.report.periods import period
+
+    span = period(365, as_of=pd.Timestamp("2026-07-15").date())
+    lines = summary_lines(1234, 365, 17, TESTED, TESTED.iloc[:0], period=span.text)
+    assert lines[0] == f"- 1,234 orders over {span.text}; 17 product pairs pass the thresholds."
+    assert "(366 days)" in lines[0]  # the header's count: both end days are included
+
+
+def test_reported_verdicts_are_the_customers_when_tiers_are_known():
+    from helpers.analysis.affinity import reported_verdicts
+
+    plain = pd.DataFrame({"subject": ["a"], "verdict": ["bundle"], "data_support": [True], "agree": [True]})
+    assert reported_verdicts(plain) == (plain, False)
+    weighted = plain.assign(customer_verdict=["skip"], customer_support=[False])
+    shown, by_customers = reported_verdicts(weighted)
+    assert by_customers and shown.loc[0, "verdict"] == "skip" and not shown.loc[0, "agree"]

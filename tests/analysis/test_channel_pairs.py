@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,3 +114,28 @@ def test_paired_comparison_has_the_paired_campaigns_columns():
     # A pair whose SMS delivered nothing in the timeframe is dropped; no pairs → an empty frame with the columns.
     assert len(paired_comparison(table[table["campaign_id"] != "s3"], paired)) == 1
     assert paired_comparison(table, paired.iloc[0:0]).empty
+
+
+def test_paired_tests_use_the_pairs_as_observations():
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    from helpers.analysis.channel_pairs import paired_test_line, paired_tests
+
+    diffs = [0.004, 0.006, 0.005, 0.007, 0.003, 0.006]
+    paired = pd.DataFrame({
+        "conversion_rate_diff": diffs, "click_rate_diff": [0.01, -0.01, 0.02, -0.02, 0.0, 0.005],
+        "unsubscribe_rate_diff": [0.001] * 6, "revenue_per_recipient_diff": [0.1, -0.2, 0.05, 0.0, 0.1, -0.1],
+    })
+    tests = paired_tests(paired)
+    row = tests.loc["conversion_rate"]
+    d = DescrStatsW(np.array(diffs))
+    assert row["pairs"] == 6 and row["sms_better"] == 6
+    assert row["p_value"] == pytest.approx(d.ttest_mean(0)[1])
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(d.tconfint_mean(0.05))
+    assert row["significant"] and not tests.loc["click_rate", "significant"]
+    # every pair's unsubscribe difference is the same: nothing to test against, never "significant"
+    assert np.isnan(tests.loc["unsubscribe_rate", "p_value"]) and tests.loc["unsubscribe_rate", "sms_better"] == 0
+    line = paired_test_line(tests)
+    assert line.startswith("Paired t-test over the 6 pairs")
+    assert "conversion rate: SMS higher, significantly" in line and "click rate: no significant difference" in line
+    assert paired_test_line(paired_tests(paired.iloc[:2])).startswith("Too few campaigns")

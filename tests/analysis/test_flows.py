@@ -13,6 +13,7 @@ from helpers.analysis.flows import (
     sms_length,
     summary_lines,
 )
+from tests.analysis import simulated
 
 # (message_id, channel, recipients, opens, clicks, conversions, revenue)
 _ROWS = [
@@ -88,11 +89,53 @@ def test_evaluate_flags_exactly_the_planted_messages(perf):
     assert len(tests) == 7 * 4 + 4 * 3
 
 
-def test_peers_exclude_the_message_itself(perf):
-    tests, _ = evaluate_messages(perf)
+def test_peers_are_the_other_messages_of_its_own_flow(perf):
+    tests, messages = evaluate_messages(perf)
     row = tests[(tests["message_id"] == "s_click") & (tests["metric"] == "click_rate")].iloc[0]
     assert row["rate"] == pytest.approx(200 / 5000)
-    assert row["peer_rate"] == pytest.approx((500 + 520 + 600) / 16_000)
+    # the median of its flow-mates' rates (0.100, 0.104, 0.100), never its own
+    assert row["peer_rate"] == pytest.approx(0.1)
+    assert row["peers"] == "3 other sms messages of 'Cart SMS'"
+    assert messages.set_index("message_id").at["e_ok1", "peers"] == "6 other email messages of 'Welcome'"
+
+
+def _null_flags(evaluate, accounts):
+    return [int(evaluate(simulated.flow_account(seed))[1]["underperforming"].sum()) for seed in range(accounts)]
+
+
+def test_flows_that_differ_by_nature_flag_essentially_nothing():
+    # Flows of different kinds (a winback converts at a tenth of an abandoned cart), every message at its own
+    # flow's rates: the old pooled-channel test flagged about 10 messages per account here.
+    flags = _null_flags(evaluate_messages, 40)
+    assert sum(flags) / len(flags) <= 0.15
+    # ... and with message-to-message spread inside flows (log-sd 0.15), still very few
+    spread = [int(evaluate_messages(simulated.flow_account(s, spread=0.15))[1]["underperforming"].sum())
+              for s in range(20)]
+    assert sum(spread) / len(spread) <= 0.3
+
+
+def test_a_message_at_half_its_own_flows_rates_is_flagged():
+    found = 0
+    for seed in range(20):
+        _, messages = evaluate_messages(simulated.flow_account(seed, lagging={"f1m1": 0.5, "f3m2": 0.5}))
+        row = messages.set_index("message_id")
+        found += int(row.loc[["f1m1", "f3m2"], "underperforming"].sum())
+        assert row["underperforming"].sum() <= 3  # the two, and hardly anything else
+    assert found >= 38
+
+
+def test_a_message_alone_on_its_channel_is_judged_against_flows_of_its_kind():
+    perf = simulated.flow_account(3)
+    sms = perf[(perf["channel"] == "sms") & (perf["flow_id"] == "f6")]
+    assert len(sms) == 1  # Back in Stock has one SMS
+    twin = perf[perf["flow_id"] == "f6"].assign(flow_id="f7", flow_name="Back in Stock (2)",
+                                                message_id=lambda d: d["message_id"] + "b")
+    tests, messages = evaluate_messages(pd.concat([perf, twin], ignore_index=True))
+    words = messages.set_index("message_id").at[sms["message_id"].iat[0], "peers"]
+    assert words == "1 sms message of 1 other back in stock (Low Inventory) flow"
+    _, alone = evaluate_messages(perf)
+    row = alone.set_index("message_id").loc[sms["message_id"].iat[0]]
+    assert not row["evaluated"] and row["peers"] == ""
 
 
 def test_large_gap_on_small_sample_is_not_significant():
@@ -115,9 +158,10 @@ def test_large_gap_on_small_sample_is_not_significant():
     assert table.to_dict("records") == [{
         "flow_name": "W", "message_name": "a", "channel": "email", "recipients": 600, "status": "watch",
         "metrics": "conversion rate 67%, revenue per recipient 67%", "stage": "", "diagnosis": "",
+        "peers": "2 other email messages of 'W'",
     }]
     lines = summary_lines(out, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
-    assert lines[1] == ("- 1 more on watch — materially below their peers but not confirmed over the last 30 days: 'a'; "
+    assert lines[2] == ("- 1 more on watch — materially below their peers but not confirmed over the last 30 days: 'a'; "
                         "check them again over a longer timeframe.")
 
 
@@ -208,10 +252,12 @@ def test_summary_lines_name_the_biggest_gap_and_where_the_funnel_breaks(perf):
     assert lines[0] == "- 4 of 11 evaluated messages need a rewrite over the last 90 days."
     # e_offer converts 30 of 10,000 against its peers' 615 of 62,000 (revenue in the same proportion): 30 %,
     # the smallest ratio of any flagged test
-    assert lines[1] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
+    assert lines[1].startswith("- Peers: each message is judged against the other messages of its channel in its "
+                               "own flow (the median of their rates), not against every message of the channel")
+    assert lines[2] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
                         "- The biggest gap: 'e_offer' (email) at 30% of its peers' revenue per recipient."}
-    assert lines[2] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
-    assert lines[3] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
+    assert lines[3] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
+    assert lines[4] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
 
 
 def test_summary_lines_with_nothing_flagged(perf):
@@ -219,5 +265,9 @@ def test_summary_lines_with_nothing_flagged(perf):
     lines = summary_lines(evaluated, tests, pd.DataFrame(columns=["message_id", "checks"]), "last_30_days")
     assert lines == [
         f"- 0 of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over the last 30 days.",
+        "- Peers: each message is judged against the other messages of its channel in its own flow (the median of "
+        "their rates), not against every message of the channel, since flows differ by nature; 0 alone on their "
+        "channel in their flow were judged against flows of the same kind (purpose and trigger), 1 had no such "
+        "peers and were not judged.",
         "- 12 low-volume messages were not judged; 0 rewrites made.",
     ]

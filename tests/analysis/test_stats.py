@@ -1,4 +1,5 @@
-"""Shared statistical tests, checked against hand-computed values and by simulation under the null."""
+"""Shared statistics: the campaign-level estimate and test, the funnel spread, Holm; checked against
+hand-computed values and by simulation."""
 
 import math
 
@@ -6,39 +7,83 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers.analysis.stats import holm, pooled_rate, revenue_per_recipient_ztest, two_proportion_ztest
+from helpers.analysis.stats import (
+    Estimate,
+    between_variance,
+    difference_test,
+    holm,
+    minimum_detectable,
+    pooled_rate,
+    random_effects_mean,
+)
 
 
-def test_two_proportion_ztest_matches_hand_computation():
-    # 0.20 vs 0.30 on 200 each: pooled 0.25, se = sqrt(.25 * .75 * 2 / 200)
-    z, p = two_proportion_ztest(40, 200, 60, 200)
-    se = math.sqrt(0.25 * 0.75 * 2 / 200)
-    assert float(z) == pytest.approx(-0.1 / se)
-    assert float(p) == pytest.approx(stats.norm.cdf(-0.1 / se))
-    assert float(p) == pytest.approx(0.01046, abs=1e-4)
+def test_random_effects_mean_is_the_pooled_rate_when_campaigns_agree():
+    # identical rates: no spread between campaigns, so every campaign weighs by its audience (1 / variance)
+    n = np.array([1000.0, 3000.0, 6000.0])
+    est = random_effects_mean([0.02, 0.02, 0.02], 0.02 * 0.98 / n)
+    assert est.mean == pytest.approx(0.02)
+    assert est.tau2 == pytest.approx(0.0, abs=1e-12)
+    assert est.variance == pytest.approx(0.02 * 0.98 / n.sum())
+    assert est.k == 3 and est.df == 2
 
 
-def test_two_proportion_ztest_alternatives_and_vectorised():
-    z, p_less = two_proportion_ztest([40, 60], [200, 200], [60, 40], [200, 200])
-    _, p_greater = two_proportion_ztest([40, 60], [200, 200], [60, 40], [200, 200], alternative="greater")
-    _, p_two = two_proportion_ztest([40, 60], [200, 200], [60, 40], [200, 200], alternative="two-sided")
-    assert z[0] == pytest.approx(-z[1])
-    assert p_less[0] < 0.05 < p_less[1]
-    np.testing.assert_allclose(p_less + p_greater, 1.0)
-    np.testing.assert_allclose(p_two, 2 * np.minimum(p_less, p_greater))
+def test_random_effects_mean_weighs_campaigns_equally_when_they_differ_a_lot():
+    n = np.array([1000.0, 100_000.0, 1000.0, 1000.0])
+    rates = np.array([0.01, 0.05, 0.02, 0.03])
+    est = random_effects_mean(rates, 0.03 * 0.97 / n)
+    # the 100 000 campaign does not dominate as it would in a pooled rate (0.0471)
+    assert abs(est.mean - rates.mean()) < abs(est.mean - np.average(rates, weights=n))
+    assert est.variance >= rates.var(ddof=1) / 4 * 0.5
 
 
-def test_two_proportion_ztest_degenerate_rates_give_no_evidence():
-    z, p = two_proportion_ztest([0, 50], [50, 50], [0, 50], [80, 50])
-    np.testing.assert_array_equal(z, [0.0, 0.0])
-    np.testing.assert_array_equal(p, [1.0, 1.0])
+def test_one_campaign_gives_no_test():
+    one = random_effects_mean([0.02], [1e-6])
+    assert one.k == 1 and math.isnan(one.variance)
+    two = random_effects_mean([0.02, 0.03], [1e-6, 1e-6])
+    assert math.isnan(difference_test(one, two)["p_value"])
 
 
-def test_two_proportion_ztest_rejects_empty_groups_and_bad_alternative():
-    with pytest.raises(ValueError, match="at least one trial"):
-        two_proportion_ztest(0, 0, 5, 10)
-    with pytest.raises(ValueError, match="alternative"):
-        two_proportion_ztest(1, 10, 5, 10, alternative="lower")
+def test_difference_test_is_welch_on_the_means():
+    a, b = Estimate(0.010, 1e-6, 10, 0.0), Estimate(0.013, 4e-6, 5, 0.0)
+    out = difference_test(a, b)
+    se = math.sqrt(5e-6)
+    df = 5e-6**2 / ((1e-6) ** 2 / 9 + (4e-6) ** 2 / 4)
+    assert out["difference"] == pytest.approx(0.003)
+    assert out["se"] == pytest.approx(se)
+    assert out["df"] == pytest.approx(df)
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(0.003 / se, df))
+
+
+def test_difference_test_keeps_its_level_on_heterogeneous_campaigns():
+    rng = np.random.default_rng(1)
+    rejections = 0
+    for _ in range(400):
+        sides = []
+        for k, size in ((30, 20_000), (12, 5_000)):
+            n = rng.integers(size // 4, size * 4, k).astype(float)
+            p = 0.004 * rng.lognormal(0, 0.4, k)
+            x = rng.binomial(n.astype(int), p)
+            pooled = x.sum() / n.sum()
+            sides.append(random_effects_mean(x / n, pooled * (1 - pooled) / n))
+        rejections += difference_test(*sides)["p_value"] < 0.05
+    assert rejections / 400 < 0.08  # a recipient-level z-test rejects in most of these
+
+
+def test_minimum_detectable_effect():
+    assert minimum_detectable(0.001, 1e9, 0.05) == pytest.approx((1.959964 + 0.841621) * 0.001, rel=1e-4)
+    assert math.isnan(minimum_detectable(float("nan"), 10, 0.05))
+
+
+def test_between_variance_ignores_a_few_outliers_and_finds_a_real_spread():
+    rng = np.random.default_rng(2)
+    sampling = np.full(40, 0.01)
+    none = rng.normal(0, 0.1, 40)
+    none[:10] = -0.9  # a quarter of laggards must not widen everyone's limits
+    assert between_variance(none, sampling) < 0.01
+    spread = rng.normal(0, np.sqrt(0.01 + 0.04), 400)
+    assert between_variance(spread, np.full(400, 0.01)) == pytest.approx(0.04, abs=0.015)
+    assert between_variance([0.1, 0.2], [0.01, 0.01]) == 0.0
 
 
 def test_holm_matches_textbook_example():
@@ -57,38 +102,3 @@ def test_holm_caps_at_one_and_skips_nan():
 def test_pooled_rate():
     assert pooled_rate([1, 3], [10, 30]) == pytest.approx(0.1)
     assert math.isnan(pooled_rate([], []))
-
-
-def test_revenue_per_recipient_ztest_matches_formula():
-    # group 1: 1000 recipients, 20 orders, $1000; group 2: 3000 recipients, 90 orders, $6000
-    z, p = revenue_per_recipient_ztest(1000, 20, 1000, 6000, 90, 3000, order_value_cv=1.0)
-    p0, mu = 110 / 4000, 7000 / 110
-    var_y = p0 * mu**2 * 2 - (p0 * mu) ** 2
-    expected_z = (1.0 - 2.0) / math.sqrt(var_y * (1 / 1000 + 1 / 3000))
-    assert float(z) == pytest.approx(expected_z)
-    assert float(p) == pytest.approx(stats.norm.cdf(expected_z))
-
-
-def test_revenue_per_recipient_ztest_no_conversions_is_no_evidence():
-    z, p = revenue_per_recipient_ztest(0, 0, 500, 0, 0, 800)
-    assert float(z) == 0.0 and float(p) == 1.0
-    with pytest.raises(ValueError, match="order_value_cv"):
-        revenue_per_recipient_ztest(1, 1, 10, 1, 1, 10, order_value_cv=-1)
-
-
-def test_revenue_per_recipient_ztest_is_calibrated_under_the_null():
-    """Simulated lognormal order values (cv ~ 0.95): the false-positive rate stays near alpha."""
-    rng = np.random.default_rng(1)
-    reps, n1, n2, p, sigma = 2000, 1500, 4000, 0.04, 0.8
-    c1, c2 = rng.binomial(n1, p, reps), rng.binomial(n2, p, reps)
-
-    def revenue(counts):
-        draws = rng.lognormal(3.5, sigma, counts.sum())
-        return np.add.reduceat(draws, np.r_[0, np.cumsum(counts)[:-1]]) * (counts > 0)
-
-    _, pv = revenue_per_recipient_ztest(revenue(c1), c1, n1, revenue(c2), c2, n2, order_value_cv=1.0)
-    assert 0.02 < np.mean(pv <= 0.05) < 0.07
-    # and it has power against a real 40 % drop in conversion
-    c1_low = rng.binomial(n1, p * 0.6, reps)
-    _, pv_low = revenue_per_recipient_ztest(revenue(c1_low), c1_low, n1, revenue(c2), c2, n2)
-    assert np.mean(pv_low <= 0.05) > 0.5  # ~0.69: 60 vs 36 expected orders is a hard case
