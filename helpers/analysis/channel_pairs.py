@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from statsmodels.stats.weightstats import DescrStatsW
 
-from helpers.analysis.channels import RATE_METRICS, _channel_name, attribution_note, pairing_key
+from helpers.analysis.channels import RATE_METRICS, attribution_note, channel_name, pairing_key
 from helpers.analysis.stats import holm
 
 __all__ = [
@@ -100,7 +100,7 @@ def pair_campaigns(
 
 
 def _unpaired(row, other: pd.DataFrame, window: pd.Timedelta, window_days: float) -> dict:
-    other_channel = _channel_name("sms" if row.channel == "email" else "email")
+    other_channel = channel_name("sms" if row.channel == "email" else "email")
     base = {"campaign_id": row.campaign_id, "channel": row.channel, "name": row.name, "send_time": row.send_time}
     same = other[other["key"] == row.key] if row.key else other.iloc[0:0]
     if not row.key:

@@ -1,6 +1,6 @@
 """Per-persona channel advice that never contradicts the persona's own answers silently (notebook 05).
 
-`channels.channel_recommendations` combines the pooled data with each persona's stated preference. A
+`channel_advice.channel_recommendations` combines the pooled data with each persona's stated preference. A
 persona's answers hold more than its preference, though: a likelihood to act of NPS −80 on SMS means
 "do not text me", whatever the pooled audience does. This module checks the recommendation against those
 answers: a channel the persona rejects is not advised, or is advised "despite …" when both are rejected,
@@ -15,7 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.channels import CHANNELS, _channel_name, _option_channel
+from helpers.analysis.channel_advice import option_channel
+from helpers.analysis.channels import CHANNELS, channel_name
 
 __all__ = ["REJECT_NPS", "persona_channel_advice", "share_explanation"]
 
@@ -26,7 +27,7 @@ _NO_PREFERENCE = ("either", "both", "no preference", "any", "don't mind", "do no
 
 
 def _option_kind(option: str) -> str:
-    channel = _option_channel(option)
+    channel = option_channel(option)
     if channel:
         return channel
     text = str(option).lower()
@@ -54,7 +55,7 @@ def share_explanation(shares: Mapping[str, float] | pd.Series) -> str:
     for kind in ("email", "sms", "no preference", "neither"):
         if kind in groups:
             total = sum(s for _, s in groups[kind])
-            label = _channel_name(kind) if kind in CHANNELS else kind
+            label = channel_name(kind) if kind in CHANNELS else kind
             quoted = "" if kind in CHANNELS else " (" + ", ".join(f"“{o}”" for o, _ in groups[kind]) + ")"
             parts.append(f"{label} {total:.0%}{quoted}")
     parts += [f"“{o}” {s:.0%}" for o, s in groups.get("other", [])]
@@ -76,7 +77,7 @@ def persona_channel_advice(
     """`recommendations` plus `advice`, `advice_reason` (one sentence), `contradicts_answers`, `shares_note`.
 
     Why: a recommendation must follow from the persona's own answers or say where it does not.
-    `recommendations` is `channels.channel_recommendations` / `recommendation_table` output (`persona_id,
+    `recommendations` is `channel_advice.channel_recommendations` / `recommendation_table` output (`persona_id,
     recommendation, basis, act_nps_email, act_nps_sms, email_share, sms_share, prefers, n`); `shares`
     the `choice_shares` by persona for `shares_note` (`share_explanation`).
 
@@ -100,30 +101,30 @@ def persona_channel_advice(
             other = next(c for c in CHANNELS if c != channel)
             if other not in rejected:
                 choice = other
-                reason = (f"not {_channel_name(channel)}: this persona's likelihood to act on it is NPS "
+                reason = (f"not {channel_name(channel)}: this persona's likelihood to act on it is NPS "
                           f"{_nps(acts[channel])} (at or below {_nps(reject_nps)}) against {_nps(acts[other])} "
-                          f"for {_channel_name(other)}, although the combined rule pointed to "
-                          f"{_channel_name(channel)}" + (f" ({basis})" if basis else ""))
+                          f"for {channel_name(other)}, although the combined rule pointed to "
+                          f"{channel_name(channel)}" + (f" ({basis})" if basis else ""))
             else:
                 choice = channel
-                reason = basis or f"{_channel_name(channel)} recommended"
+                reason = basis or f"{channel_name(channel)} recommended"
         elif channel is None and len(rejected) == 1:
             choice = next(c for c in CHANNELS if c not in rejected)
-            reason = (f"{_channel_name(choice)} rather than \"{rec}\": this persona's likelihood to act on "
-                      f"{_channel_name(rejected[0])} is NPS {_nps(acts[rejected[0]])}" + (f" ({basis})" if basis else ""))
+            reason = (f"{channel_name(choice)} rather than \"{rec}\": this persona's likelihood to act on "
+                      f"{channel_name(rejected[0])} is NPS {_nps(acts[rejected[0]])}" + (f" ({basis})" if basis else ""))
         else:
             choice, reason = rec, basis or rec
         despite = []
         if choice in CHANNELS:
             other = next(c for c in CHANNELS if c != choice)
             if choice in rejected:
-                worse = f"; {_channel_name(other)} is no better at {_nps(acts[other])}" if other in rejected else ""
-                despite.append(f"an act-NPS of {_nps(acts[choice])} for {_channel_name(choice)}{worse}")
+                worse = f"; {channel_name(other)} is no better at {_nps(acts[other])}" if other in rejected else ""
+                despite.append(f"an act-NPS of {_nps(acts[choice])} for {channel_name(choice)}{worse}")
             if picks[other] > picks[choice]:
-                despite.append(f"the persona picking {_channel_name(other)} more often ({picks[other]:.0%} vs "
+                despite.append(f"the persona picking {channel_name(other)} more often ({picks[other]:.0%} vs "
                                f"{picks[choice]:.0%})")
         elif choice == "test both" and rejected:
-            despite.append(" and ".join(f"an act-NPS of {_nps(acts[c])} for {_channel_name(c)}" for c in rejected))
+            despite.append(" and ".join(f"an act-NPS of {_nps(acts[c])} for {channel_name(c)}" for c in rejected))
         if despite:
             reason = f"{reason}; recommended despite " + " and ".join(despite)
         advice.append(choice)

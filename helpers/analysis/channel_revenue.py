@@ -24,8 +24,8 @@ from helpers.analysis import stats
 from helpers.analysis.channels import (
     CHANNELS,
     ORDER_VALUE_CV,
-    _channel_name,
     channel_estimate,
+    channel_name,
     order_value_spread,
 )
 from helpers.analysis.money import NO_SYMBOL
@@ -208,8 +208,8 @@ def _factor_phrase(factor: str, channel: str, decomposition: pd.DataFrame, signi
     other = "email" if channel == "sms" else "sms"
     how = "significantly " if significant else ""
     if factor == "conversion_rate":
-        return f"{_channel_name(channel)} converts {how}better ({_pct(row[channel])} vs {_pct(row[other])})"
-    return (f"{_channel_name(channel)}'s orders are {how}larger ({money.format(row[channel])} vs "
+        return f"{channel_name(channel)} converts {how}better ({_pct(row[channel])} vs {_pct(row[other])})"
+    return (f"{channel_name(channel)}'s orders are {how}larger ({money.format(row[channel])} vs "
             f"{money.format(row[other])} average order value)")
 
 
@@ -247,7 +247,7 @@ def verdict_sentence(
     money = f"{currency.format(rpr['email'], 3)} email vs {currency.format(rpr['sms'], 3)} SMS"
     if significant and leader:
         other = "email" if leader == "sms" else "sms"
-        sentence = f"{_channel_name(leader).capitalize()} earns significantly more revenue per recipient ({money})"
+        sentence = f"{channel_name(leader).capitalize()} earns significantly more revenue per recipient ({money})"
         if drive["driver"]:
             sentence += " " + _because(drive["driver"], leader, decomposition, drive["driver_significant"], currency)
         if drive["offset"]:
@@ -265,7 +265,7 @@ def verdict_sentence(
     if unsub is not None:
         if unsub["significant"]:
             rates = f"{_pct(unsub[unsub['higher']])} vs {_pct(unsub['email' if unsub['higher'] == 'sms' else 'sms'])}"
-            name = _channel_name(unsub["higher"])
+            name = channel_name(unsub["higher"])
             if unsub["leader_pays"]:
                 sentence += (f"; but {name} also loses significantly more subscribers ({rates} unsubscribe rate), "
                              "a cost to weigh against that revenue")

@@ -9,23 +9,25 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from helpers.analysis.channel_advice import (
+    channel_recommendations,
+    creative_context,
+    recommendation_lines,
+    recommendation_table,
+)
 from helpers.analysis.channels import (
     campaign_table,
     channel_estimate,
     channel_intervals,
-    channel_recommendations,
     channel_totals,
     compare_channels,
     consent_line,
-    creative_context,
     data_channel,
     detectable_line,
     order_value_spread,
     paired_campaigns,
     paired_line,
     pairing_key,
-    recommendation_lines,
-    recommendation_table,
     sms_wins,
     summary_lines,
     winners,
@@ -270,7 +272,7 @@ def test_rates_are_weighted_by_delivered_when_reported():
 
 
 def test_best_creative_by_metric_with_a_volume_floor(table):
-    from helpers.analysis.channels import best_creative
+    from helpers.analysis.channel_advice import best_creative
 
     assert best_creative(table, "sms")["campaign_id"] == "s2"  # conversion 4 % on 500 delivered
     assert best_creative(table, "sms", min_delivered=1000)["campaign_id"] == "s1"
