@@ -15,7 +15,9 @@ project's runner in a subprocess for one account, one job and the run's logical 
   --pools`` writes them for ``airflow pools import``); Klaviyo's limits are per account, so the pool, not
   the executor, decides how many of its jobs share them at once.
 - Retries: exponential backoff when the runner exits 1 (the job ran and failed); none when it exits 2
-  (bad parameter, setting or key: the next try would fail the same way).
+  (bad parameter, setting or key: the next try would fail the same way) or 3 (partial: the report is
+  published without its Mavera part; the task fails, once, naming what is missing, so it shows in the grid
+  and in failure alerts without a retry storm against a Mavera account that has no credits or personas).
 
 Why task groups read at parse time rather than one task mapped over the accounts: a pool is fixed per
 task when the scheduler creates its instances; a mapped task cannot put its instances into different
@@ -147,6 +149,9 @@ def _run_runner(argv: list[str], env: dict[str, str], what: str, day_dir: Path) 
     verdict = scheduling.verdict(result.exit_code)
     if verdict == "fail":
         raise AirflowFailException(f"{what}: the runner refused (exit 2, no retry): {result.output}")
+    if verdict == "partial":
+        raise AirflowFailException(f"{what}: partial (exit 3, no retry): the Klaviyo analysis is published, a "
+                                   f"Mavera step is missing: {result.output}")
     if verdict == "retry":
         raise AirflowException(f"{what}: failed (exit {result.exit_code}): {result.output}")
     return str(day_dir)

@@ -2,8 +2,10 @@
 tier, and for jobs 04 and 05 the persona choice and the focus-group run.
 
 Every step shows in the notebook what it did (Markdown outputs, so the code-free HTML report says it
-too). A Mavera refusal — budget, spent credits, an outage — never fails a job: the step says why it
-stopped, the Klaviyo analysis above it is already saved, and the notebook goes on to its summary.
+too). A Mavera refusal — budget, spent credits, an outage, no personas — never fails a job: the step says
+why it stopped, the Klaviyo analysis above it is already saved, and the notebook goes on to its summary.
+It also says so with ``report.not_done`` (one sentence: what is missing and why), which opens the report
+and makes the runner publish the job as ``partial``. A dry run is not partial: nothing was asked for.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers import jobs, mavera, params, report
-from helpers.analysis import focus_groups
+from helpers import jobs, mavera, report
+from helpers.analysis import flows, focus_groups, rewrite_checks
 from helpers.analysis.customers import persona_fields, persona_name, persona_prefix
-from helpers.mavera import BudgetExceeded, MaveraClient, MaveraError
+from helpers.mavera import BudgetExceeded, MaveraAuthError, MaveraClient, MaveraError
 
 
 def _show(text: str) -> None:
@@ -45,12 +47,67 @@ def show_cost(mc: MaveraClient, text: str) -> None:
 @contextlib.contextmanager
 def mavera_step(saved: str | Callable[[], str], label: str = "Mavera step") -> Iterator[None]:
     """Run a Mavera step; when Mavera refuses it (``MaveraError``: budget, credits, outage), show
-    ``**<label> stopped:** <why> <saved>`` and carry on. ``saved`` says what is kept (a callable is asked
-    only then, so it can count what the step finished before it stopped)."""
+    ``**<label> stopped:** <why> <saved>``, say it with ``report.not_done`` (the job is then partial) and
+    carry on. ``saved`` says what is kept (a callable is asked only then, so it can count what the step
+    finished before it stopped)."""
     try:
         yield
     except MaveraError as exc:
         _show(f"**{label} stopped:** {exc} {saved() if callable(saved) else saved}")
+        report.not_done(f"The {label[:1].lower() + label[1:]} did not finish: {exc}")
+
+
+# ---------------------------------------------------------------------------------------------- 02
+
+REWRITE_COLUMNS = ["message_id", "channel", "part", "variant", "subject", "preview_text", "body", "checks",
+                   "attempts"]
+
+
+def rewrites(mc: MaveraClient, planned: Sequence[dict]) -> pd.DataFrame:
+    """Generate every planned rewrite (``rewrite_checks.requests``), each checked before it is called ready.
+
+    Shows the estimate and refuses the whole step up front when the budget cannot pay for every planned
+    rewrite. A rewrite that fails a check (``rewrite_checks.problems``: limits, the same as another variant,
+    the brief in the copy, a dropped tag or link) is asked for once more with the reason; if the second one
+    fails too, it is kept with ``checks`` giving the reason ("needs editing"), else ``checks`` is "ok". A Mavera
+    refusal ends the step as ``mavera_step`` does (the job is then partial); the rewrites made are kept.
+    """
+    estimate = len(planned) * mc.estimate_generation()
+    show_cost(mc, f"{len(planned)} generations planned (a rewrite that fails its checks is asked for once more): "
+                  f"estimated **at most {estimate:,} credits**")
+    rows: list[dict] = []
+    with mavera_step(lambda: f"The analysis above is saved; {len(rows)} rewrites were made.", "Rewrite step"):
+        mc.check_budget(estimate, f"{len(planned)} rewrites")  # the whole step, before the first generation
+        for req in planned:
+            others = {r["variant"]: rewrite_checks.copy_of(r, r["part"]) for r in rows
+                      if r["message_id"] == req["message_id"]}
+            row = _rewrite(mc, req, others)
+            if row is not None:
+                rows.append(row)
+    return pd.DataFrame(rows, columns=REWRITE_COLUMNS)
+
+
+def _rewrite(mc: MaveraClient, req: dict, others: Mapping[int, str]) -> dict | None:
+    """One checked rewrite (regenerated once when a check fails), or None in a dry run."""
+    data, found, fields = dict(req["input_data"]), [], {}
+    brief = [str(data.get(k) or "") for k in ("context", "goal")]
+    for attempt in (1, 2):
+        if attempt == 2:
+            data["context"] = f"{data['context']} Second attempt: the first draft failed because {'; '.join(found)}."
+            try:
+                mc.check_budget(mc.estimate_generation(), "A second attempt at a rewrite")
+            except BudgetExceeded:
+                found.append("not asked again: the budget is spent")
+                break
+        result = mc.generate(req["app_id"], data)
+        if result.get("dry_run"):
+            return None
+        fields = flows.parse_rewrite(req["channel"], req["part"], result.get("output", ""))
+        found = rewrite_checks.problems(req["channel"], req["part"], fields, req.get("original", ""), brief, others)
+        if not found:
+            break
+    return {"message_id": req["message_id"], "channel": req["channel"], "part": req["part"],
+            "variant": req["variant"], **fields, "checks": "; ".join(found) or "ok", "attempts": attempt}
 
 
 # ---------------------------------------------------------------------------------------------- 01
@@ -68,7 +125,7 @@ def tier_personas(mc: MaveraClient, summary: pd.DataFrame, field: str = "predict
     """
     personas: dict[str, str] = {}
     wanted = [str(tier) for tier, row in summary.iterrows() if row["size"] > 0]
-    with mavera_step("The tier analysis above is saved; rerun to finish."):
+    with mavera_step("The tier analysis above is saved; rerun to finish.", "Persona step"):
         new = wanted if mc.dry_run else [t for t in wanted if mc.find_persona(persona_name(t)) is None]
         estimate = len(new) * mc.estimate_persona()
         show_cost(mc, f"{len(new)} new of {len(wanted)} personas (updates of existing ones are free): "
@@ -115,18 +172,48 @@ def persona_tiers(personas: Sequence[str], names: Mapping[str, str]) -> dict[str
     return tiers
 
 
-def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> list[str]:
+class Personas(list):
+    """The persona ids a focus group asks (a list); empty with ``why`` when there are none to ask."""
+
+    why: str | None = None
+
+
+def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> Personas:
     """The personas a focus group asks: ``persona_ids``, else job 01's personas of this run folder, else
-    the custom personas named ``CLV tier: ...`` (``customers.persona_prefix()``: one free GET). Shows which;
-    none is a ParameterError."""
+    the custom personas named ``CLV tier: ...`` (``customers.persona_prefix()``: one free GET). Shows which.
+
+    None found (or Mavera could not list them) is no error: the Klaviyo analysis comes first, so the list is
+    empty and its ``why`` says how to get personas; :func:`focus_group` then says the group did not run. A
+    rejected key (``MaveraAuthError``) still stops the job: no rerun helps before it is fixed."""
     try:
         personas, source = focus_groups.choose_personas(
             persona_ids, saved_personas(),
             lambda: mc.list_personas(search=persona_prefix().strip(), custom_only=True))
-    except ValueError as exc:
-        raise params.ParameterError(str(exc)) from None
+    except MaveraAuthError:
+        raise
+    except (ValueError, MaveraError) as exc:
+        chosen = Personas()
+        chosen.why = str(exc) if isinstance(exc, ValueError) else f"Mavera could not list the personas ({exc})"
+        _show(f"**No focus-group personas:** {chosen.why} The Klaviyo analysis runs all the same.")
+        return chosen
     _show(f"Focus-group personas: {len(personas)} ({source}).")
-    return personas
+    return Personas(personas)
+
+
+def known_personas(mc: MaveraClient, personas: Sequence[str]) -> Personas:
+    """``personas`` without the ids Mavera no longer knows (one free GET each, none in a dry run), so a focus
+    group never learns it from a 400 after its creation; each one left out is shown, and with none left its
+    ``why`` says how to get personas again."""
+    unknown = mc.unknown_personas(personas)
+    known = Personas(p for p in personas if p not in unknown)
+    if unknown:
+        ids = ", ".join(f"`{p}`" for p in unknown)
+        _show(f"Mavera does not know {len(unknown)} of the {len(personas)} personas ({ids}): "
+              + ("they are left out." if known else "none is left to ask."))
+    if not known:
+        known.why = (f"Mavera does not know the personas {', '.join(unknown)}: run job 01 again to create them "
+                     "(python -m helpers.run --jobs 1), or pass persona_ids of personas that exist.")
+    return known
 
 
 _BUILDERS: dict[str, Callable[..., dict]] = {"likert": mavera.likert, "nps": mavera.nps,
@@ -180,30 +267,28 @@ def focus_group(
     """Ask ``personas`` the plan's questions about ``context`` in one Mavera focus group.
 
     Shows the estimate first (``intro`` + questions, personas × responses, credits, budget) and the
-    stimulus, then exactly one of: the group's size; that it was skipped before spending anything (the
-    estimate exceeds what is left of ``max_credits``: nothing is sent); that a dry run sent nothing; that
-    the group did not complete (any ``MaveraError``; a rerun resumes it without creating it again).
-    ``saved`` ends the last two (e.g. "The product analysis above is saved.").
+    stimulus, then exactly one of: the group's size; that it did not run (no personas, or none Mavera
+    still knows: looked up for free before the group is created); that it was skipped before spending
+    anything (the estimate exceeds what is left of ``max_credits``: nothing is sent); that a dry run sent
+    nothing; that the group did not complete (any ``MaveraError``; a rerun resumes it without creating it
+    again). ``saved`` ends the notes of a group that did not run (e.g. "The product analysis above is
+    saved."). Every outcome but an answer and a dry run is a ``report.not_done``: the job is partial.
     """
     asked = questions(plan, options)
-    estimate = mc.estimate_focus_group(len(personas), len(asked), responses_per_persona)
-    show_cost(mc, f"{intro}{len(asked)} questions, {len(personas)} personas × {responses_per_persona} responses: "
-                  f"estimated **{estimate} credits**")
-    print(context)
     result = FocusGroup(None, pd.DataFrame(columns=mavera.ANSWER_COLUMNS), plan, None)
-    try:
-        # The whole step is refused up front when it cannot fit the budget: nothing is sent.
-        mc.check_budget(estimate, "The focus group")
-    except BudgetExceeded as exc:
-        result.note = f"**The focus group was skipped before spending anything:** {exc} {saved}"
+    missing = None
+    if personas:
+        estimate = mc.estimate_focus_group(len(personas), len(asked), responses_per_persona)
+        show_cost(mc, f"{intro}{len(asked)} questions, {len(personas)} personas × {responses_per_persona} responses: "
+                      f"estimated **{estimate} credits**")
+        print(context)
+        missing = _ask(mc, result, name, personas, asked, context, responses_per_persona, estimate)
     else:
-        try:
-            run = mc.run_focus_group(name, personas, asked, context, responses_per_persona)
-            result.id, result.answers = run.id, run.answers
-            if run.status == "dry_run":
-                result.note = "Dry run: the focus group was not created (see the request printed above)."
-        except MaveraError as exc:
-            result.note = f"**The Mavera focus group did not complete:** {exc} {saved}"
+        missing = f"The focus group did not run: {getattr(personas, 'why', None) or 'no personas were given.'}"
+    if missing:
+        what, why = missing.split(": ", 1)
+        result.note = f"**{what}:** {why} {saved}"
+        report.not_done(missing)
     if result.note:
         _show(result.note)
     else:
@@ -211,4 +296,25 @@ def focus_group(
         _show(f"The focus group answered: {result.answers['respondent'].nunique()} respondents, "
               f"{len(result.answers)} answers.")
     return result
+
+
+def _ask(mc: MaveraClient, result: FocusGroup, name: str, personas: Sequence[str], asked: list[dict],
+         context: str, responses_per_persona: int, estimate: int) -> str | None:
+    """Run the group into ``result``; what did not happen (for ``report.not_done``), or None."""
+    try:
+        # The whole step is refused up front when it cannot fit the budget: nothing is sent.
+        mc.check_budget(estimate, "The focus group")
+    except BudgetExceeded as exc:
+        return f"The focus group was skipped before spending anything: {exc}"
+    try:
+        known = known_personas(mc, personas)
+        if not known:
+            return f"The focus group did not run: {known.why}"
+        run = mc.run_focus_group(name, known, asked, context, responses_per_persona)
+        result.id, result.answers = run.id, run.answers
+        if run.status == "dry_run":
+            result.note = "Dry run: the focus group was not created (see the request printed above)."
+    except MaveraError as exc:
+        return f"The Mavera focus group did not complete: {exc}"
+    return None
 

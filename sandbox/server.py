@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -51,7 +52,10 @@ class Sandbox:
 
     def __init__(self, seed: int = 7, profiles: int = 5000, fault_rate: float = 0.0, latency_ms: float = 0,
                  rate_scale: float = 1.0, mavera_credits: int = 20000, port: int = 0,
-                 clock: Callable[[], float] = time.time, record_requests: bool = False, predictions: bool = True):
+                 clock: Callable[[], float] = time.time, record_requests: bool = False, predictions: bool = True,
+                 mavera_state: str | Path | None = None):
+        """``mavera_state``: a file keeping Mavera's custom personas across sandboxes of this seed (the runner's
+        ``--sandbox`` passes one per output folder), as the real service keeps them; None: this sandbox only."""
         if rate_scale < 0:
             raise ValueError(f"rate_scale must be >= 0 (0 switches limits off), got {rate_scale}")
         if latency_ms < 0:
@@ -67,7 +71,7 @@ class Sandbox:
         self.faults = FaultInjector(seed, fault_rate)
         self.klaviyo = KlaviyoEmulator(self.store, self.klaviyo_api_key, self.limiter)
         self.mavera = MaveraEmulator(seed=seed, api_key=self.mavera_api_key, workspace_id=self.mavera_workspace_id,
-                                     credits=mavera_credits, rate_scale=rate_scale)
+                                     credits=mavera_credits, rate_scale=rate_scale, state=mavera_state)
         self._apis = DispatcherMiddleware(self.klaviyo, {MAVERA_PREFIX: self.mavera.wsgi_app})
         self._truth: dict | None = None
         # Klaviyo requests kept for sb.recorded() / sb.recording(); Mavera has no official document to check.

@@ -50,10 +50,19 @@ def test_the_flags_the_runner_has_today_are_the_ones_the_contract_uses(capsys):
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [(0, "ok"), (1, "retry"), (2, "fail"), (130, "retry"), (143, "retry"), (-9, "retry")],
+    [(0, "ok"), (1, "retry"), (2, "fail"), (3, "partial"), (130, "retry"), (143, "retry"), (-9, "retry")],
 )
 def test_exit_codes(code, expected):
     assert scheduling.verdict(code) == expected
+
+
+def test_the_runner_and_the_contract_agree_on_exit_codes():
+    """The runner's codes (helpers.runner.results) are the scheduler's (standard library only, so defined twice)."""
+    from helpers.runner import results
+
+    assert (results.EXIT_OK, results.EXIT_PERMANENT, results.EXIT_PARTIAL) == (
+        scheduling.EXIT_OK, scheduling.EXIT_BAD_SETUP, scheduling.EXIT_PARTIAL)
+    assert scheduling.verdict(results.EXIT_FAILED) == "retry"
 
 
 def test_runner_exit_codes_today_match_the_contract(capsys):

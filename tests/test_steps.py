@@ -10,9 +10,10 @@ import requests
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from helpers import jobs, mavera, params, steps
+from helpers import jobs, mavera, report, steps
 from helpers.analysis import customers, focus_groups
 from helpers.mavera import BudgetExceeded, MaveraClient
+from helpers.report import job as report_job
 from sandbox import Sandbox
 from tests.runner.support import clean_env
 
@@ -23,12 +24,23 @@ TEMPLATES = [("intent", "likert", "Would you buy {label}? (1-5)"), ("nps", "nps"
 @pytest.fixture
 def shell():
     """An IPython shell, so display() outputs can be captured as a kernel would send them."""
+    report_job._not_done.clear()  # one kernel runs one notebook; here one process runs many steps
     yield InteractiveShell.instance()
     InteractiveShell.clear_instance()  # report.record behaves differently with a shell: leave none behind
+    report_job._not_done.clear()
 
 
 def markdown(cap) -> list[str]:
-    return [o.data["text/markdown"] for o in cap.outputs if "text/markdown" in o.data]
+    """The step's own Markdown outputs (the partial-report block of ``report.not_done`` is in ``missing``)."""
+    return [o.data["text/markdown"] for o in cap.outputs if "text/markdown" in o.data
+            and not o.data["text/markdown"].startswith("**Partial report:**")]
+
+
+def missing(cap) -> str | None:
+    """What the captured outputs recorded as missing (``report.not_done``: the job is then partial)."""
+    found = [o.data[report.RECORD_MIME]["value"] for o in cap.outputs
+             if report.RECORD_MIME in o.data and o.data[report.RECORD_MIME]["name"] == report.MISSING_RECORD]
+    return found[-1] if found else None
 
 
 def mavera_stats(sb) -> dict:
@@ -77,17 +89,22 @@ def test_mavera_step_says_why_it_stopped_and_the_notebook_goes_on(sandbox_env, s
     [shown] = markdown(cap)
     assert shown.startswith("**Mavera step stopped:** ") and shown.endswith(" The analysis above is saved; 1 made.")
     assert "max_credits=300" in shown
+    # The job is partial, with what is missing in one sentence, shown at the top of the report too.
+    assert missing(cap).startswith("The mavera step did not finish: ") and "max_credits=300" in missing(cap)
+    [block] = [o for o in cap.outputs if o.metadata.get("workbooks", {}).get("place") == "missing"]
+    assert "Partial report" in block.data["text/html"]
 
 
 def test_mavera_step_shows_nothing_when_all_went_well_and_lets_other_errors_through(shell):
     with capture_output() as cap, steps.mavera_step("never shown", label="Mave step"):
         pass
-    assert cap.outputs == []
+    assert cap.outputs == [] and report.missing() == []
     with pytest.raises(KeyError), steps.mavera_step("never shown"):
         raise KeyError("a bug, not a refusal")
     with capture_output() as cap, steps.mavera_step("Plan saved.", label="Mave step"):
         raise BudgetExceeded("Mave chat would cost up to 75 credits but only 10 remain.")
     assert markdown(cap) == ["**Mave step stopped:** Mave chat would cost up to 75 credits but only 10 remain. Plan saved."]
+    assert missing(cap) == "The mave step did not finish: Mave chat would cost up to 75 credits but only 10 remain."
 
 
 # ---------------------------------------------------------------------------------------------- personas
@@ -144,8 +161,11 @@ def empty_sandbox(tmp_path_factory):
 
 
 def test_without_ids_or_a_saved_file_the_tier_personas_are_found_by_name(empty_sandbox, shell):
-    with pytest.raises(params.ParameterError, match=r"run job 01 first .* or pass persona_ids"):
-        steps.choose_personas(MaveraClient.from_env(), [])
+    with capture_output() as cap:
+        none = steps.choose_personas(MaveraClient.from_env(), [])
+    # No personas is no error: the Klaviyo analysis comes first; the list says how to get them.
+    assert none == [] and "run job 01 first" in none.why and "or pass persona_ids" in none.why
+    assert markdown(cap)[0].startswith("**No focus-group personas:** No Mavera personas to ask: run job 01 first")
     ids = make_personas([customers.persona_name("VIP"), customers.persona_name("Occasional"), "Someone else"])
     with capture_output() as cap:
         chosen = steps.choose_personas(MaveraClient.from_env(), [])
@@ -284,7 +304,46 @@ def test_focus_group_that_does_not_complete_is_reported_and_resumed_by_a_rerun(s
 
 
 def test_other_mavera_errors_end_the_step_the_same_way(sandbox_env, shell, monkeypatch):
+    personas = make_personas(["steps-test: no workspace"])
     monkeypatch.delenv("MAVERA_WORKSPACE_ID")  # focus groups need a workspace: the client refuses with a sentence
-    with capture_output():
-        fg = steps.focus_group(MaveraClient.from_env(), "steps-test: no workspace", ["p1"], plan_for("B"), "B", 1)
+    with capture_output() as cap:
+        fg = steps.focus_group(MaveraClient.from_env(), "steps-test: no workspace", personas, plan_for("B"), "B", 1)
     assert fg.note.startswith("**The Mavera focus group did not complete:** MAVERA_WORKSPACE_ID is not set")
+    assert missing(cap).startswith("The Mavera focus group did not complete: MAVERA_WORKSPACE_ID is not set")
+
+
+# ---------------------------------------------------------------------------------------------- partial
+
+
+def test_focus_group_without_personas_says_how_to_get_them_and_sends_nothing(sandbox_env, shell):
+    """Analysis first: no personas is not a failed job but a focus group that did not run, and a partial job."""
+    before = mavera_stats(sandbox_env)["requests"]
+    chosen = steps.Personas()
+    chosen.why = focus_groups.NO_PERSONAS
+    with capture_output() as cap:
+        fg = steps.focus_group(MaveraClient.from_env(), "steps-test: nobody", chosen, plan_for("B"), "B", 5,
+                               saved="The channel analysis above is saved.")
+    assert fg.id is None and fg.answers.empty and fg.tagged.empty
+    assert fg.note == (f"**The focus group did not run:** {focus_groups.NO_PERSONAS} The channel analysis above is "
+                       "saved.")
+    assert missing(cap) == f"The focus group did not run: {focus_groups.NO_PERSONAS}"
+    assert "run job 01 first" in missing(cap) and "persona_ids" in missing(cap)
+    assert mavera_stats(sandbox_env)["requests"] == before
+
+
+def test_an_unknown_persona_is_found_by_a_free_lookup_before_the_group_is_created(sandbox_env, shell):
+    """A persona id Mavera no longer knows (a fresh Mavera, a deleted persona) is left out before the group is
+    created: no 400 after it, no credits; with none left the group does not run and the job is partial."""
+    [known] = make_personas(["steps-test: still here"])
+    mc = MaveraClient.from_env()
+    before = mavera_stats(sandbox_env)
+    with capture_output() as cap:
+        fg = steps.focus_group(mc, "steps-test: gone", ["cl_gone_since_yesterday"], plan_for("B"), "B", 2)
+    assert fg.id is None and "Mavera does not know the personas cl_gone_since_yesterday" in fg.note
+    assert "run job 01 again" in missing(cap)
+    after = mavera_stats(sandbox_env)
+    assert after["focus_groups_created"] == before["focus_groups_created"] and mc.credits_spent == 0
+    with capture_output() as cap:
+        fg = steps.focus_group(mc, "steps-test: one gone", ["cl_gone_since_yesterday", known], plan_for("B"), "B", 2)
+    assert fg.id and set(fg.answers["persona_id"]) == {known} and fg.note is None
+    assert "Mavera does not know 1 of the 2 personas (`cl_gone_since_yesterday`): they are left out." in markdown(cap)

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.focus_groups import MIN_ANSWERS, persona_supports
+from helpers.analysis.focus_groups import MIN_ANSWERS, directional, persona_supports
 
-__all__ = ["persona_customer_shares", "verdicts_by_customers", "weighted_lines", "weighted_support"]
+__all__ = ["one_verdict", "persona_customer_shares", "verdicts_by_customers", "weighted_lines", "weighted_support"]
 
 
 def persona_customer_shares(personas: Mapping[str, str], tier_sizes: Mapping[str, int]) -> dict[str, float]:
@@ -104,14 +104,56 @@ def weighted_lines(verdicts: pd.DataFrame) -> list[str]:
     name the part of the label before its parenthesis. A bundle whose customer verdict differs from the
     persona-count verdict says so.
     """
-    if not len(verdicts) or "customer_verdict" not in verdicts:
+    if not len(verdicts) or not {"customer_verdict", "persona_verdict"} & set(verdicts.columns):
         return []
+    # After one_verdict the customer verdict is `verdict` and the persona count's is `persona_verdict`.
+    by_customers, by_count = (("verdict", "persona_verdict") if "persona_verdict" in verdicts
+                              else ("customer_verdict", "verdict"))
     lines = ["- Weighted by customers (each tier persona counts for its tier's share of customers):"]
-    for row in verdicts.itertuples(index=False):
-        label = str(getattr(row, "bundle", row.subject)).split(" (", 1)[0]
-        note = "" if row.customer_verdict == row.verdict else (
-            f"; by persona count it would read “{row.verdict}”")
-        lines.append(f"  - {label}: {row.personas_supporting} of {row.personas} personas back it, standing for "
-                     f"{row.weighted_support:.0%} of customers ({row.customers_asked:.0%} asked) → "
-                     f"**{row.customer_verdict}**{note}.")
+    for row in verdicts.to_dict("records"):
+        label = str(row.get("bundle", row["subject"])).split(" (", 1)[0]
+        note = "" if row[by_customers] == row[by_count] else f"; by persona count it would read “{row[by_count]}”"
+        lines.append(f"  - {label}: {row['personas_supporting']} of {row['personas']} personas back it, standing "
+                     f"for {row['weighted_support']:.0%} of customers ({row['customers_asked']:.0%} asked) → "
+                     f"**{row[by_customers]}**{note}.")
     return lines
+
+
+_LABELS = {(True, True): "both support", (True, False): "data only", (False, True): "personas only",
+           (False, False): "neither"}
+
+
+def _persona_side(row, weighted: bool) -> str:
+    if weighted:
+        return (f"personas standing for {row.weighted_support:.0%} of the {row.customers_asked:.0%} of customers "
+                f"asked {'back' if row.customer_support else 'do not back'} it")
+    return f"{row.personas_supporting} of {row.personas} personas back it"
+
+
+def one_verdict(verdicts: pd.DataFrame, min_lift: float) -> pd.DataFrame:
+    """One verdict per bundle that combines the data and the personas, and ``why`` in one sentence.
+
+    Why: the report showed a persona-count verdict beside a customer-weighted one ("both support" next to
+    "data only"), leaving the reader to pick. The persona side is decided by customers when job 01's tiers
+    weigh the personas (``verdicts_by_customers``: ``customer_support``), else by a majority of personas
+    (``persona_support``); ``verdict`` is then one of "both support", "data only", "personas only",
+    "neither", ``agree`` whether the two sides agree, and ``why`` gives the lift against ``min_lift``, the
+    persona side and its n per persona (directional). The persona-count verdict stays as ``persona_verdict``
+    when it was replaced; ``customer_verdict`` goes (it is ``verdict`` now).
+    """
+    if not len(verdicts):
+        return verdicts.assign(why=pd.Series(dtype=str))
+    weighted = "customer_support" in verdicts
+    out = verdicts.copy()
+    personas = out["customer_support"] if weighted else out["persona_support"]
+    if weighted:
+        out["persona_verdict"] = out["verdict"]
+    out["verdict"] = [_LABELS[(bool(d), bool(p))] for d, p in zip(out["data_support"], personas, strict=True)]
+    out["agree"] = out["data_support"].astype(bool) == personas.astype(bool)
+    out["why"] = [
+        f"Bought together {row.lift:.1f}× as often as chance ({'at least' if row.data_support else 'below'} "
+        f"{min_lift:g}×, so the data {'backs' if row.data_support else 'does not back'} it) and "
+        f"{_persona_side(row, weighted)} ({directional(int(row.min_answers), 'persona')}): {row.verdict}."
+        for row in out.itertuples(index=False)
+    ]
+    return out.drop(columns=["customer_verdict"], errors="ignore")

@@ -375,3 +375,106 @@ def quote_lines(
         note = f" ({score_label} {row.score:g}; group median {row.group_median:g})" if known else ""
         lines.append(f"- **{where}**{note}: “{escape(row.quote).replace(chr(10), ' ')}”")
     return lines
+
+
+# ---------------------------------------------------------------------------------------------- evidence
+
+
+def directional(n: int | None, cell: str = "persona") -> str:
+    """The caveat every persona-based finding carries, with its ``n`` per cell: "directional: synthetic
+    respondents, n = 5 per persona" (``n`` None or 0: without the count)."""
+    count = f", n = {int(n)} per {cell}" if n else ""
+    return f"directional: synthetic respondents{count}"
+
+
+QUALITY_COLUMNS = ["open_answers", "distinct", "repeat_prompt", "same_across_subjects"]
+_WORD = r"[\w']+"
+
+
+def _words(text: object) -> list[str]:
+    import re
+
+    return re.findall(_WORD, str(text).casefold())
+
+
+def _shingles(words: Sequence[str], size: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def repeats_prompt(answer: object, prompts: Iterable[object], min_words: int = 5) -> bool:
+    """Does the answer repeat a run of at least ``min_words`` words of one of ``prompts`` (the question, the
+    stimulus, the persona's own name or description)? Case and punctuation are ignored. A prompt shorter
+    than ``min_words`` words (a persona name like "CLV tier: VIP") counts when the answer holds it whole."""
+    words = _words(answer)
+    said = _shingles(words, min_words)
+    for prompt in prompts:
+        asked = _words(prompt)
+        if not asked:
+            continue
+        if len(asked) < min_words:
+            if len(asked) >= 2 and tuple(asked) in _shingles(words, len(asked)):
+                return True
+        elif said & _shingles(asked, min_words):
+            return True
+    return False
+
+
+def answer_quality(
+    answers: pd.DataFrame, context: str = "", personas: Mapping[str, str] | None = None, min_words: int = 5
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The open answers, each flagged, and their counts: whether the synthetic respondents said anything.
+
+    Why: an open answer that repeats its prompt (the question, the stimulus ``context``, the persona's own
+    name from ``personas`` {id: name or description}) or that one respondent gives word for word about
+    every subject is not a reason: it is the generator's template. Such answers are counted and flagged,
+    never quoted as insight. ``answers`` is tagged (``tag_questions``: with ``subject``); returns the open
+    answers with ``repeats_prompt`` and ``same_across_subjects`` columns, and ``{open_answers, distinct,
+    repeat_prompt, same_across_subjects}``. "Same across subjects": the respondent answered at least two
+    subjects and gave the same text (case and spacing ignored) for all of them.
+    """
+    empty = {key: 0 for key in QUALITY_COLUMNS}
+    if answers.empty:
+        return answers.assign(repeats_prompt=pd.Series(dtype=bool), same_across_subjects=pd.Series(dtype=bool)), empty
+    kind = answers["type"].astype(str).str.lower()
+    texts = answers[kind.isin(OPEN_TYPES)].copy()
+    texts["answer"] = texts["answer"].map(lambda a: "" if a is None or (isinstance(a, float) and np.isnan(a)) else str(a))
+    texts = texts[texts["answer"].str.strip() != ""]
+    if texts.empty:
+        return texts.assign(repeats_prompt=pd.Series(dtype=bool), same_across_subjects=pd.Series(dtype=bool)), empty
+    names = personas or {}
+    texts["repeats_prompt"] = [
+        repeats_prompt(a, [q, context, names.get(p, "")], min_words)
+        for a, q, p in zip(texts["answer"], texts["question"], texts["persona_id"], strict=True)
+    ]
+    key = texts["answer"].str.casefold().str.split().str.join(" ")
+    texts["same_across_subjects"] = False
+    if "subject" in texts:
+        per = texts.assign(_key=key).groupby(["persona_id", "respondent"], sort=False)
+        for _, group in per:
+            if group["subject"].nunique() >= 2 and group["_key"].nunique() == 1:
+                texts.loc[group.index, "same_across_subjects"] = True
+    counts = {"open_answers": len(texts), "distinct": int(key.nunique()),
+              "repeat_prompt": int(texts["repeats_prompt"].sum()),
+              "same_across_subjects": int(texts["same_across_subjects"].sum())}
+    return texts, counts
+
+
+def quality_line(counts: Mapping[str, int], subjects: str = "subjects") -> str | None:
+    """One Markdown bullet on the open answers' quality (``answer_quality``'s counts), or None without any.
+
+    Flags, in plain words, answers that repeat their prompt and answers that are the same for every one of
+    the ``subjects`` ("bundles", "messages"): the open answers then explain nothing, and the scores are read
+    with that in mind."""
+    total = int(counts.get("open_answers") or 0)
+    if not total:
+        return None
+    line = f"- Open answers: {total}, {int(counts.get('distinct') or 0)} distinct"
+    problems = []
+    if counts.get("repeat_prompt"):
+        problems.append(f"{counts['repeat_prompt']} repeat their prompt")
+    if counts.get("same_across_subjects"):
+        problems.append(f"{counts['same_across_subjects']} are the same sentence for every one of the {subjects}")
+    if not problems:
+        return line + "; none repeats its prompt or is the same for every one of the " + subjects + "."
+    return (line + "; **flagged:** " + ", ".join(problems) + ". Such answers are the generator's template, not "
+            "reasons: read the scores as directional and the quotes with care.")

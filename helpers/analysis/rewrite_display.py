@@ -114,6 +114,6 @@ def rewrite_cards(rewrites: pd.DataFrame, opt_out: str = OPT_OUT) -> str:
         checks = _clean(row.get("checks"))
         card = f"#### {title}{variant}{part}\n\n{copy}"
         if checks is not None:  # not checked (no column or NaN): say nothing rather than "ready"
-            card += "\n\n*" + ("ready to paste" if checks in ("", "ok") else f"check: {escape(checks)}") + "*"
+            card += "\n\n*" + ("ready to paste" if checks in ("", "ok") else f"needs editing: {escape(checks)}") + "*"
         cards.append(card)
     return "\n\n---\n\n".join(cards)

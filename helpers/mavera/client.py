@@ -348,6 +348,22 @@ class MaveraClient:
             params["is_custom"] = "true"
         return list(self._list("/personas", params))
 
+    def get_persona(self, persona_id: str) -> dict | None:
+        """The persona ``persona_id`` (GET /personas/{id} is free), or None when Mavera does not know it (404):
+        a focus group asks only personas that exist, instead of learning it from a 400 after creating one."""
+        try:
+            return self._get(f"/personas/{persona_id}")
+        except MaveraAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def unknown_personas(self, persona_ids: Sequence[str]) -> list[str]:
+        """The ids among ``persona_ids`` that Mavera does not know (one free GET each); none in a dry run."""
+        if self.dry_run:
+            return []
+        return [pid for pid in persona_ids if self.get_persona(pid) is None]
+
     def find_persona(self, name: str) -> dict | None:
         """The custom persona with exactly this name (case-insensitive), or None."""
         wanted = name.strip().lower()

@@ -8,12 +8,15 @@ and ``next_steps``. Nothing here imports the exporter (nbconvert): kernels stay 
 """
 
 from helpers.report.job import (
+    MISSING_RECORD,
     RECORD_MIME,
     SANDBOX_BANNER,
     Job,
     Period,
     currency,
     headless,
+    missing,
+    not_done,
     period,
     progress,
     read_json,
@@ -26,6 +29,7 @@ from helpers.report.job import (
 )
 
 __all__ = [
-    "RECORD_MIME", "SANDBOX_BANNER", "Job", "Period", "currency", "headless", "period", "progress",
+    "MISSING_RECORD", "RECORD_MIME", "SANDBOX_BANNER", "Job", "Period", "currency", "headless", "missing",
+    "not_done", "period", "progress",
     "read_json", "read_records", "record", "record_usage", "run_dir", "setup", "show_sandbox_banner",
 ]

@@ -15,14 +15,16 @@ from collections.abc import Sequence
 from typing import Any
 
 PLACE_KEY = "workbooks"
-HEADER, FINDINGS, SINCE = "header", "findings", "since"
-PLACES = (HEADER, FINDINGS, SINCE)  # their order at the top of a report
+HEADER, FINDINGS, SINCE, MISSING = "header", "findings", "since", "missing"
+PLACES = (MISSING, HEADER, FINDINGS, SINCE)  # their order at the top of a report: what is missing first
+MISSING_CLASS = "workbooks-missing"
 HEADER_CLASS = "workbooks-header"
 FINDINGS_CLASS = "workbooks-findings"
 SINCE_CLASS = "workbooks-since"
 MAX_FINDINGS = 5  # a reader takes in five lines; more fold under "more findings"
 
 _BOX = {
+    MISSING_CLASS: "border-left:4px solid #b45309;background:#fffbeb;padding:0.5rem 1rem;margin:0.5rem 0",
     HEADER_CLASS: "color:#374151;margin:0.25rem 0 0.5rem",
     FINDINGS_CLASS: "border-left:4px solid #1d4ed8;background:#eff6ff;padding:0.5rem 1rem;margin:0.5rem 0",
     SINCE_CLASS: "border-left:4px solid #6b7280;background:#f9fafb;padding:0.5rem 1rem;margin:0.5rem 0",
@@ -75,6 +77,12 @@ def findings_html(lines: Sequence[str], more: Sequence[str] = (), title: str = "
     body = _bullets(first) if first else "<p>No findings: the notebook stopped before its analysis.</p>"
     return (f'<div class="{FINDINGS_CLASS}" style="{_BOX[FINDINGS_CLASS]}">'
             f"<h2>{html.escape(title)}</h2>{body}{more_html}</div>")
+
+
+def missing_html(sentences: Sequence[str]) -> str:
+    """The partial report's opening: which part is missing and why (``helpers.report.not_done``)."""
+    return (f'<div class="{MISSING_CLASS}" style="{_BOX[MISSING_CLASS]}">'
+            f"<h2>Partial report: the Klaviyo analysis is here, a Mavera step is not</h2>{_bullets(sentences)}</div>")
 
 
 def since_html(previous_date: str, lines: Sequence[str]) -> str:

@@ -74,11 +74,12 @@ def manifests(root: Path, *, sandbox: bool, until: str | None = None) -> list[di
 
 
 def succeeded_entry(job: dict[str, Any]) -> dict[str, Any] | None:
-    """The successful report a run.json entry stands for: itself, or the one a failed rerun kept."""
+    """The successful report a run.json entry stands for: itself, or the one a failed or partial rerun kept.
+    A partial report (a Mavera step missing) is not one: its findings lack that step's part."""
     if job.get("status") == "succeeded":
         return job
     kept = job.get("previous_success")
-    return kept if isinstance(kept, dict) else None
+    return kept if isinstance(kept, dict) and kept.get("status", "succeeded") == "succeeded" else None
 
 
 def previous_run(root: Path, stem: str, *, sandbox: bool, run_date: str) -> Previous | None:

@@ -31,6 +31,8 @@ from helpers.report.currency import currency as currency_of
 from helpers.report.periods import Period, period  # noqa: F401  (re-exported: report.period)
 
 RECORD_MIME = "application/vnd.workbooks.record+json"
+# The record a partial job leaves (``not_done``): the runner marks the job "partial" with this sentence.
+MISSING_RECORD = "missing"
 SANDBOX_BANNER = "Sandbox data — synthetic shop, not your Klaviyo account"
 _UNSET = object()
 
@@ -325,6 +327,30 @@ def record(name: str, value: Any) -> None:
 
     # The empty text/plain keeps JupyterLab from showing "no renderer for this MIME type".
     display({RECORD_MIME: payload, "text/plain": ""}, raw=True)
+
+
+_not_done: list[str] = []  # this kernel's missing parts, in order (one kernel runs one notebook)
+
+
+def not_done(sentence: str) -> None:
+    """Say that a part of this report was not done and why (one sentence, e.g. "The focus group did not run:
+    Mavera has no credits left."): shown at the top of the report, and recorded as ``missing`` so the runner
+    publishes the job as ``partial`` with that sentence (``run.json``, ``index.html``). Called by the Mavera
+    steps of ``helpers.steps`` whenever they stop; a notebook calls it for any other step it could not do."""
+    from helpers.report import blocks as report_blocks
+
+    text = " ".join(str(sentence).replace("**", "").split())
+    if not text or text in _not_done:
+        return
+    _not_done.append(text)
+    report_blocks.show(report_blocks.MISSING, report_blocks.missing_html([text]), f"Partial report: {text}",
+                       markdown=f"**Partial report:** {text}")
+    record(MISSING_RECORD, " ".join(_not_done))
+
+
+def missing() -> list[str]:
+    """What :func:`not_done` said so far in this kernel."""
+    return list(_not_done)
 
 
 def record_usage(klaviyo=None, mavera=None) -> None:

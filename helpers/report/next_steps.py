@@ -44,8 +44,15 @@ def rewrites(rewrites_df: pd.DataFrame, flagged: pd.DataFrame, watch: pd.DataFra
     """Paste the rewrites in, rerun the step that did not run, or say there is nothing to change."""
     names = lambda frame: [f"'{n}'" for n in frame["message_name"].drop_duplicates()]  # noqa: E731
     if rewrites_df is not None and not rewrites_df.empty:
-        return (f"**Next step:** paste the {len(rewrites_df)} rewrites of {_list(names(rewrites_df))} into those "
-                "flow messages in Klaviyo (section 4; all in `rewrites.csv`), then compare over the next 30–90 days.")
+        checks = rewrites_df["checks"] if "checks" in rewrites_df.columns else pd.Series("ok", index=rewrites_df.index)
+        ready, editing = rewrites_df[checks == "ok"], rewrites_df[checks != "ok"]
+        edit = (f"; edit the {len(editing)} marked “needs editing” first (section 4 says why)" if len(editing) else "")
+        if ready.empty:
+            return (f"**Next step:** edit the {len(editing)} rewrites of {_list(names(editing))} marked “needs "
+                    "editing” (section 4 says why) before pasting them into Klaviyo.")
+        return (f"**Next step:** paste the {len(ready)} ready rewrites of {_list(names(ready))} into those "
+                f"flow messages in Klaviyo (section 4; all in `rewrites.csv`){edit}, then compare over the next "
+                "30–90 days.")
     if flagged is not None and not flagged.empty:
         return (f"**Next step:** rerun the rewrite step for {_list(names(flagged))}: Mavera made no rewrites in "
                 "this run (section 4 says why).")
@@ -92,7 +99,16 @@ def bundles(verdicts: pd.DataFrame) -> str:
         parts.append("test " + _list(mixed["bundle"].tolist()) + " with a small audience first (data and personas disagree)")
     if not parts:
         return "**Next step:** none of the tested bundles is backed; keep the products apart."
-    return "**Next step:** " + "; ".join(parts) + "."
+    return NextStep("**Next step:** " + "; ".join(parts) + f". Persona answers are {_directional(verdicts, 'min_answers')}.",
+                    PERSONAS)
+
+
+def _directional(frame: pd.DataFrame, column: str) -> str:
+    """The persona caveat with the smallest n per persona in ``column`` (a finding reaching the index keeps it)."""
+    from helpers.analysis.focus_groups import directional
+
+    counts = pd.to_numeric(frame[column], errors="coerce").dropna() if column in frame.columns else pd.Series()
+    return directional(int(counts.min()) if len(counts) else None)
 
 
 def channels(recommendations: pd.DataFrame, winner_by_metric: Mapping[str, str], significant: Mapping[str, bool]) -> str:
@@ -104,7 +120,8 @@ def channels(recommendations: pd.DataFrame, winner_by_metric: Mapping[str, str],
             who = _list(rows["persona"].astype(str).tolist()) if "persona" in rows.columns else f"{len(rows)} personas"
             verb = "A/B test email against SMS for" if choice == "test both" else f"reach {who} on"
             groups.append(f"{verb} {who}" if choice == "test both" else f"{verb} {names.get(choice, choice)}")
-        return NextStep("**Next step:** " + "; ".join(groups) + ".", PERSONAS)
+        return NextStep("**Next step:** " + "; ".join(groups) + f". Persona answers are {_directional(recommendations, 'n')}.",
+                        PERSONAS)
     sig = [m for m, s in significant.items() if s and m in winner_by_metric]
     if "revenue_per_recipient" in sig:
         return (f"**Next step:** lead with {names.get(winner_by_metric['revenue_per_recipient'], '?')}, which earns "

@@ -27,6 +27,7 @@ from helpers.runner import execute, mail, plan, publish
 from helpers.runner import pdf as pdf_export
 from helpers.runner.results import (
     FAILED,
+    PARTIAL,
     TRANSIENT,
     JobResult,
     RunError,
@@ -96,7 +97,7 @@ def run_jobs(
         finished: _Publisher | None = None  # set once jobs may start: an interrupt before it ran none
         try:
             with contextlib.ExitStack() as stack:
-                env, is_sandbox = _connect(stack, sandbox, seed, echo)
+                env, is_sandbox = _connect(stack, sandbox, seed, echo, out_root)
                 if sandbox and project_notebooks:
                     with environment(env):  # the sandbox's URLs and keys; the rest (cache folder) is the user's
                         plan.check_settings()
@@ -194,15 +195,26 @@ class _Publisher:
             self.results.append(job)
         if job.ok:
             self.echo(f"[{job.notebook}] succeeded in {job.seconds:.1f} s -> {self.run_dir / (job.html or job.ipynb)}")
+        elif job.status == PARTIAL:
+            kept = " (the day's complete report stays published)" if job.previous_success else ""
+            self.echo(f"[{job.notebook}] PARTIAL in {job.seconds:.1f} s -> {self.run_dir / (job.html or job.ipynb)}: "
+                      f"{job.missing}{kept}")
         else:
             kept = " (earlier successful report kept)" if job.previous_success else ""
             self.echo(f"[{job.notebook}] FAILED in {job.seconds:.1f} s: {job.error}{kept}")
 
 
+def sandbox_state_file(out_root: Path, seed: int) -> Path:
+    """Where ``--sandbox`` keeps the emulated Mavera's personas for this output folder and seed, so a run of 04
+    or 05 alone finds the personas job 01 made in an earlier run, as it would on the real Mavera."""
+    return out_root / f".sandbox-mavera-seed{seed}.json"
+
+
 def _connect(
-    stack: contextlib.ExitStack, sandbox: bool, seed: int, echo: Callable[[str], None]
+    stack: contextlib.ExitStack, sandbox: bool, seed: int, echo: Callable[[str], None], out_root: Path | None = None
 ) -> tuple[dict[str, str], bool]:
-    """(environment for the kernels, whether the data is from a sandbox); starts the sandbox if asked."""
+    """(environment for the kernels, whether the data is from a sandbox); starts the sandbox if asked, its Mavera
+    personas kept under ``out_root`` (:func:`sandbox_state_file`; None: this sandbox only)."""
     env: dict[str, str] = {}
     if sandbox:
         from sandbox import Sandbox  # the runner's only import of the emulator
@@ -211,7 +223,8 @@ def _connect(
         # WORKBOOKS_SANDBOX_NO_PREDICTIONS=1: an account without Klaviyo's predictive analytics (python -m sandbox
         # --no-predictions), so job 01 models churn and CLV from the orders.
         predictions = os.environ.get("WORKBOOKS_SANDBOX_NO_PREDICTIONS", "").strip() not in ("1", "true", "yes")
-        sb = stack.enter_context(Sandbox(seed=seed, rate_scale=scale, predictions=predictions))
+        state = sandbox_state_file(out_root, seed) if out_root is not None else None
+        sb = stack.enter_context(Sandbox(seed=seed, rate_scale=scale, predictions=predictions, mavera_state=state))
         env.update(sb.env())
         limits = "" if scale == 1 else ", limits off" if scale == 0 else f", limits x{scale:g}"
         shop = "" if predictions else ", no predictions"

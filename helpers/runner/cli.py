@@ -3,6 +3,9 @@
 Exit codes, for schedulers (an Airflow task may retry on 1 and not on 2):
 
 - 0: every job succeeded;
+- 3: no job failed, but at least one is partial: its Klaviyo analysis is published and a Mavera step is missing
+  (no personas, refused, out of credits or budget, an outage after retries); run.json's ``missing`` says what.
+  Rerunning now would miss it again until that is fixed (docs/airflow.md: the DAG fails the task without retry);
 - 1: a job failed at run time, possibly for a passing reason (network, a 5xx, a Mavera outage, a timeout,
   a full disk): a retry may succeed;
 - 2: the run could not start (bad flag, parameter, setting or key, unusable ``--out``, bad accounts file or
@@ -22,7 +25,7 @@ from helpers.redaction import redact, secrets
 from helpers.runner import account as accounts
 from helpers.runner import plan
 from helpers.runner.batch import DEFAULT_SEED, DEFAULT_TIMEOUT, DEFAULT_WORKERS, mail_day, run_jobs
-from helpers.runner.results import EXIT_PERMANENT, PERMANENT, RunError, RunInterrupted, Terminated
+from helpers.runner.results import EXIT_PERMANENT, PARTIAL, PERMANENT, RunError, RunInterrupted, Terminated
 from helpers.runner.workers import interrupts
 from helpers.scheduling.accounts import Account
 
@@ -128,10 +131,12 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # run_jobs turns every later one into RunInterrupted
         print("interrupted before any job ran; earlier reports untouched", flush=True)
         return 143 if isinstance(exc, Terminated) else 130
-    failed = [job.notebook for job in result.jobs if not job.ok]
+    failed = [job.notebook for job in result.jobs if not job.published_analysis]
+    partial = [job.notebook for job in result.jobs if job.status == PARTIAL]
     permanent = [job.notebook for job in result.jobs if job.failure == PERMANENT]
-    summary = f"{len(result.jobs) - len(failed)} of {len(result.jobs)} job(s) succeeded"
-    print(f"{summary}{'; failed: ' + ', '.join(failed) if failed else ''}")
+    summary = f"{len(result.jobs) - len(failed) - len(partial)} of {len(result.jobs)} job(s) succeeded"
+    print(f"{summary}{'; partial: ' + ', '.join(partial) if partial else ''}"
+          f"{'; failed: ' + ', '.join(failed) if failed else ''}")
     if permanent:
         print(f"not worth retrying before a fix: {', '.join(permanent)} (a parameter or setting is wrong)")
     print(f"index: {result.index}")

@@ -26,7 +26,7 @@ from helpers.runner import pdf
 from helpers.runner.export import export_html
 from helpers.runner.files import write_atomic
 from helpers.runner.report_html import failed_report_html, failure_sentence
-from helpers.runner.results import FAILED, PERMANENT, SUCCEEDED, TRANSIENT, JobResult, RunError
+from helpers.runner.results import FAILED, PARTIAL, PERMANENT, SUCCEEDED, TRANSIENT, JobResult, RunError
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
@@ -149,10 +149,11 @@ def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[st
     if task.get("pdf") and html_name:
         pdf_name, pdf_error = _export_pdf(staging, html_name)
         error = error or pdf_error
+    missing = None if error else missing_part(metrics)
     return asdict(
         JobResult(
             notebook=stem,
-            status=FAILED if error else SUCCEEDED,
+            status=FAILED if error else PARTIAL if missing else SUCCEEDED,
             ipynb=ipynb,
             html=html_name,
             pdf=pdf_name,
@@ -164,8 +165,16 @@ def _execute_one(task: dict[str, Any], started_at: str, begin: float) -> dict[st
             finished_at=_now(),
             title=_title(nb),
             failure=(failure_kind(exc) if exc is not None else TRANSIENT) if error else None,
+            missing=missing,
         )
     )
+
+
+def missing_part(metrics: dict[str, Any]) -> str | None:
+    """What a finished notebook said it did not do (``helpers.report.not_done``), redacted; None: nothing."""
+    said = metrics.get(report.MISSING_RECORD)
+    text = " ".join(str(said).split()) if said else ""
+    return redact(text) if text else None
 
 
 def _title(nb) -> str | None:

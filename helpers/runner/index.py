@@ -56,7 +56,7 @@ def headline(value: Any) -> str:
 
 
 # Metrics every notebook records for the run, or that only the runner and history read: never a "finding".
-_USAGE = {"klaviyo_requests", "mavera_credits", "sandbox", "headlines", "period", "currency"}
+_USAGE = {"klaviyo_requests", "mavera_credits", "sandbox", "headlines", "period", "currency", report.MISSING_RECORD}
 
 
 def _number(value: Any) -> float:
@@ -111,7 +111,7 @@ def _clock(stamp: str | None) -> str:
 def _row(job: dict[str, Any], run_times: dict[str, str] | None = None) -> dict[str, Any]:
     kept = job.get("previous_success")
     metrics = job.get("metrics") or {}
-    if job.get("status") == "failed" and kept:
+    if job.get("status") in ("failed", "partial") and kept:
         metrics = kept.get("metrics") or metrics  # what the still-published report found
     usage = job.get("metrics") or {}
     return {
@@ -120,7 +120,9 @@ def _row(job: dict[str, Any], run_times: dict[str, str] | None = None) -> dict[s
         "status": job.get("status", "?"),
         "sandbox": bool(job.get("sandbox")),
         "error": failure_sentence(job["error"]) if job.get("error") else None,
-        "kept": {"html": kept.get("html"), "ipynb": kept.get("ipynb")} if kept else None,
+        "missing": job.get("missing") if job.get("status") == "partial" else None,
+        "kept": {"html": kept.get("html"), "ipynb": kept.get("ipynb"),
+                 "what": "partial" if kept.get("status") == "partial" else "successful"} if kept else None,
         "seconds": f"{float(job.get('seconds') or 0):.1f}",
         "finished_at": _when(job.get("finished_at")),
         "html": job.get("html"),

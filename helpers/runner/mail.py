@@ -99,7 +99,7 @@ def job_summary(job: dict[str, Any]) -> dict[str, Any]:
         next_step = next((h for h in headlines if h.lower().startswith("next step")), "")
     findings = [h for h in headlines if h != next_step]
     status = job.get("status", "failed")
-    error = failure_sentence(job["error"]) if job.get("error") else ""
+    error = failure_sentence(job["error"]) if job.get("error") else str(job.get("missing") or "")  # partial: what
     return {
         "title": _clean(job.get("title") or job.get("notebook", "?")),
         "status": _STATUS.get(status, status),

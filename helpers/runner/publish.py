@@ -1,9 +1,12 @@
 """The day folder ``<out>/<date>/``: staging, the day lock, publishing one job, ``run.json``.
 
 Same-day reruns: a succeeded job replaces the day's report for that notebook, and the report it
-replaces moves to ``<date>/previous/<HHMMSS-id>/``. A failed job never replaces a succeeded one: it is
-kept beside it as ``NN_name.failed.ipynb`` / ``.failed.html`` / ``NN_name.failed/``, and its run.json
-entry (status ``failed``) carries ``previous_success`` pointing at the report that is still published.
+replaces moves to ``<date>/previous/<HHMMSS-id>/``. A failed or partial job never replaces a succeeded one:
+it is kept beside it as ``NN_name.failed.ipynb`` / ``.failed.html`` / ``NN_name.failed/`` (``.partial``
+likewise), and its run.json entry (status ``failed`` or ``partial``) carries ``previous_success`` pointing at
+the report that is still published. With no succeeded report that day a partial one is published under the
+plain name, and a failed rerun is then kept beside it in turn (``previous_success`` names the partial report,
+with its ``status``): a published Klaviyo analysis is never replaced by a failure.
 Sandbox and real reports never share a day folder (:func:`separate_kinds`).
 """
 
@@ -27,9 +30,10 @@ from typing import Any
 from helpers.runner.files import write_atomic
 from helpers.runner.index import render_index
 from helpers.runner.plan import Notebook
-from helpers.runner.results import FAILED, SUCCEEDED, TRANSIENT, JobResult, RunError
+from helpers.runner.results import FAILED, PARTIAL, SUCCEEDED, TRANSIENT, JobResult, RunError
 
-_KEPT_FIELDS = ("ipynb", "html", "pdf", "seconds", "metrics", "finished_at")
+_KEPT_FIELDS = ("status", "ipynb", "html", "pdf", "seconds", "metrics", "finished_at", "missing")
+_BESIDE = (FAILED, PARTIAL)  # the suffixes of attempts kept beside a published report
 
 
 def check_writable(run_dir: Path, out: Path) -> None:
@@ -265,9 +269,9 @@ def seed_staging(run_dir: Path, staging: Path, selected: list[Notebook], sandbox
 # ---------------------------------------------------------------------------------------------- one job
 
 
-def _names(stem: str, failed: bool) -> tuple[str, str, str, str]:
-    """(notebook, report, artifact folder, PDF) as published."""
-    base = f"{stem}.failed" if failed else stem
+def _names(stem: str, beside: str | None = None) -> tuple[str, str, str, str]:
+    """(notebook, report, artifact folder, PDF) names: published, or kept beside as ``<stem>.<beside>``."""
+    base = f"{stem}.{beside}" if beside else stem
     return f"{base}.ipynb", f"{base}.html", base, f"{base}.pdf"
 
 
@@ -282,16 +286,24 @@ def _retire(run_dir: Path, names: Iterable[str], stamp: str) -> None:
         os.replace(path, target / path.name)
 
 
-def _published_success(run_dir: Path, manifest: dict[str, Any], stem: str) -> dict[str, Any] | None:
-    """The day's succeeded report of ``stem`` that is still on disk, as its run.json fields; or None."""
+def _protected(run_dir: Path, manifest: dict[str, Any], stem: str, status: str) -> dict[str, Any] | None:
+    """The day's published report of ``stem`` that a job of ``status`` must not replace, as its run.json fields
+    (with its ``status``); or None. A succeeded report is protected from failed and partial attempts, a
+    partial one from failed attempts; a succeeded job replaces either."""
+    if status not in _BESIDE:
+        return None
     previous = next((j for j in manifest["jobs"] if j.get("notebook") == stem), None)
+    if previous is None:
+        return None
     good = None
-    if previous and previous.get("status") == SUCCEEDED:
-        good = {k: previous.get(k) for k in _KEPT_FIELDS}
-    elif previous and previous.get("previous_success"):
+    if previous.get("previous_success"):
         good = previous["previous_success"]
+    elif previous.get("status") == SUCCEEDED or (previous.get("status") == PARTIAL and status == FAILED):
+        good = {k: previous.get(k) for k in _KEPT_FIELDS}
     if good and not (run_dir / str(good.get("ipynb"))).exists():
         return None  # the report it names is gone; nothing to protect
+    if good and good.get("status", SUCCEEDED) == PARTIAL and status == PARTIAL:
+        return None  # a partial attempt replaces a partial one
     return good
 
 
@@ -331,10 +343,10 @@ def _why(exc: OSError) -> tuple[int | None, str]:
     return exc.errno, exc.strerror or str(exc)[:200]
 
 
-def _move_in(run_dir: Path, staging: Path, job: JobResult, failed_beside: bool, artifacts_copy: Path | None) -> None:
-    """Move the job's notebook, report and artifact copy from staging to their published names."""
+def _move_in(run_dir: Path, staging: Path, job: JobResult, beside: str | None, artifacts_copy: Path | None) -> None:
+    """Move the job's notebook, report and artifact copy from staging to their published (or beside) names."""
     stem = job.notebook
-    ipynb, html_name, artifacts, pdf_name = _names(stem, failed=failed_beside)
+    ipynb, html_name, artifacts, pdf_name = _names(stem, beside)
     if job.ipynb:
         os.replace(staging / job.ipynb, run_dir / ipynb)
         job.ipynb = ipynb
@@ -362,15 +374,16 @@ def publish(
             echo(moved)
         manifest = read_manifest(run_dir)
         artifacts_copy = _copy_artifacts(run_dir, staging, job, stamp)
-        good = _published_success(run_dir, manifest, stem)
-        keep_beside = job.status == FAILED and good is not None
-        if keep_beside:
-            _retire(run_dir, _names(stem, failed=True), stamp)
+        good = _protected(run_dir, manifest, stem, job.status)
+        beside = job.status if good is not None else None
+        attempts = [name for kind in _BESIDE for name in _names(stem, kind)]
+        if beside:
+            _retire(run_dir, attempts, stamp)
             job.previous_success = good
         else:
-            _retire(run_dir, (*_names(stem, failed=False), *_names(stem, failed=True)), stamp)
+            _retire(run_dir, (*_names(stem), *attempts), stamp)
         try:
-            _move_in(run_dir, staging, job, keep_beside, artifacts_copy)
+            _move_in(run_dir, staging, job, beside, artifacts_copy)
         finally:
             if artifacts_copy is not None and artifacts_copy.exists():  # moving in failed part-way
                 shutil.rmtree(artifacts_copy, ignore_errors=True)

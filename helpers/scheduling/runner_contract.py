@@ -9,7 +9,8 @@ and, for an account whose entry names ``email_to``, once all its jobs have ended
     <python> -m helpers.run --account NAME [--accounts FILE] --date YYYY-MM-DD --mail-only [--out DIR]
 
 exits 0 when the job succeeded, 1 when it failed (worth a retry), 2 when it could not start or failed for a
-reason a retry cannot fix (bad parameter, setting or key), 130/143 when interrupted. Keys reach the runner
+reason a retry cannot fix (bad parameter, setting or key), 3 when it is partial (its Klaviyo analysis is
+published, a Mavera step is missing: no retry, but the task fails so someone sees it), 130/143 when interrupted. Keys reach the runner
 only through its environment, under the variable names the accounts file gives; never in argv.
 
 Standard library only, like :mod:`helpers.scheduling.accounts`: the DAG imports it inside Airflow's environment.
@@ -26,6 +27,10 @@ from helpers.scheduling.accounts import SECRETS, Account
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1  # the job ran and failed: a timeout, a dead kernel, an API outage; retry with backoff
 EXIT_BAD_SETUP = 2  # bad flag, parameter, setting or key: the same command fails the same way; never retry
+# The report is published without its Mavera part (no personas, no credits, refused, an outage after the
+# client's retries): a retry minutes later would spend the task's time to miss it again (or, after an outage,
+# redo the whole Klaviyo fetch for it), so no retry; the task fails so the missing part is seen.
+EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = (130, 143)  # Ctrl-C / SIGTERM (a scheduler stopping the task); published reports kept
 ACCOUNT_FLAG = "--account"
 
@@ -79,11 +84,14 @@ def mail_argv(
 
 
 def verdict(exit_code: int) -> str:
-    """``"ok"``, ``"fail"`` (no retry can help) or ``"retry"`` for a runner exit code."""
+    """``"ok"``, ``"fail"`` (no retry can help), ``"partial"`` (published without its Mavera part: fail the
+    task, no retry) or ``"retry"`` for a runner exit code."""
     if exit_code == EXIT_OK:
         return "ok"
     if exit_code == EXIT_BAD_SETUP:
         return "fail"
+    if exit_code == EXIT_PARTIAL:
+        return "partial"
     return "retry"  # 1, an interrupt (the task was stopped), or a crash (negative: killed by a signal)
 
 

@@ -19,6 +19,7 @@ import math
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -30,6 +31,7 @@ from .answers import answer_group
 from .generations import APPS_BY_ID, GENERATION_APPS, generate_text
 from .mave import mave_answer
 from .seeded import digest
+from .state import PersonaState
 
 REQUESTS_PER_MINUTE = 240  # Professional tier (guides/rate-limits)
 WINDOW_S = 60.0  # sliding window per API key
@@ -68,7 +70,10 @@ def _iso(ts: float) -> str:
 class MaveraEmulator:
     """A werkzeug WSGI app emulating Mavera's API for one workspace and one API key."""
 
-    def __init__(self, seed: int, api_key: str, workspace_id: str, credits: int = 20000, rate_scale: float = 1.0):
+    def __init__(self, seed: int, api_key: str, workspace_id: str, credits: int = 20000, rate_scale: float = 1.0,
+                 state: str | Path | None = None):
+        """``state``: a JSON file holding the custom personas (and the id counter) across emulators of this seed,
+        as the real service keeps them across runs (``state.PersonaState``); None keeps them in memory only."""
         self.seed = seed
         self.api_key = api_key
         self.workspace_id = workspace_id
@@ -99,6 +104,10 @@ class MaveraEmulator:
                 "is_expert": category == "IndustrySpecific",
                 "created_at": 1706140800,
             }
+        self._state = PersonaState(Path(state), seed) if state is not None else None
+        if self._state is not None:
+            self._counter, custom = self._state.load(self._counter)
+            self._personas.update(custom)
         self._url_map = Map(
             [
                 Rule("/personas", methods=["GET"], endpoint="list_personas"),
@@ -281,6 +290,8 @@ class MaveraEmulator:
         if ptype not in {"B2B", "B2C"}:
             raise _bad("type must be B2B or B2C.", "type")
         self._charge(prices.PERSONA)
+        if self._state is not None:  # another run may have made personas since: never reuse one of their ids
+            self._counter = self._state.load(self._counter)[0]
         details = {k: v for k, v in body.items() if k not in {"name", "description", "type", "workspace_id"}}
         details.setdefault("pipeline_type", pipeline)
         details.setdefault("persona_type", ptype)
@@ -300,6 +311,7 @@ class MaveraEmulator:
         }
         self._personas[pid] = persona
         self._stats["personas_created"] += 1
+        self._keep(persona)
         return 201, {**persona, "credits_charged": prices.PERSONA, "usage": {"credits_used": prices.PERSONA}}
 
     def _update_persona(self, request: Request, pid: str):
@@ -319,7 +331,13 @@ class MaveraEmulator:
                 persona["details"][key] = value
         # [I] the cost of PATCH is undocumented; the price sheet takes it as 0, reported as such.
         self._charge(prices.PERSONA_UPDATE)
+        self._keep(persona)
         return 200, {**persona, "usage": {"credits_used": prices.PERSONA_UPDATE}}
+
+    def _keep(self, persona: dict) -> None:
+        """Write a created or changed custom persona to the state file, if there is one."""
+        if self._state is not None:
+            self._state.save(persona, self._counter)
 
     # ----------------------------------------------------------------- generations
     def _list_apps(self, request: Request):

@@ -129,3 +129,26 @@ def test_weighted_lines_show_the_count_beside_the_customer_share():
                         "**data only**; by persona count it would read “both support”.")
     assert lines[2].endswith("→ **data only**.")
     assert weighted_lines(verdicts.drop(columns="customer_verdict")) == []
+
+
+def test_one_verdict_per_bundle_combines_data_and_customers_in_one_sentence():
+    """04 showed a persona-count verdict beside a customer-weighted one ("both support" vs "data only"): one
+    verdict now, explained in one sentence with its n per persona."""
+    from helpers.analysis.bundle_support import one_verdict, weighted_lines
+
+    verdicts = pd.DataFrame([
+        {"subject": "A + B", "bundle": "Bundle 1 (Tee + Cap)", "lift": 3.2, "data_support": True,
+         "personas_supporting": 2, "personas": 3, "persona_support": True, "min_answers": 5, "verdict": "both support",
+         "weighted_support": 0.3, "customers_asked": 1.0, "customer_support": False, "customer_verdict": "data only"},
+    ])
+    one = one_verdict(verdicts, min_lift=2.0)
+    assert list(one["verdict"]) == ["data only"] and list(one["persona_verdict"]) == ["both support"]
+    assert "customer_verdict" not in one and list(one["agree"]) == [False]
+    assert one["why"][0] == ("Bought together 3.2× as often as chance (at least 2×, so the data backs it) and personas "
+                             "standing for 30% of the 100% of customers asked do not back it (directional: synthetic "
+                             "respondents, n = 5 per persona): data only.")
+    assert weighted_lines(one)[1].endswith("→ **data only**; by persona count it would read “both support”.")
+    unweighted = one_verdict(verdicts.drop(columns=["weighted_support", "customers_asked", "customer_support",
+                                                    "customer_verdict"]), min_lift=2.0)
+    assert list(unweighted["verdict"]) == ["both support"] and "persona_verdict" not in unweighted
+    assert "2 of 3 personas back it" in unweighted["why"][0]

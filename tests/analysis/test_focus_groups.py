@@ -207,3 +207,44 @@ def test_choose_personas_names_its_source_and_lists_only_when_needed():
     assert choose_personas([], None, lambda: listed) == (["b"], "found by the 'CLV tier:' name")
     with pytest.raises(ValueError, match="run job 01 first"):
         choose_personas([], {}, lambda: [])
+
+
+# ---------------------------------------------------------------------------------------------- evidence (#21)
+
+
+def _open(rows):
+    """Tagged open answers: (persona, respondent, subject, question, answer)."""
+    return pd.DataFrame([{"persona_id": p, "persona_name": p, "respondent": r, "question_id": f"q{k}",
+                          "question": q, "type": "open_ended", "answer": a, "subject": s, "measure": "why"}
+                         for k, (p, r, s, q, a) in enumerate(rows)])
+
+
+def test_answers_that_repeat_the_prompt_or_every_subject_alike_are_counted_and_flagged():
+    from helpers.analysis.focus_groups import answer_quality, quality_line
+
+    echo = "Maybe: Bundle 1: Mug + Coaster. As a CLV tier: VIP shopper, it's interesting. Reach me by email."
+    answers = _open([
+        ("vip", "r1", "b1", "Why would or wouldn't you buy Bundle 1?", echo),
+        ("vip", "r1", "b2", "Why would or wouldn't you buy Bundle 2?", echo),
+        ("reg", "r2", "b1", "Why would or wouldn't you buy Bundle 1?", "The mug is too small for my tea."),
+        ("reg", "r2", "b2", "Why would or wouldn't you buy Bundle 2?", "Pots like this crack in my oven."),
+        ("reg", "r3", "b1", "Why would or wouldn't you buy Bundle 1?",
+         "Why would or wouldn't you buy Bundle 1? I would."),
+    ])
+    flagged, counts = answer_quality(answers, context="Bundle 1: Mug + Coaster, $18\nBundle 2: Pot + Lid, $30",
+                                     personas={"vip": "CLV tier: VIP", "reg": "CLV tier: Regular"})
+    assert counts == {"open_answers": 5, "distinct": 4, "repeat_prompt": 3, "same_across_subjects": 2}
+    assert flagged["repeats_prompt"].tolist() == [True, True, False, False, True]
+    assert flagged["same_across_subjects"].tolist() == [True, True, False, False, False]
+    line = quality_line(counts, "bundles")
+    assert line.startswith("- Open answers: 5, 4 distinct; **flagged:** 3 repeat their prompt, 2 are the same "
+                           "sentence for every one of the bundles.")
+    assert quality_line({"open_answers": 0}) is None
+    assert answer_quality(answers.iloc[:0])[1]["open_answers"] == 0
+
+
+def test_directional_says_n_per_cell():
+    from helpers.analysis.focus_groups import directional
+
+    assert directional(5) == "directional: synthetic respondents, n = 5 per persona"
+    assert directional(None) == "directional: synthetic respondents"

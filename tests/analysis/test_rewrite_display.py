@@ -60,7 +60,7 @@ def test_cards_name_each_rewrite_and_its_check():
     assert first.startswith("#### Welcome · Email 1 — variant 1 (subject preview)\n\n**Subject:** Welcome in")
     assert first.endswith("*ready to paste*")
     assert second.startswith("#### Winback · SMS 2 — variant 2 (sms)\n\nWe miss you\\\nCome back Reply STOP to opt out.")
-    assert second.endswith("*check: SMS with opt-out is 170 units*")
+    assert second.endswith("*needs editing: SMS with opt-out is 170 units*")
     unchecked = rewrite_cards(rewrites.drop(columns="checks"))
     assert "ready to paste" not in unchecked and "check:" not in unchecked
     assert rewrite_cards(rewrites.iloc[0:0]) == "No rewrites were made in this run."

@@ -112,14 +112,17 @@ def test_support_is_weighted_by_each_personas_share_of_customers(outcome):
     assert set(weighted) == set(scores["subject"])
     assert weighted == pytest.approx({s: float(expected.get(s, 0.0)) for s in weighted}, abs=1e-4)
     verdicts = pd.read_csv(outcome["dir"] / JOB / "verdicts.csv")
-    assert {"personas_supporting", "weighted_support", "customer_verdict"} <= set(verdicts.columns)
+    # One verdict per bundle (#21): by customers, the persona count's kept as persona_verdict, and why.
+    assert {"personas_supporting", "weighted_support", "persona_verdict", "why"} <= set(verdicts.columns)
+    assert "customer_verdict" not in verdicts
+    assert all(row.why.endswith(f": {row.verdict}.") and "directional" in row.why for row in verdicts.itertuples())
     labels = {(True, True): "both support", (True, False): "data only", (False, True): "personas only",
               (False, False): "neither"}
     for row in verdicts.itertuples():
         by_customers = row.weighted_support * 2 > row.customers_asked
-        assert row.customer_verdict == labels[(bool(row.data_support), bool(by_customers))]
+        assert row.verdict == labels[(bool(row.data_support), bool(by_customers))]
     notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
-    split = verdicts[verdicts["customer_verdict"] != verdicts["verdict"]]
+    split = verdicts[verdicts["verdict"] != verdicts["persona_verdict"]]
     assert ("by persona count it would read" in notebook) == bool(len(split))
     if outcome.get("personas_of_01"):
         # Job 01's own personas (the issue's case): two of three back every bundle, but the Occasional tier, 60 %
@@ -184,7 +187,8 @@ def test_focus_group_over_budget_is_skipped_before_spending(tmp_path_factory):
         out = tmp_path_factory.mktemp("out")
         ran = run_job(sb, out, 4, max_credits=FOCUS_GROUP_CREDITS - 1)
         job = ran["job"]
-        assert job.ok, job.error
+        assert job.status == "partial", job.error  # the analysis is published; the focus group is missing
+        assert job.missing.startswith("The focus group was skipped before spending anything")
         assert job.metrics["focus_group_id"] is None and job.metrics["mavera_credits"] == 0
         assert job.metrics["orders_analyzed"] == sb.truth()["orders_total"]
         after = sb.stats()["mavera"]
@@ -212,7 +216,8 @@ def test_interrupted_focus_group_resumes_on_rerun_without_a_second_group(tmp_pat
         }).raise_for_status()
         out = tmp_path_factory.mktemp("out")
         first = run_job(sb, out, 4)["job"]
-        assert first.ok, first.error  # the Klaviyo analysis is still saved and recorded
+        assert first.status == "partial", first.error  # the Klaviyo analysis is still saved and recorded
+        assert first.missing.startswith("The Mavera focus group did not complete")
         assert first.metrics["focus_group_id"] is None and first.metrics["nps_by_persona"] == {}
         assert first.metrics["orders_analyzed"] == sb.truth()["orders_total"]
         assert sb.stats()["mavera"]["focus_groups_created"] == 1
