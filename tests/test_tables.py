@@ -69,6 +69,18 @@ def test_rows_of_different_quantities_format_by_row():
     assert rows == [["click_rate", "2.42%", "4.00%"], ["revenue_per_recipient", "$0.71", "$0.39"]]
 
 
+def test_by_row_can_follow_a_column_and_text_rows_wrap():
+    """02's tests table: one row a rate, the next revenue per recipient, said by its ``metric`` column."""
+    df = pd.DataFrame({"metric": ["click_rate", "revenue_per_recipient"], "rate": [0.0242, 0.8226]})
+    by_metric = tables.ByRow({"revenue_per_recipient": "money"}, default="percent2", by="metric")
+    rows = parse(tables.table_html(df, formats={"rate": by_metric}, currency=Currency("EUR", "test")))[2]
+    assert rows == [["click_rate", "2.42%"], ["revenue_per_recipient", "€0.82"]]  # never "82.26%"
+    turned = pd.DataFrame({"VIP": [1200.0, "CA 30%, NY 20%, TX 10%"]}, index=pd.Index(["CLV", "top regions"], name="m"))
+    soup = parse(tables.table_html(turned, formats={"VIP": tables.ByRow({"CLV": "money0", "top regions": "text"})}))[0]
+    cells = soup.select("td")
+    assert "nowrap" in cells[1]["style"] and "nowrap" not in cells[3]["style"]  # the amount holds, the text wraps
+
+
 def test_wide_tables_sit_in_a_box_that_scrolls_and_numbers_do_not_break():
     soup = parse(tables.table_html(pd.DataFrame({"amount": [11054.0]}), formats={"amount": "money0"}))[0]
     box = soup.select_one(f"div.{tables.TABLE_CLASS}")

@@ -330,17 +330,3 @@ def summary_lines(
         )
     return lines
 
-
-def reported_verdicts(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """`(verdicts as reported, by_customers)`: which verdict each bundle's findings and next step state.
-
-    Why: when job 01's tier sizes are known (`bundle_support.verdicts_by_customers` added
-    `customer_verdict`), a persona speaks for its tier's share of customers, so the reported verdict and
-    whether data and personas agree are the customers' (`customer_verdict`, `customer_support`); otherwise
-    the persona-majority `verdict` stands. Empty or unweighted verdicts come back unchanged.
-    """
-    if "customer_verdict" not in verdicts:
-        return verdicts, False
-    shown = verdicts.assign(verdict=verdicts["customer_verdict"],
-                            agree=verdicts["data_support"] == verdicts["customer_support"])
-    return shown, True

@@ -467,17 +467,23 @@ def summary_lines(
     currency: Currency | None = None,
     paired_tests: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Markdown bullets on the channel numbers: each headline metric's winner and test, what the tests could
-    have detected when nothing is significant, SMS ROI, paired campaigns (with their paired test when
-    `paired_tests` is given, `channel_pairs.paired_tests`), the attribution windows, and the channel the
-    numbers favour — or, given `verdict` (`channel_revenue.verdict_sentence`), that sentence instead. Money is
+    """Markdown bullets on the channel numbers: first the channel the numbers favour — or, given `verdict`
+    (`channel_revenue.verdict_sentence`), that sentence instead — then each headline metric's winner and test,
+    what the tests could have detected when nothing is significant, the campaigns counted, SMS ROI, paired
+    campaigns (with their paired test when `paired_tests` is given, `channel_pairs.paired_tests`) and the
+    attribution windows. The verdict leads because the report shows the first findings and folds the rest: the
+    data's answer (with its unsubscribe cost) must never fold away beside a persona-based next step. Money is
     in `currency` (the report's `job.currency`; without it, bare numbers: `money.NO_SYMBOL`)."""
     currency = currency or NO_SYMBOL
-    lines = [
+    if verdict:
+        lines = [f"- **Verdict:** {verdict}"]
+    else:
+        lines = [f"- The numbers favour **{data_channel(comparison) or 'neither channel clearly'}**."]
+    counted = (
         f"- {email_campaigns} email and {sms_campaigns} SMS campaigns in {timeframe_text(timeframe)}; "
         "SMS figures are over consented SMS audiences only. Each campaign is one observation: the tests ask "
         "whether the channel differs beyond how much campaigns differ from each other."
-    ]
+    )
     for metric in HEADLINE_METRICS:
         row = comparison.loc[metric]
         win, lose = ("sms", "email") if row["winner"] == "sms" else ("email", "sms")
@@ -495,6 +501,7 @@ def summary_lines(
     detectable = detectable_line(comparison, currency)
     if detectable:
         lines.append(detectable)
+    lines.append(counted)
     sms_roi = totals["roi"].get("sms", np.nan)
     if np.isfinite(sms_roi):
         lines.append(
@@ -510,10 +517,6 @@ def summary_lines(
                      f"(paired t, Holm-adjusted {p_text(row['p_adjusted'])})")
         lines.append(line + ".")
     lines.append("- " + attribution_line())
-    if verdict:
-        lines.append(f"- **Verdict:** {verdict}")
-    else:
-        lines.append(f"- The numbers favour **{data_channel(comparison) or 'neither channel clearly'}**.")
     return lines
 
 

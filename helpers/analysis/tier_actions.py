@@ -15,7 +15,8 @@ import pandas as pd
 
 from helpers.analysis.customers import tier_summary
 
-__all__ = ["LABELLED_FORMATS", "labelled_tier_summary", "tier_actions", "tier_notes", "tier_statistics"]
+__all__ = ["LABELLED_FORMATS", "labelled_tier_summary", "tier_actions", "tier_notes", "tier_statistics",
+           "turned_tier_summary"]
 
 
 def tier_statistics(
@@ -62,7 +63,8 @@ _LABELS = {
     "sms_consent": "share with SMS consent",
     "top_regions": "top regions (share of tier)",
 }
-_SHARE, _MONEY = "{:.0%}", "{:,.0f}"
+# Money is a format kind (helpers.report.tables: the report's currency, whole units); shares and counts patterns.
+_SHARE, _MONEY = "{:.0%}", "money0"
 LABELLED_FORMATS: dict[str, str] = {
     **{_LABELS[k]: _SHARE for k in ("share_customers", "share_with_orders", "churn_low", "churn_medium",
                                     "churn_high", "next_order_30d", "email_consent", "sms_consent")},
@@ -70,6 +72,7 @@ LABELLED_FORMATS: dict[str, str] = {
                                     "predicted_clv_mean", "aov", "clv_at_risk")},
     _LABELS["orders"]: "{:.1f}", _LABELS["orders_median"]: "{:.0f}", _LABELS["days_between_orders"]: "{:.0f}",
     _LABELS["size"]: "{:,.0f}",
+    _LABELS["preferred_channel"]: "text", _LABELS["top_regions"]: "text",
 }
 
 
@@ -87,6 +90,20 @@ def labelled_tier_summary(summary: pd.DataFrame, field: str = "predicted_clv") -
     out = summary.rename(columns={**_LABELS, "share_clv": share_label})
     out.attrs["formats"] = {**LABELLED_FORMATS, share_label: _SHARE}
     return out
+
+
+def turned_tier_summary(summary: pd.DataFrame, field: str = "predicted_clv") -> pd.DataFrame:
+    """`labelled_tier_summary` turned: one row per measure (index ``measure``), one column per tier.
+
+    Why: twenty-odd measures side by side run off any screen, while tiers are few; turned, a reader compares
+    the tiers along a row, and the measures' long names wrap in their own column. ``attrs["formats"]`` maps
+    each measure to its format (format each tier column by row: ``helpers.report.tables.ByRow``).
+    """
+    labelled = labelled_tier_summary(summary, field=field)
+    turned = labelled.T.rename_axis(index="measure", columns=None)
+    turned.columns = [str(c) for c in turned.columns]
+    turned.attrs["formats"] = {k: v for k, v in labelled.attrs["formats"].items() if k in turned.index}
+    return turned
 
 
 def _level(value: float, low: float, high: float, names: Sequence[str] = ("low", "mid", "high")) -> str:

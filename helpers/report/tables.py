@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.analysis.wording import p_text, p_value  # noqa: F401 - p_text re-exported for notebooks
+from helpers.analysis.wording import p_text, p_value, term  # noqa: F401 - p_text re-exported for notebooks
 from helpers.report.currency import Currency
 
 TABLE_CLASS = "workbooks-table"
@@ -31,11 +31,13 @@ Format = str | Callable[[Any], str]
 class ByRow:
     """A column whose rows hold different quantities (a test table: one row a rate, the next revenue):
     ``ByRow({"click_rate": "percent2", "revenue_per_recipient": "money"})`` formats each cell by its row's
-    label (the frame's index)."""
+    label (the frame's index), or with ``by="metric"`` by the row's value in that column. A row whose format
+    is ``"text"`` is shown as text (left-aligned, wrapping) in an otherwise numeric column."""
 
-    def __init__(self, by_label: Mapping[Any, Format], default: Format | None = None):
+    def __init__(self, by_label: Mapping[Any, Format], default: Format | None = None, by: str | None = None):
         self.by_label = dict(by_label)
         self.default = default
+        self.by = by
 
     def get(self, label: Any) -> Format | None:
         return self.by_label.get(label, self.default)
@@ -62,6 +64,7 @@ _KINDS: dict[str, Callable[[Any], str]] = {
     "date": lambda v: pd.Timestamp(v).strftime("%Y-%m-%d"),
     "yes_no": lambda v: "yes" if bool(v) else "no",
     "text": str,
+    "term": term,  # a metric or column name as a reader says it: click_rate → "click rate"
 }
 KINDS = (*_KINDS, "money", "money0")  # money: the report's currency symbol, 2 decimals; money0: whole units
 
@@ -157,9 +160,11 @@ def table_html(
     shown = frame if max_rows is None else frame.head(max_rows)
     labels = list(df.index[: len(shown)])
 
-    def cell_format(column: str, row: int) -> Callable[[Any], str]:
+    def cell_fmt(column: str, row: int) -> Format | None:
         fmt = formats.get(column)
-        return formatter(fmt.get(labels[row]) if isinstance(fmt, ByRow) else fmt, currency)
+        if not isinstance(fmt, ByRow):
+            return fmt
+        return fmt.get(shown[fmt.by].iloc[row] if fmt.by else labels[row])
 
     numeric = {c: _numeric(frame[c]) or isinstance(formats.get(c), ByRow)
                or formats.get(c) in ("money", "money0", "count", "percent", "ratio") for c in columns}
@@ -173,8 +178,9 @@ def table_html(
     )
     rows = []
     for row, record in enumerate(shown[columns].itertuples(index=False, name=None)):
-        tds = "".join(f"<td{_align(numeric[c])}>{html.escape(cell_format(c, row)(v))}</td>"
-                      for c, v in zip(columns, record, strict=True))
+        fmts = [cell_fmt(c, row) for c in columns]
+        tds = "".join(f"<td{_align(numeric[c] and f != 'text')}>{html.escape(formatter(f, currency)(v))}</td>"
+                      for c, f, v in zip(columns, fmts, record, strict=True))
         rows.append(f"<tr>{tds}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     table = f'<table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

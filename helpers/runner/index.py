@@ -10,6 +10,7 @@ nothing: inline styles and SVG, and a Content-Security-Policy that forbids the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -77,11 +78,17 @@ def _findings(metrics: dict[str, Any]) -> list[str]:
     if isinstance(headlines, list) and headlines:
         verdict = metrics.get("verdict")
         lines = [str(verdict)] if isinstance(verdict, str) and verdict.strip() else []
-        lines += [str(h) for h in headlines if str(h) not in lines and not str(h).lower().startswith("next step")]
+        lines += [str(h) for h in headlines if not _repeats(str(h), lines) and not str(h).lower().startswith("next step")]
         return lines[:3]
     plain = [(k, v) for k, v in metrics.items() if k not in _USAGE and isinstance(v, int | float | str | bool)
              and not k.endswith(("_id", "_ids"))]
     return [f"{k.replace('_', ' ').capitalize()}: {headline(v)}" for k, v in plain[:3]]
+
+
+def _repeats(headline: str, shown: list[str]) -> bool:
+    """Whether a headline says again what is shown: 05's first finding is its verdict ("Verdict: …", shortened)."""
+    said = re.sub(r"(?i)^verdict:\s*", "", headline).rstrip("…").strip()
+    return any(line.startswith(said) for line in shown)
 
 
 def _when(stamp: str | None) -> str:

@@ -32,6 +32,7 @@ from helpers.runner.index import render_index
 from helpers.runner.plan import Notebook
 from helpers.runner.results import FAILED, PARTIAL, SUCCEEDED, TRANSIENT, JobResult, RunError
 
+INDEX_PDF = "index.pdf"
 _KEPT_FIELDS = ("status", "ipynb", "html", "pdf", "seconds", "metrics", "finished_at", "missing")
 _BESIDE = (FAILED, PARTIAL)  # the suffixes of attempts kept beside a published report
 
@@ -210,7 +211,7 @@ def print_index(run_dir: Path, echo: Callable[[str], None] | None = None) -> Pat
     printed (the reports are published either way)."""
     from helpers.runner import pdf
 
-    target = run_dir / "index.pdf"
+    target = run_dir / INDEX_PDF
     with day_lock(run_dir):
         page = render_index(read_manifest(run_dir), root=run_dir.parent, printed=True)
         try:
@@ -382,6 +383,9 @@ def publish(
             job.previous_success = good
         else:
             _retire(run_dir, (*_names(stem), *attempts), stamp)
+        # The day's index changes with this job, so a printed index.pdf would tell the old story: retired here,
+        # printed again at the end of a --pdf run (print_index), absent after a run without --pdf.
+        _retire(run_dir, [INDEX_PDF], stamp)
         try:
             _move_in(run_dir, staging, job, beside, artifacts_copy)
         finally:

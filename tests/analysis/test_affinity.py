@@ -296,12 +296,3 @@ def test_findings_use_the_headers_period_wording():
     assert lines[0] == f"- 1,234 orders over {span.text}; 17 product pairs pass the thresholds."
     assert "(366 days)" in lines[0]  # the header's count: both end days are included
 
-
-def test_reported_verdicts_are_the_customers_when_tiers_are_known():
-    from helpers.analysis.affinity import reported_verdicts
-
-    plain = pd.DataFrame({"subject": ["a"], "verdict": ["bundle"], "data_support": [True], "agree": [True]})
-    assert reported_verdicts(plain) == (plain, False)
-    weighted = plain.assign(customer_verdict=["skip"], customer_support=[False])
-    shown, by_customers = reported_verdicts(weighted)
-    assert by_customers and shown.loc[0, "verdict"] == "skip" and not shown.loc[0, "agree"]

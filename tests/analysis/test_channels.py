@@ -317,16 +317,16 @@ def test_summary_lines_name_each_winner_with_its_test(table, many):
     cmp = compare_channels(many)
     lines = summary_lines(cmp, channel_totals(table), paired_campaigns(table), 2, 2, "last_90_days", 0.05,
                           currency=Currency("EUR", "test"))
-    assert lines[0].startswith(
+    assert lines[0] == "- The numbers favour **sms**."  # the data's answer first: the report folds what comes last
+    assert lines[1] == "- **click rate**: SMS wins, 10.66% vs 3.90% (significant, Holm-adjusted p < 0.001)."  # no e-notation
+    assert lines[3].startswith("- **revenue per recipient**: SMS wins, €1.250 vs €0.500 ")
+    assert lines[4].startswith(
         "- 2 email and 2 SMS campaigns in the last 90 days; SMS figures are over consented SMS audiences only. "
         "Each campaign is one observation"
     )
-    assert lines[1] == "- **click rate**: SMS wins, 10.66% vs 3.90% (significant, Holm-adjusted p < 0.001)."  # no e-notation
-    assert lines[3].startswith("- **revenue per recipient**: SMS wins, €1.250 vs €0.500 ")
-    assert lines[4] == "- SMS spend €80.00 returned €2,500 (31.2× revenue per unit spent)."
-    assert lines[5] == "- Of 1 campaigns sent on both channels, SMS converted better in 1."
-    assert lines[6].startswith("- **Attribution.** Conversions and revenue are Klaviyo's attributed orders")
-    assert lines[7] == "- The numbers favour **sms**."
+    assert lines[5] == "- SMS spend €80.00 returned €2,500 (31.2× revenue per unit spent)."
+    assert lines[6] == "- Of 1 campaigns sent on both channels, SMS converted better in 1."
+    assert lines[7].startswith("- **Attribution.** Conversions and revenue are Klaviyo's attributed orders")
     assert not any("$" in line for line in lines)
     flat = summary_lines(
         cmp.assign(significant=False),
@@ -338,11 +338,11 @@ def test_summary_lines_name_each_winner_with_its_test(table, many):
         0.01,
     )
     assert flat[1].endswith("(not significant at 0.01 after the Holm correction).")
-    assert flat[-1] == "- The numbers favour **neither channel clearly**."
+    assert flat[0] == "- The numbers favour **neither channel clearly**."
     assert not any("campaigns sent on both channels" in line for line in flat)
     with_verdict = summary_lines(cmp, channel_totals(table), paired_campaigns(table), 2, 2, "x", 0.05,
                                  verdict="SMS earns more because its orders are larger.")
-    assert with_verdict[-1] == "- **Verdict:** SMS earns more because its orders are larger."
+    assert with_verdict[0] == "- **Verdict:** SMS earns more because its orders are larger."
     assert not any("The numbers favour" in line for line in with_verdict)
 
 

@@ -257,7 +257,7 @@ def test_summary_lines_name_the_biggest_gap_and_where_the_funnel_breaks(perf):
     assert lines[2] in {"- The biggest gap: 'e_offer' (email) at 30% of its peers' conversion rate.",
                         "- The biggest gap: 'e_offer' (email) at 30% of its peers' revenue per recipient."}
     assert lines[3] == "- Where the funnel breaks: 2 at clicks, 1 at opens, 1 at conversion."
-    assert lines[4] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them break a channel limit."
+    assert lines[4] == "- 2 low-volume messages were not judged; 3 rewrites made, 1 of them need editing."
 
 
 def test_summary_lines_with_nothing_flagged(perf):

@@ -13,6 +13,7 @@ from helpers.analysis.tier_actions import (
     tier_actions,
     tier_notes,
     tier_statistics,
+    turned_tier_summary,
 )
 
 
@@ -55,10 +56,27 @@ def test_labels_say_mean_median_share_or_sum():
         assert column in labelled.columns
     assert not {"aov", "orders", "historic_clv_median", "share_clv"} & set(labelled.columns)
     assert labelled.attrs["formats"]["share of predicted CLV"] == "{:.0%}"
-    assert LABELLED_FORMATS["median AOV"] == "{:,.0f}"
+    assert LABELLED_FORMATS["median AOV"] == "money0"  # in the report's currency, never a bare number
     assert "share of historic CLV" in labelled_tier_summary(_stats(), field="historic_clv").columns
     # Every format names a real column, so Styler.format never silently skips one.
     assert set(labelled.attrs["formats"]) <= set(labelled.columns)
+
+
+def test_the_turned_table_has_a_column_per_tier_and_shows_money_in_the_currency():
+    from helpers.report.currency import Currency
+    from helpers.report.tables import ByRow, table_html
+
+    turned = turned_tier_summary(_stats())
+    assert list(turned.columns) == ["Occasional", "Regular", "VIP"] and turned.index.name == "measure"
+    assert set(turned.attrs["formats"]) <= set(turned.index)
+    page = table_html(turned, max_rows=None, currency=Currency("EUR", "test"),
+                      headers={"measure": "Per tier", **{t: t for t in turned.columns}},
+                      formats=dict.fromkeys(turned.columns, ByRow(turned.attrs["formats"])))
+    assert page.count("<tr>") == len(turned) + 1 and page.count("<th ") == 4  # four columns, whatever the measures
+    assert "€" in page and "$" not in page
+    row = page.split("median AOV</td>", 1)[1].split("</tr>", 1)[0]
+    assert "€" in row and "%" not in row
+    assert ">60%</td>" in page  # shares stay percentages
 
 
 def test_notes_explain_a_zero_median_and_a_skewed_mean():

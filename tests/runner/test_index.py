@@ -113,6 +113,16 @@ def test_findings_are_the_recorded_headlines_with_the_data_period_and_the_run_co
     assert total[0] == "Total for the run" and total[3:5] == ["940", "323"]
 
 
+def test_a_verdict_that_is_also_the_first_headline_is_shown_once():
+    data = manifest()
+    verdict = "Email earns significantly more revenue per recipient because its orders are larger; " * 3
+    data["jobs"][0]["metrics"].update(verdict=verdict.strip(), headlines=[
+        "Verdict: " + verdict[:150].rsplit(" ", 1)[0] + "…", "click rate: SMS wins", "conversion rate: SMS wins"])
+    page = BeautifulSoup(render_index(data), "html.parser")
+    shown = [li.get_text() for li in page.select("tr.succeeded td")[2].select("li")]
+    assert shown == [verdict.strip(), "click rate: SMS wins", "conversion rate: SMS wins"]
+
+
 def test_the_page_loads_nothing_from_anywhere():
     page = BeautifulSoup(render_index(manifest()), "html.parser")
     assert page.select_one('meta[http-equiv="Content-Security-Policy"]')["content"] == CSP

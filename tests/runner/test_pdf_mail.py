@@ -96,6 +96,27 @@ def test_every_report_and_the_index_are_printed(mailed):
     assert 'href="01_succeeds.pdf"' in result.index.read_text()
 
 
+def test_a_later_run_without_pdf_leaves_no_stale_pdf(mailed, tmp_path_factory):
+    """The same day run again without --pdf: the index and the rerun job's report changed, so their PDFs are
+    retired (into previous/), the other job's stays with its report."""
+    import shutil
+
+    result, _ = mailed
+    out = tmp_path_factory.mktemp("rerun")
+    shutil.copytree(result.run_dir, out / DATE)
+    with clean_env(tmp_path_factory.mktemp("cache")):
+        again = run.run_jobs(notebooks_dir=FIXTURES, jobs=[1], out=out, date=DATE, workers=1, echo=quiet,
+                             parameters={"ratio": "1", "label": "00123"})
+    day = again.run_dir
+    assert again.ok and again.index_pdf is None
+    assert not (day / "index.pdf").exists() and not (day / "01_succeeds.pdf").exists()
+    assert (day / "02_records_metrics.pdf").exists()
+    assert {j["notebook"]: j["pdf"] for j in json.loads(again.manifest.read_text())["jobs"]} == {
+        "01_succeeds": None, "02_records_metrics": "02_records_metrics.pdf"}
+    assert list(day.glob("previous/*/index.pdf"))  # retired, never deleted
+    assert 'href="01_succeeds.pdf"' not in again.index.read_text()
+
+
 def test_pdf_pages_are_a4_numbered_and_carry_no_path(mailed):
     from pypdf import PdfReader
 
