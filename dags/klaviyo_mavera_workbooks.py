@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,29 +113,29 @@ def run_date(context: Any) -> str:
 )
 def run_job(account: str, job: int) -> str:
     """Run one job of one account through the runner; returns the account's day folder."""
-    chosen = ACCOUNTS[account]
-    secrets = {name: secret(name) for name in chosen.secret_variables}
-    env = scheduling.task_environment(chosen, secrets, os.environ, ACCOUNTS.values())
-    day = run_date(get_current_context())
-    out = setting("outputs")
-    python = setting("python", str(PROJECT / ".venv" / "bin" / "python"))
-    argv = scheduling.runner_argv(account, job, day, out, python=python, accounts_file=ACCOUNTS_PATH,
-                                  no_email=bool(chosen.email_to))
-    return _run_runner(argv, env, f"account {account}, job {job:02d}, {day}", chosen.output_dir(out or PROJECT / "outputs", day))
+    no_email = bool(ACCOUNTS[account].email_to)  # the account is mailed once a day, by mail_day
+    return _for_account(account, f"job {job:02d}", lambda day, out, python: scheduling.runner_argv(
+        account, job, day, out, python=python, accounts_file=ACCOUNTS_PATH, no_email=no_email))
 
 
 @task(retries=int(setting("retries", "3") or 3), retry_delay=RETRY_DELAY, retry_exponential_backoff=2.0,
       execution_timeout=dt.timedelta(minutes=10))
 def mail_day(account: str) -> str:
     """Mail the account's day once all its job tasks have ended (its ``email_to`` in accounts.toml)."""
+    return _for_account(account, "summary mail", lambda day, out, python: scheduling.mail_argv(
+        account, day, out, python=python, accounts_file=ACCOUNTS_PATH))
+
+
+def _for_account(account: str, what: str, argv_for: Callable[[str, str | None, str], list[str]]) -> str:
+    """A runner task of one account: its keys and environment, the logical date, the runner's command line
+    (``argv_for(day, outputs, python)``); returns the account's day folder."""
     chosen = ACCOUNTS[account]
     secrets = {name: secret(name) for name in chosen.secret_variables}
     env = scheduling.task_environment(chosen, secrets, os.environ, ACCOUNTS.values())
     day = run_date(get_current_context())
     out = setting("outputs")
-    python = setting("python", str(PROJECT / ".venv" / "bin" / "python"))
-    argv = scheduling.mail_argv(account, day, out, python=python, accounts_file=ACCOUNTS_PATH)
-    return _run_runner(argv, env, f"account {account}, summary mail, {day}", chosen.output_dir(out or PROJECT / "outputs", day))
+    argv = argv_for(day, out, setting("python", str(PROJECT / ".venv" / "bin" / "python")))
+    return _run_runner(argv, env, f"account {account}, {what}, {day}", chosen.output_dir(out or PROJECT / "outputs", day))
 
 
 def _run_runner(argv: list[str], env: dict[str, str], what: str, day_dir: Path) -> str:

@@ -21,6 +21,7 @@ from helpers import jobs, mavera, report
 from helpers.analysis import flows, focus_groups, rewrite_checks
 from helpers.analysis.customers import persona_fields, persona_name, persona_prefix
 from helpers.mavera import BudgetExceeded, MaveraAuthError, MaveraClient, MaveraError
+from helpers.report import stimulus
 
 
 def _show(text: str) -> None:
@@ -263,6 +264,7 @@ def focus_group(
     intro: str = "",
     saved: str = "The analysis above is saved.",
     options: Sequence[str] = (),
+    shown: str | None = None,
 ) -> FocusGroup:
     """Ask ``personas`` the plan's questions about ``context`` in one Mavera focus group.
 
@@ -272,7 +274,8 @@ def focus_group(
     anything (the estimate exceeds what is left of ``max_credits``: nothing is sent); that a dry run sent
     nothing; that the group did not complete (any ``MaveraError``; a rerun resumes it without creating it
     again). ``saved`` ends the notes of a group that did not run (e.g. "The product analysis above is
-    saved."). Every outcome but an answer and a dry run is a ``report.not_done``: the job is partial.
+    saved."). ``shown``: the stimulus as the channel shows it (``helpers.report.stimulus``, e.g. an email and an
+    SMS); by default ``context`` as wrapped text. Every outcome but an answer and a dry run is a ``report.not_done``: the job is partial.
     """
     asked = questions(plan, options)
     result = FocusGroup(None, pd.DataFrame(columns=mavera.ANSWER_COLUMNS), plan, None)
@@ -281,7 +284,7 @@ def focus_group(
         estimate = mc.estimate_focus_group(len(personas), len(asked), responses_per_persona)
         show_cost(mc, f"{intro}{len(asked)} questions, {len(personas)} personas × {responses_per_persona} responses: "
                       f"estimated **{estimate} credits**")
-        print(context)
+        stimulus.show(shown or stimulus.text_html(context), context)
         missing = _ask(mc, result, name, personas, asked, context, responses_per_persona, estimate)
     else:
         missing = f"The focus group did not run: {getattr(personas, 'why', None) or 'no personas were given.'}"

@@ -246,7 +246,10 @@ def test_focus_group_answers_and_reports_its_size(sandbox_env, shell):
         f"2 bundles and a choice = 7 questions, 2 personas × 3 responses: estimated **{estimate} credits** (budget 300).",
         "The focus group answered: 6 respondents, 42 answers.",  # its id is in answers.csv, not on the page
     ]
-    assert cap.stdout == "Bundle 1: Mug + Coaster, $18\n"
+    # The stimulus, shown as wrapped text (HTML, never a monospace block), with what was sent as its plain text.
+    (shown,) = [o.data for o in cap.outputs if "workbooks-stimulus" in o.data.get("text/html", "")]
+    assert shown["text/plain"] == "Bundle 1: Mug + Coaster, $18" and "<p>Bundle 1: Mug + Coaster, $18</p>" in shown["text/html"]
+    assert cap.stdout == ""
     after = mavera_stats(sandbox_env)
     assert after["focus_groups_created"] == before["focus_groups_created"] + 1
     assert mc.credits_spent == estimate == after["credits_used"] - before["credits_used"]

@@ -9,11 +9,12 @@ is also shown as the share of customers whose persona backs it, beside the perso
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.focus_groups import MIN_ANSWERS, directional, persona_supports
+from helpers.analysis.focus_groups import SupportRule, directional, verdict_labels
 
 __all__ = ["one_verdict", "persona_customer_shares", "verdicts_by_customers", "weighted_lines", "weighted_support"]
 
@@ -34,21 +35,12 @@ def persona_customer_shares(personas: Mapping[str, str], tier_sizes: Mapping[str
     return {str(pid): sizes[str(tier)] / total for tier, pid in personas.items() if pid and str(tier) in sizes}
 
 
-def weighted_support(
-    persona_scores: pd.DataFrame,
-    shares: Mapping[str, float],
-    *,
-    intent: str = "intent",
-    nps_measure: str = "nps",
-    likert_threshold: float = 3.5,
-    nps_threshold: float = 0.0,
-    min_n: int = MIN_ANSWERS,
-) -> pd.DataFrame:
+def weighted_support(persona_scores: pd.DataFrame, shares: Mapping[str, float], **rule: Any) -> pd.DataFrame:
     """Per subject: personas backing it (unweighted) and the share of customers whose persona backs it.
 
     Why: see the module note. `persona_scores` is `focus_groups.scores_by(..., by=["persona_id",
-    "subject"])`; a persona backs a subject by `focus_groups.persona_supports` (the rule of `verdict_table`,
-    same thresholds). `shares` is `persona_customer_shares(...)`. Columns (one row per subject, first-seen
+    "subject"])`; a persona backs a subject by `focus_groups.SupportRule` (the rule of `verdict_table`; its
+    fields as keywords, e.g. `min_n`). `shares` is `persona_customer_shares(...)`. Columns (one row per subject, first-seen
     order): `personas_supporting`, `personas`, `weighted_support` (share of all customers whose persona backs
     it), `customers_asked` (share of customers the answering personas stand for; personas without a share
     count in the unweighted columns only), `customer_support` (weighted_support is more than half of
@@ -60,8 +52,7 @@ def weighted_support(
     if persona_scores.empty:
         return pd.DataFrame(columns=columns)
     scores = persona_scores.assign(
-        _supports=persona_supports(persona_scores, intent=intent, nps_measure=nps_measure,
-                                   likert_threshold=likert_threshold, nps_threshold=nps_threshold, min_n=min_n),
+        _supports=SupportRule(**rule).supports(persona_scores),
         _share=persona_scores["persona_id"].map(lambda p: shares.get(p, np.nan)).astype(float),
     )
     rows = []
@@ -83,16 +74,12 @@ def verdicts_by_customers(verdicts: pd.DataFrame, weighted: pd.DataFrame) -> pd.
     labels as `verdict` ("both support", "data only", "personas only", "neither") with the persona side
     decided by `customer_support` instead of a majority of personas; `verdict` itself is kept unchanged.
     """
-    labels = {(True, True): "both support", (True, False): "data only", (False, True): "personas only",
-              (False, False): "neither"}
     extra = weighted[["subject", "weighted_support", "customers_asked", "customer_support"]]
     out = verdicts.merge(extra, on="subject", how="left")
     out["weighted_support"] = out["weighted_support"].fillna(0.0)
     out["customers_asked"] = out["customers_asked"].fillna(0.0)
     out["customer_support"] = out["customer_support"].astype("boolean").fillna(False).astype(bool)
-    out["customer_verdict"] = [
-        labels[(bool(d), bool(c))] for d, c in zip(out["data_support"], out["customer_support"], strict=True)
-    ]
+    out["customer_verdict"] = verdict_labels(out["data_support"], out["customer_support"])
     return out
 
 

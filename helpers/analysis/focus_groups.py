@@ -9,6 +9,8 @@ through `tag_questions`, so every summary here is a plain group-by.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,61 +102,70 @@ def choice_shares(answers: pd.DataFrame, by: Sequence[str] = ("persona_id",)) ->
     return pd.crosstab([rows[c] for c in by], rows["answer"], normalize="index")
 
 
-def persona_supports(
-    persona_scores: pd.DataFrame,
-    *,
-    intent: str = "intent",
-    nps_measure: str = "nps",
-    likert_threshold: float = 3.5,
-    nps_threshold: float = 0.0,
-    min_n: int = MIN_ANSWERS,
-) -> pd.Series:
-    """Per row of `scores_by(...)`: does this persona back this subject? (the rule of `verdict_table`)
+@dataclass(frozen=True)
+class SupportRule:
+    """When a persona backs a subject: at least `min_n` respondents (`n`), mean `intent` ≥ `likert_threshold`
+    and NPS (`nps_measure`) ≥ `nps_threshold`.
 
-    At least `min_n` respondents (`n`), mean `intent` ≥ `likert_threshold` and NPS ≥ `nps_threshold`.
-    One rule in one place, so the per-persona count and the customer-weighted share never disagree.
+    One rule in one place, so the per-persona count (`verdict_table`) and the customer-weighted share
+    (`bundle_support.weighted_support`) never disagree; both take its fields as keyword arguments.
     """
-    counts = persona_scores["n"] if "n" in persona_scores else pd.Series(0, index=persona_scores.index)
-    return (
-        (counts.fillna(0).astype(int) >= min_n)
-        & (persona_scores[intent] >= likert_threshold)
-        & (persona_scores[nps_measure] >= nps_threshold)
-    )
+
+    intent: str = "intent"
+    nps_measure: str = "nps"
+    likert_threshold: float = 3.5
+    nps_threshold: float = 0.0
+    min_n: int = MIN_ANSWERS
+
+    def supports(self, persona_scores: pd.DataFrame) -> pd.Series:
+        """Per row of `scores_by(...)`: does this persona back this subject?"""
+        counts = persona_scores["n"] if "n" in persona_scores else pd.Series(0, index=persona_scores.index)
+        return (
+            (counts.fillna(0).astype(int) >= self.min_n)
+            & (persona_scores[self.intent] >= self.likert_threshold)
+            & (persona_scores[self.nps_measure] >= self.nps_threshold)
+        )
 
 
-def verdict_table(
-    data_support: pd.Series,
-    persona_scores: pd.DataFrame,
-    *,
-    intent: str = "intent",
-    nps_measure: str = "nps",
-    likert_threshold: float = 3.5,
-    nps_threshold: float = 0.0,
-    min_n: int = MIN_ANSWERS,
-) -> pd.DataFrame:
+# A verdict by (does the data back it, do the personas back it): the same words for the persona majority and
+# for the customer-weighted side (bundle_support).
+VERDICT_LABELS = {(True, True): "both support", (True, False): "data only", (False, True): "personas only",
+                  (False, False): "neither"}
+
+
+def verdict_labels(data: Iterable, personas: Iterable) -> list[str]:
+    """`VERDICT_LABELS` for each pair of (data backs it, personas back it)."""
+    return [VERDICT_LABELS[(bool(d), bool(p))] for d, p in zip(data, personas, strict=True)]
+
+
+def persona_supports(persona_scores: pd.DataFrame, **rule: Any) -> pd.Series:
+    """Per row of `scores_by(...)`: does this persona back this subject? (`SupportRule`, its fields as keywords)"""
+    return SupportRule(**rule).supports(persona_scores)
+
+
+def verdict_table(data_support: pd.Series, persona_scores: pd.DataFrame, **rule: Any) -> pd.DataFrame:
     """Where the numbers and the personas agree, per subject.
 
     `data_support` maps subject → bool (does the data back it, e.g. lift > 1 on enough orders).
     `persona_scores` is `scores_by(..., by=["persona_id", "subject"])` (with its `n` column). A persona
-    supports a subject when at least `min_n` of its respondents answered (fewer is too noisy to count: an
+    supports a subject by `SupportRule` (keywords `intent`, `nps_measure`, `likert_threshold`,
+    `nps_threshold`, `min_n`): at least `min_n` of its respondents answered (fewer is too noisy to count: an
     NPS from 2 answers can only be −100, 0, 50 or 100), its mean `intent` is ≥ `likert_threshold` and its
     NPS is ≥ `nps_threshold`; the personas support it when a strict majority of all personas do.
     `min_answers` is the smallest n of any persona on that subject. Verdict: "both support", "data only",
     "personas only", "neither"; `agree` is True for the first and last.
     """
+    rule = SupportRule(**rule)
     scores = persona_scores.copy()
     counts = scores["n"] if "n" in scores else pd.Series(0, index=scores.index)
     scores["_n"] = counts.fillna(0).astype(int)
-    scores["supports"] = persona_supports(
-        scores, intent=intent, nps_measure=nps_measure, likert_threshold=likert_threshold,
-        nps_threshold=nps_threshold, min_n=min_n,
-    )  # fmt: skip
+    scores["supports"] = rule.supports(scores)
     per_subject = scores.groupby("subject", sort=False).agg(
         personas_supporting=("supports", "sum"),
         personas=("supports", "size"),
         min_answers=("_n", "min"),
-        mean_intent=(intent, "mean"),
-        mean_nps=(nps_measure, "mean"),
+        mean_intent=(rule.intent, "mean"),
+        mean_nps=(rule.nps_measure, "mean"),
     )
     table = pd.DataFrame({"data_support": data_support.astype(bool)}).join(per_subject, how="left")
     table.index.name = "subject"
@@ -162,15 +173,7 @@ def verdict_table(
     table["personas"] = table["personas"].fillna(0).astype(int)
     table["min_answers"] = table["min_answers"].fillna(0).astype(int)
     table["persona_support"] = table["personas_supporting"] * 2 > table["personas"]
-    labels = {
-        (True, True): "both support",
-        (True, False): "data only",
-        (False, True): "personas only",
-        (False, False): "neither",
-    }
-    table["verdict"] = [
-        labels[(d, p)] for d, p in zip(table["data_support"], table["persona_support"], strict=True)
-    ]
+    table["verdict"] = verdict_labels(table["data_support"], table["persona_support"])
     table["agree"] = table["data_support"] == table["persona_support"]
     return table.reset_index()
 

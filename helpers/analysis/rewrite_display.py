@@ -15,7 +15,7 @@ import pandas as pd
 from helpers.analysis.flows import sms_length
 from helpers.analysis.markdown import escape, multiline, real_line_breaks
 
-__all__ = ["OPT_OUT", "rewrite_cards", "rewrite_markdown", "rewrite_text", "sms_preview"]
+__all__ = ["OPT_OUT", "rewrite_cards", "rewrite_markdown", "sms_preview"]
 
 OPT_OUT = "Reply STOP to opt out."
 
@@ -44,30 +44,6 @@ def sms_preview(body: str | None, opt_out: str = OPT_OUT) -> dict:
     return {**info, "characters": characters, "opt_out_added": not info["has_opt_out"], "summary": " · ".join(parts)}
 
 
-def rewrite_text(
-    channel: str,
-    subject: str | None = None,
-    preview_text: str | None = None,
-    body: str | None = None,
-    opt_out: str = OPT_OUT,
-) -> str:
-    """One rewrite as plain text, in full: email "Subject: …" / "Preview: …" lines then the body; SMS the
-    message as sent, a blank line and its length summary (`sms_preview`). Fields a rewrite did not touch
-    (None/NaN) are left out; an empty result says so."""
-    if channel == "sms":
-        sms = sms_preview(body, opt_out)
-        return f"{sms['text']}\n\n({sms['summary']})" if _clean(body) else "(empty SMS)"
-    lines = []
-    for label, value in (("Subject", subject), ("Preview", preview_text)):
-        text = _clean(value)
-        if text is not None:
-            lines.append(f"{label}: {' '.join(text.split())}")  # inbox lines are one line
-    text = _clean(body)
-    if text:
-        lines += ["", text] if lines else [text]
-    return "\n".join(lines) if lines else "(empty rewrite)"
-
-
 def rewrite_markdown(
     channel: str,
     subject: str | None = None,
@@ -75,7 +51,8 @@ def rewrite_markdown(
     body: str | None = None,
     opt_out: str = OPT_OUT,
 ) -> str:
-    """`rewrite_text` for a Markdown cell: labels in bold, the copy escaped, every line break kept.
+    """One rewrite in full for a Markdown cell: labels in bold, the copy escaped, every line break kept. Fields a
+    rewrite did not touch (None/NaN) are left out; an empty result says so.
 
     Email: "**Subject:** …" and "**Preview:** …" on their own lines, the body below as paragraphs. SMS: the
     message as sent, then its length summary in italics. Nothing is truncated.

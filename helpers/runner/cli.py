@@ -29,59 +29,46 @@ from helpers.runner.results import EXIT_PERMANENT, PARTIAL, PERMANENT, RunError,
 from helpers.runner.workers import interrupts
 from helpers.scheduling.accounts import Account
 
+# The command's options as data: (flags, argparse settings), in the order --help lists them.
+OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--sandbox",), {"action": "store_true", "help": "start the local emulator and run against it"}),
+    (("--account",), {"metavar": "NAME", "help": "run for one account of the accounts file: its keys, "
+                      "outputs/<account>/<date>/, its own caches and persona names, its parameter overrides (-p wins)"}),
+    (("--accounts",), {"metavar": "FILE", "help": "accounts file for --account (default: "
+                       f"${accounts.FILE_VARIABLE}, else accounts.toml in the project)"}),
+    (("--seed",), {"type": int, "default": DEFAULT_SEED, "help": "sandbox store seed (default 7)"}),
+    (("--jobs",), {"help": "job numbers to run, e.g. 1,3 (default: all)"}),
+    (("--date",), {"help": "run date YYYY-MM-DD naming the output folder (default: today)"}),
+    (("--out",), {"help": "output root (default: outputs/ in the project)"}),
+    (("-p", "--parameter"), {"nargs": 2, "action": "append", "default": [], "metavar": ("NAME", "VALUE"),
+                             "help": "override a parameter in every selected notebook that has it (coerced to its "
+                                     "declared type)"}),
+    (("--no-html",), {"action": "store_true", "help": "skip the per-notebook HTML reports"}),
+    (("--pdf",), {"action": "store_true", "help": "also print each report and the index to NN_name.pdf and "
+                  "index.pdf (A4; WORKBOOKS_PAPER=letter), with the system's Chromium"}),
+    (("--email-to",), {"action": "append", "default": [], "metavar": "ADDRESS[,ADDRESS]",
+                       "help": "when the run ends, mail its summary (and the PDFs with --pdf, else index.html) to "
+                               "these addresses, through WORKBOOKS_SMTP_HOST/PORT/FROM (see .env.example); an "
+                               "--account may name its own"}),
+    (("--notebooks",), {"help": "folder of NN_name.ipynb notebooks (default: notebooks/)"}),
+    (("--timeout",), {"type": float, "default": DEFAULT_TIMEOUT, "help": "time budget per notebook in seconds, "
+                      f"kernel start excluded (default {DEFAULT_TIMEOUT:g})"}),
+    (("--workers",), {"type": int, "default": DEFAULT_WORKERS,
+                      "help": f"notebooks run in parallel after job 01 (default {DEFAULT_WORKERS})"}),
+    (("--no-email",), {"action": "store_true", "help": "send no mail even if the --account names addresses (the "
+                       "Airflow DAG's job tasks: it mails once a day)"}),
+    (("--mail-only",), {"action": "store_true", "help": "run no job: mail the summary of the day's published "
+                        "reports (run.json of --date) to --email-to or the account's addresses"}),
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.run",
         description="Run the workbook notebooks with papermill into outputs/<date>/ (ipynb, HTML, run.json).",
     )
-    parser.add_argument("--sandbox", action="store_true", help="start the local emulator and run against it")
-    parser.add_argument(
-        "--account", metavar="NAME",
-        help="run for one account of the accounts file: its keys, outputs/<account>/<date>/, its own caches "
-             "and persona names, its parameter overrides (-p wins)",
-    )
-    parser.add_argument(
-        "--accounts", metavar="FILE",
-        help=f"accounts file for --account (default: ${accounts.FILE_VARIABLE}, else accounts.toml in the project)",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="sandbox store seed (default 7)")
-    parser.add_argument("--jobs", help="job numbers to run, e.g. 1,3 (default: all)")
-    parser.add_argument("--date", help="run date YYYY-MM-DD naming the output folder (default: today)")
-    parser.add_argument("--out", help="output root (default: outputs/ in the project)")
-    parser.add_argument(
-        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-        help="override a parameter in every selected notebook that has it (coerced to its declared type)",
-    )
-    parser.add_argument("--no-html", action="store_true", help="skip the per-notebook HTML reports")
-    parser.add_argument(
-        "--pdf", action="store_true",
-        help="also print each report and the index to NN_name.pdf and index.pdf (A4; WORKBOOKS_PAPER=letter), "
-             "with the system's Chromium",
-    )
-    parser.add_argument(
-        "--email-to", action="append", default=[], metavar="ADDRESS[,ADDRESS]",
-        help="when the run ends, mail its summary (and the PDFs with --pdf, else index.html) to these addresses, "
-             "through WORKBOOKS_SMTP_HOST/PORT/FROM (see .env.example); an --account may name its own",
-    )
-    parser.add_argument("--notebooks", help="folder of NN_name.ipynb notebooks (default: notebooks/)")
-    parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT,
-        help=f"time budget per notebook in seconds, kernel start excluded (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=DEFAULT_WORKERS,
-        help=f"notebooks run in parallel after job 01 (default {DEFAULT_WORKERS})",
-    )
-    parser.add_argument(
-        "--no-email", action="store_true",
-        help="send no mail even if the --account names addresses (the Airflow DAG's job tasks: it mails once a day)",
-    )
-    parser.add_argument(
-        "--mail-only", action="store_true",
-        help="run no job: mail the summary of the day's published reports (run.json of --date) to --email-to "
-             "or the account's addresses",
-    )
+    for flags, settings in OPTIONS:
+        parser.add_argument(*flags, **settings)
     return parser
 
 

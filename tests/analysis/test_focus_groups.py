@@ -125,6 +125,8 @@ def test_verdict_table_needs_min_answers_before_a_persona_backs_anything():
     data = pd.Series({"X": True})
     # Both personas would back X on these thresholds, but 2 answers each are fewer than the default 5.
     table = verdict_table(data, scores, likert_threshold=1.0, nps_threshold=-100).set_index("subject")
+    with pytest.raises(TypeError):  # a misspelt rule keyword is refused, never silently ignored
+        verdict_table(data, scores, min_answers=2)
     assert table.loc["X", "personas_supporting"] == 0 and table.loc["X", "verdict"] == "data only"
     assert table.loc["X", "min_answers"] == 2
 

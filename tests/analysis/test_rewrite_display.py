@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from helpers.analysis.rewrite_display import rewrite_cards, rewrite_markdown, rewrite_text, sms_preview
+from helpers.analysis.rewrite_display import rewrite_cards, rewrite_markdown, sms_preview
 
 LONG_BODY = "Hi {{ first_name }},\\n\\nYour basket misses you. " + "Here is why you will love it. " * 40 + "\\nShop now"
 
@@ -23,18 +23,6 @@ def test_sms_is_counted_as_sent_with_the_opt_out_line():
     assert emoji["encoding"] == "UCS-2" and emoji["segments"] == 2 and "2 segments" in emoji["summary"]
 
 
-def test_plain_text_keeps_everything_with_real_line_breaks():
-    email = rewrite_text("email", "New in:\\nlinen", "Just landed", LONG_BODY)
-    assert email.startswith("Subject: New in: linen\nPreview: Just landed\n\nHi {{ first_name }},\n\nYour basket")
-    assert "\\n" not in email and email.endswith("\nShop now") and email.count("Here is why") == 40
-    assert rewrite_text("email", subject="Only a subject") == "Subject: Only a subject"
-    assert rewrite_text("email", body="Body only") == "Body only"
-    assert rewrite_text("email", subject=float("nan"), preview_text=None, body=None) == "(empty rewrite)"
-    sms = rewrite_text("sms", body="Back in stock\\r\\nTap to shop")
-    assert sms == "Back in stock\nTap to shop Reply STOP to opt out.\n\n(48 characters · GSM-7 · 1 segment · opt-out line added)"
-    assert rewrite_text("sms", body="  ") == "(empty SMS)"
-
-
 def test_markdown_renders_every_line_in_full():
     md = rewrite_markdown("email", "Save $5 *today*", "On $20+ orders", LONG_BODY)
     html = markdown2html_mistune(md)
@@ -46,6 +34,10 @@ def test_markdown_renders_every_line_in_full():
                    "<p><em>40 characters · GSM-7 · 1 segment · opt-out line added</em></p>\n")
     assert rewrite_markdown("sms", body=None) == "*(empty SMS)*"
     assert rewrite_markdown("email") == "*(empty rewrite)*"
+    assert rewrite_markdown("email", subject=float("nan"), preview_text=None, body=None) == "*(empty rewrite)*"
+    assert rewrite_markdown("email", subject="New in:\\nlinen") == "**Subject:** New in: linen"  # inbox lines are one line
+    assert rewrite_markdown("email", body="Body only") == "Body only"
+    assert rewrite_markdown("sms", body="  ") == "*(empty SMS)*"
 
 
 def test_cards_name_each_rewrite_and_its_check():

@@ -44,6 +44,22 @@ def clipped_tables(page) -> list[str]:
     )
 
 
+def overflowing(page) -> list[str]:
+    """Tables and focus-group stimuli that do not fit: wider than the box they sit in (so that box would have
+    to scroll to show them: a column hidden at this width) or running past the window's right edge (#23)."""
+    return page.evaluate(
+        """(width) => [...document.querySelectorAll('table, .workbooks-stimulus')].flatMap((el, i) => {
+             const what = `${el.tagName === 'TABLE' ? 'table' : 'stimulus'} ${i} (${el.innerText.trim().slice(0, 40)})`;
+             const box = el.parentElement;
+             const right = Math.round(el.getBoundingClientRect().right);
+             const problems = [];
+             if (el.scrollWidth > el.clientWidth + 1) problems.push(`${what} cuts off its own content`);
+             if (box.scrollWidth > box.clientWidth + 1) problems.push(`${what} is ${box.scrollWidth} px wide in a ${box.clientWidth} px box`);
+             if (right > width) problems.push(`${what} runs to ${right} px in a ${width} px window`);
+             return problems;
+           })""", WIDTH)
+
+
 def raw_tables(page) -> list[str]:
     """Tables that read like a notebook's, not a report's: an empty header cell (a pandas index) or a
     snake_case column name."""

@@ -33,6 +33,7 @@ NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb
 FAILING = Path(__file__).resolve().parent / "notebooks"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.I)
 PHONE = re.compile(r"\+\d[\d ()-]{7,}\d")
+STIMULI = {"04_product_affinity_focus_group": [], "05_sms_vs_email_testing": ["workbooks-email", "workbooks-sms"]}
 MOVED = {"01_persona_enrichment", "02_flow_content_refresh", "04_product_affinity_focus_group"}
 DATE, EARLIER = SHARED_DATE, SHARED_EARLIER  # seed 7's day; seed 11's, the day before, is what "Since the last run" compares with
 HANG_GUARD = 1800  # seconds: only so a wedged kernel cannot hold CI forever; no test measures speed
@@ -139,6 +140,18 @@ def test_report_page(stem, sandbox_run, visit, tmp_path):
     assert "last_" not in header  # dates, not a timeframe key
     findings = seen.page.locator(f".{report_html.FINDINGS_CLASS} > ul > li")
     assert 3 <= findings.count() <= 5 and "Next step" in findings.last.inner_text()
+    assert checks.overflowing(seen.page) == [], stem  # 01's tier table turned, text wrapped, stimuli as messages
+    shown_findings = seen.page.inner_text(f".{report_html.FINDINGS_CLASS} > ul")  # what is not folded away
+    if stem == "05_sms_vs_email_testing":  # the data's verdict and its unsubscribe cost lead, never folded
+        assert "Verdict:" in findings.first.inner_text() and "unsubscribe rate" in shown_findings, shown_findings
+    if stem in STIMULI:  # what the personas saw, as the channel shows it: no monospace block
+        assert seen.page.locator(".workbooks-stimulus").count() == 1 and seen.page.locator("pre").count() == 0
+        for kind in STIMULI[stem]:
+            assert seen.page.locator(f".workbooks-stimulus .{kind}").count() == 1, kind
+    if stem == "02_flow_content_refresh":  # revenue per recipient is money in the tests table, never "82.26%"
+        rows = seen.page.eval_on_selector_all("tr", "trs => trs.map(tr => [...tr.cells].map(c => c.innerText))")
+        money = [r for r in rows if "revenue per recipient" in r]
+        assert money and all("%" not in r[4] and "$" in r[4] for r in money), money
     since = seen.page.inner_text(f".{report_html.SINCE_CLASS}")
     assert since.startswith("Since the last run (14 Jul 2026)"), since
     if stem in MOVED:  # another seed: other tiers, flagged messages, top pairs

@@ -80,12 +80,17 @@ def test_every_statistic_says_what_kind_of_number_it_is(outcome):
     nb = nbformat.read(outcome["dir"] / f"{JOB}.ipynb", as_version=4)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.get("id") == "cell-08"
                    for o in c.get("outputs", []))
-    headers = [h.strip() for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]+)</th>', html)]
+    # The table is turned (a column per tier, so it fits a screen): each measure labels a row.
+    tiers = [h.strip() for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]+)</th>', html)]
+    assert tiers == ["Occasional", "Regular", "VIP"]
+    headers = [h.strip() for h in re.findall(r'<tr><td[^>]*>([^<]+)</td>', html)]
     assert len(headers) >= 15
     named = ("customers", "most common preferred channel", "top regions (share of tier)")
     for header in headers:
         assert header in named or re.search(r"\b(mean|median|share|sum)\b", header), header
     assert "median historic CLV" in headers and "mean orders" in headers
+    at_risk = re.search(r"<tr><td[^>]*>value at risk[^<]*</td>(.*?)</tr>", html).group(1)
+    assert len(re.findall(r">[$€£][\d,]+</td>", at_risk)) == 3, at_risk  # money in the report's currency
 
 
 def test_each_tier_gets_one_action_in_one_sentence_and_odd_numbers_are_explained(outcome):
