@@ -12,9 +12,10 @@ import math
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
@@ -138,54 +139,59 @@ def _api_key(name: str, prefix: str, what: str, where: str) -> str:
     return key
 
 
-@dataclass(frozen=True)
-class KlaviyoSettings:
+@dataclass(frozen=True, repr=False)
+class _ApiSettings:
+    """What the two APIs' settings share: the key registered for redaction and checked, the base URL checked, a
+    repr that masks the key, and how they are read from the environment. Each subclass names its variables and
+    its default base URL."""
+
+    KEY: ClassVar[tuple[str, str, str, str]]  # (variable, prefix, what it is, where to find it)
+    URL: ClassVar[str]  # the base URL's variable
     api_key: str = field(repr=False)
-    base_url: str = KLAVIYO_DEFAULT_BASE_URL
-    revision: str = KLAVIYO_DEFAULT_REVISION
+    base_url: str = ""
 
     def __post_init__(self) -> None:
         # Settings built in code (tests, bench) are held to the same rules as the environment's.
         redaction.register(self.api_key)
-        _check(key_problem("KLAVIYO_API_KEY", self.api_key) if _unsafe(self.api_key) else None)
-        _check(base_url_problem("KLAVIYO_BASE_URL", self.base_url))
-        _check(revision_problem(self.revision))
+        _check(key_problem(self.KEY[0], self.api_key) if _unsafe(self.api_key) else None)
+        _check(base_url_problem(self.URL, self.base_url))
 
     def __repr__(self) -> str:
-        return f"KlaviyoSettings(api_key={redaction.mask(self.api_key)!r}, base_url={self.base_url!r}, revision={self.revision!r})"
+        shown = (f"{f.name}={redaction.mask(self.api_key) if f.name == 'api_key' else getattr(self, f.name)!r}"
+                 for f in fields(self))  # subclasses are dataclasses
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    @classmethod
+    def _from_env(cls, **more: str | None):
+        return cls(api_key=_api_key(*cls.KEY), base_url=(_env(cls.URL, cls.base_url) or "").rstrip("/"), **more)
+
+
+@dataclass(frozen=True, repr=False)
+class KlaviyoSettings(_ApiSettings):
+    KEY = ("KLAVIYO_API_KEY", "pk_", "private API key", "Settings > API keys in Klaviyo")
+    URL = "KLAVIYO_BASE_URL"
+    base_url: str = KLAVIYO_DEFAULT_BASE_URL
+    revision: str = KLAVIYO_DEFAULT_REVISION
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(revision_problem(self.revision))
 
     @classmethod
     def from_env(cls) -> KlaviyoSettings:
-        key = _api_key("KLAVIYO_API_KEY", "pk_", "private API key", "Settings > API keys in Klaviyo")
-        return cls(
-            api_key=key,
-            base_url=(_env("KLAVIYO_BASE_URL", KLAVIYO_DEFAULT_BASE_URL) or "").rstrip("/"),
-            revision=_env("KLAVIYO_REVISION", KLAVIYO_DEFAULT_REVISION) or KLAVIYO_DEFAULT_REVISION,
-        )
+        return cls._from_env(revision=_env("KLAVIYO_REVISION", KLAVIYO_DEFAULT_REVISION) or KLAVIYO_DEFAULT_REVISION)
 
 
-@dataclass(frozen=True)
-class MaveraSettings:
-    api_key: str = field(repr=False)
+@dataclass(frozen=True, repr=False)
+class MaveraSettings(_ApiSettings):
+    KEY = ("MAVERA_API_KEY", "mvra_", "Mavera API key", "Settings > Developer > API Keys in Mavera")
+    URL = "MAVERA_BASE_URL"
     base_url: str = MAVERA_DEFAULT_BASE_URL
     workspace_id: str | None = None
 
-    def __post_init__(self) -> None:
-        redaction.register(self.api_key)
-        _check(key_problem("MAVERA_API_KEY", self.api_key) if _unsafe(self.api_key) else None)
-        _check(base_url_problem("MAVERA_BASE_URL", self.base_url))
-
-    def __repr__(self) -> str:
-        return f"MaveraSettings(api_key={redaction.mask(self.api_key)!r}, base_url={self.base_url!r}, workspace_id={self.workspace_id!r})"
-
     @classmethod
     def from_env(cls) -> MaveraSettings:
-        key = _api_key("MAVERA_API_KEY", "mvra_", "Mavera API key", "Settings > Developer > API Keys in Mavera")
-        return cls(
-            api_key=key,
-            base_url=(_env("MAVERA_BASE_URL", MAVERA_DEFAULT_BASE_URL) or "").rstrip("/"),
-            workspace_id=_env("MAVERA_WORKSPACE_ID"),
-        )
+        return cls._from_env(workspace_id=_env("MAVERA_WORKSPACE_ID"))
 
 
 def is_sandbox() -> bool:

@@ -202,25 +202,31 @@ def _pct(x: float) -> str:
     return f"{x:.2%}"
 
 
+# How the verdict says a factor: (of a channel: "SMS converts better (…)", of the leader: "because …"). The values
+# fill {mine} and {theirs}: conversion as a rate, order value as money.
+_WORDS = {
+    "conversion_rate": ("{name} converts {how}better ({mine} vs {theirs})",
+                        "because {how}more of its recipients buy ({mine} vs {theirs} conversion rate)"),
+    "average_order_value": ("{name}'s orders are {how}larger ({mine} vs {theirs} average order value)",
+                            "because its orders are {how}larger ({mine} vs {theirs} average order value)"),
+}
+
+
+def _said(which: int, factor: str, channel: str, decomposition: pd.DataFrame, significant: bool,
+          money: Currency) -> str:
+    row = decomposition.loc[factor]
+    show = _pct if factor == "conversion_rate" else money.format
+    return _WORDS[factor][which].format(name=channel_name(channel), how="significantly " if significant else "",
+                                        mine=show(row[channel]), theirs=show(row["email" if channel == "sms" else "sms"]))
+
+
 def _factor_phrase(factor: str, channel: str, decomposition: pd.DataFrame, significant: bool,
                    money: Currency) -> str:
-    row = decomposition.loc[factor]
-    other = "email" if channel == "sms" else "sms"
-    how = "significantly " if significant else ""
-    if factor == "conversion_rate":
-        return f"{channel_name(channel)} converts {how}better ({_pct(row[channel])} vs {_pct(row[other])})"
-    return (f"{channel_name(channel)}'s orders are {how}larger ({money.format(row[channel])} vs "
-            f"{money.format(row[other])} average order value)")
+    return _said(0, factor, channel, decomposition, significant, money)
 
 
 def _because(factor: str, leader: str, decomposition: pd.DataFrame, significant: bool, money: Currency) -> str:
-    row = decomposition.loc[factor]
-    other = "email" if leader == "sms" else "sms"
-    how = "significantly " if significant else ""
-    if factor == "conversion_rate":
-        return f"because {how}more of its recipients buy ({_pct(row[leader])} vs {_pct(row[other])} conversion rate)"
-    return (f"because its orders are {how}larger ({money.format(row[leader])} vs {money.format(row[other])} "
-            "average order value)")
+    return _said(1, factor, leader, decomposition, significant, money)
 
 
 def verdict_sentence(

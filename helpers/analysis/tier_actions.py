@@ -9,13 +9,14 @@ oddities get a sentence, and each tier gets one recommended action derived from 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from helpers.analysis.customers import tier_summary
 
-__all__ = ["LABELLED_FORMATS", "labelled_tier_summary", "tier_actions", "tier_notes", "tier_statistics",
+__all__ = ["LABELLED_FORMATS", "Thresholds", "labelled_tier_summary", "tier_actions", "tier_notes", "tier_statistics",
            "turned_tier_summary"]
 
 
@@ -116,23 +117,37 @@ def _money(x: float, currency: str) -> str:
     return f"{currency}{x:,.0f}"
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a tier's value and churn change level (`tier_actions` says what each means)."""
+
+    high_value_ratio: float = 1.5
+    low_value_ratio: float = 0.75
+    high_churn_share: float = 0.3
+    low_churn_share: float = 0.1
+    high_risk_share: float = 0.5
+    low_risk_share: float = 0.2
+    first_order_share: float = 0.5
+
+    def value(self, ratio: float) -> str:
+        return _level(ratio, self.low_value_ratio, self.high_value_ratio)
+
+    def churn(self, row: pd.Series) -> str:
+        """From value at risk where the table has it, else from the share at high churn risk."""
+        risk = _risk_share(row)
+        if np.isfinite(risk):
+            return _level(risk, self.low_risk_share, self.high_risk_share, ("low", "medium", "high"))
+        return _level(float(row.get("churn_high", np.nan)), self.low_churn_share, self.high_churn_share,
+                      ("low", "medium", "high"))
+
+
 def tier_actions(
-    summary: pd.DataFrame,
-    *,
-    high_value_ratio: float = 1.5,
-    low_value_ratio: float = 0.75,
-    high_churn_share: float = 0.3,
-    low_churn_share: float = 0.1,
-    high_risk_share: float = 0.5,
-    low_risk_share: float = 0.2,
-    first_order_share: float = 0.5,
-    label: str = "predicted CLV",
-    currency: str = "$",
+    summary: pd.DataFrame, *, label: str = "predicted CLV", currency: str = "$", **thresholds: float
 ) -> pd.DataFrame:
     """One recommended action per tier, derived from its numbers, with one sentence saying why.
 
     Why: a tier table is not a plan; the reader needs "what do we do with these people, and by when".
-    `summary` is `tier_statistics(...)`. A tier's *value* is its share of `label` over its share of
+    `summary` is `tier_statistics(...)`; `thresholds` are `Thresholds`' fields as keywords. A tier's *value* is its share of `label` over its share of
     customers: high at ≥ `high_value_ratio` (it holds 1.5× its head count in value), low below
     `low_value_ratio`. Its *churn* is how much of what the tier would spend if it stayed churn takes away:
     value at risk ÷ (value at risk + predicted CLV), both summed over the tier (``customers.value_at_risk``,
@@ -147,17 +162,14 @@ def tier_actions(
     unknown churn: high → "protect", mid → "grow basket", low → "nurture".
     Returns `action, reason, value, churn` indexed by tier.
     """
+    rules = Thresholds(**thresholds)
     rows = []
     for tier, row in summary.iterrows():
         share_c, share_v = float(row.get("share_customers", np.nan)), float(row.get("share_clv", np.nan))
         # Rounded so that 0.3 / 0.2 is 1.5, not 1.4999999999999998, at an inclusive threshold.
         ratio = round(share_v / share_c, 9) if np.isfinite(share_c) and share_c > 0 else np.nan
-        value = _level(ratio, low_value_ratio, high_value_ratio)
-        risk = _risk_share(row)
-        churn = (_level(risk, low_risk_share, high_risk_share, ("low", "medium", "high")) if np.isfinite(risk)
-                 else _level(float(row.get("churn_high", np.nan)), low_churn_share, high_churn_share,
-                             ("low", "medium", "high")))
-        rows.append({"tier": tier, **_action(tier, row, value, churn, ratio, first_order_share, label, currency),
+        value, churn = rules.value(ratio), rules.churn(row)
+        rows.append({"tier": tier, **_action(tier, row, value, churn, ratio, rules.first_order_share, label, currency),
                      "value": value, "churn": churn})
     return pd.DataFrame(rows, columns=["tier", "action", "reason", "value", "churn"]).set_index("tier")
 

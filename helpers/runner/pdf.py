@@ -27,19 +27,13 @@ PAPER_ENV = "WORKBOOKS_PAPER"
 PAPERS = {"a4": "A4", "letter": "letter"}
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 PRINT_TIMEOUT = 120.0  # seconds per page set: a wedged browser must not hold the run forever
-# As the browser tests launch it: no sandbox (CI runs as root, where it refuses to start), and none of the
-# background connections it would otherwise try on a closed network.
-_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-pdf-header-footer",  # the page numbers come from the report's @page rules, not the file's URL
-)
+# How Chromium starts here and in the browser tests: no sandbox (CI runs as root, where it refuses to start),
+# and none of the background connections it would otherwise try on a closed network (each refused one slows
+# every launch).
+BROWSER_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+# The page numbers come from the report's @page rules, not a header and footer naming the file's URL.
+_FLAGS = ("--headless", *BROWSER_FLAGS, "--no-pdf-header-footer")
 HOW_TO_GET = (
     "--pdf needs Chromium: install it with `sudo apt-get install chromium` (or run scripts/ensure_chromium.sh), "
     f"or set {CHROMIUM_ENV} to a Chromium or Chrome binary"

@@ -142,3 +142,5 @@ def test_thresholds_are_parameters_and_boundaries_are_inclusive():
     assert tier_actions(edge, high_churn_share=0.5).at["Edge", "action"] == "retain"
     assert tier_actions(SUMMARY, first_order_share=0.0).at["New", "action"] == "nurture"
     assert tier_actions(SUMMARY.iloc[0:0]).empty
+    with pytest.raises(TypeError):  # a misspelt threshold is refused, never silently ignored
+        tier_actions(SUMMARY, high_value=2.0)

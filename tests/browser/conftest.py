@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers.runner.pdf import BROWSER_FLAGS
+
 CHROMIUM = Path(os.environ.get("WORKBOOKS_CHROMIUM") or "/usr/bin/chromium")
 WIDTH = 1280
-# Without the background-networking flags Chromium reaches out on start-up (component updates, sync,
-# QUIC probes); on a closed network those connections are refused and slow every launch.
-LAUNCH_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The flags --pdf starts Chromium with (no sandbox under root, no background connections on a closed network).
+LAUNCH_ARGS = list(BROWSER_FLAGS)
 
 
 @pytest.fixture(scope="session")
