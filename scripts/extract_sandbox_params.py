@@ -92,6 +92,7 @@ OPERATIONS = [
     "GET /api/tags/{id}/tag-group",
     "GET /api/templates/{id}",
     "POST /api/campaign-values-reports",
+    "POST /api/flow-series-reports",
     "POST /api/flow-values-reports",
 ]
 

@@ -325,6 +325,27 @@ def report_columns(group_by: Sequence[str], statistics: Sequence[str]) -> tuple[
             *(Column(s, f"statistics.{s}", "float") for s in statistics))
 
 
+def series_frame(group_by: Sequence[str], statistics: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A series report's pages -> one row per grouping and step: the groupings, ``date_time`` (UTC) and one
+    float column per statistic (``statistics[name][i]`` belongs to ``date_times[i]``)."""
+    rows: list[dict[str, Any]] = []
+    for doc in docs:
+        attributes = (doc.get("data") or {}).get("attributes") or {}
+        times = list(attributes.get("date_times") or [])
+        for result in attributes.get("results") or []:
+            groupings, stats = result.get("groupings") or {}, result.get("statistics") or {}
+            for i, when in enumerate(times):
+                row: dict[str, Any] = {g: groupings.get(g) for g in group_by}
+                row["date_time"] = when
+                for name in statistics:
+                    series = stats.get(name) or []
+                    row[name] = series[i] if i < len(series) else None
+                rows.append(row)
+    columns = (*(Column(g, g) for g in group_by), Column("date_time", "date_time", "datetime"),
+               *(Column(s, s, "float") for s in statistics))
+    return build_frame(columns, rows)
+
+
 def profile_columns(*, email: bool = False, phone: bool = False) -> tuple[Column, ...]:
     """The notebook 01 frame's columns; email/phone only when asked for."""
     extra = [PROFILE_CONTACT[k] for k, on in (("email", email), ("phone", phone)) if on]

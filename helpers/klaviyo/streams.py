@@ -114,6 +114,9 @@ REPORTS = {
     "flow": Report("/api/flow-values-reports", "flow-values-report", ("flow_id", "flow_message_id", "send_channel")),
     "campaign": Report("/api/campaign-values-reports", "campaign-values-report",
                        ("campaign_id", "campaign_message_id", "send_channel")),
+    # The same statistics per day, week or month: a message's own history (notebook 02, one call a run).
+    "flow_series": Report("/api/flow-series-reports", "flow-series-report",
+                          ("flow_id", "flow_message_id", "send_channel")),
 }
 DEFAULT_STATISTICS = (
     "recipients", "delivered", "opens_unique", "open_rate", "clicks_unique", "click_rate", "conversion_uniques",

@@ -1,6 +1,6 @@
 """The Klaviyo emulator's WSGI app: auth, revision, parameter checks, rate limits, routing.
 
-Handlers live in ``routes.py`` (collections and objects) and ``reports.py`` (reporting); what they are
+Handlers live in ``routes.py`` (collections and objects), ``reports.py`` and ``series.py`` (reporting); what they are
 handed and the JSON:API error shape live in ``call.py``. This module owns what every request goes through.
 """
 
@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import graph, reports, routes
+from . import graph, reports, routes, series
 from .call import JSONAPI, ApiError, Call, bad_param
 from .limits import RateLimiter, limit_of
 from .params import OPERATIONS, REVISION
@@ -33,7 +33,7 @@ class KlaviyoEmulator:
         self.limiter = limiter
         self.requests: dict[str, int] = {}
         self._count_lock = threading.Lock()  # handler threads count concurrently; += is not atomic
-        handlers = {**routes.HANDLERS, **reports.HANDLERS}
+        handlers = {**routes.HANDLERS, **reports.HANDLERS, **series.HANDLERS}
         handlers.update(graph.generic_routes(set(OPERATIONS), set(handlers)))
         self.handlers = handlers
         self.url_map = Map([Rule(key.split(" ", 1)[1].replace("{id}", "<id>"), methods=[key.split(" ", 1)[0]],

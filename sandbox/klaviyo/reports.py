@@ -84,6 +84,13 @@ def _bounds(key: str, t_end: int, now: float) -> tuple[float, float]:
 
 def _days(store, timeframe) -> np.ndarray:
     """Day indices (0 = yesterday) of the UTC days that overlap the timeframe (custom ranges include both ends)."""
+    start, end = window(store, timeframe)
+    day_starts = store.t_end - (np.arange(DAYS) + 1) * DAY
+    return np.flatnonzero((day_starts + DAY > start) & (day_starts < end))
+
+
+def window(store, timeframe) -> tuple[float, float]:
+    """The timeframe's (start, end) in epoch seconds, or a 400 that says what is wrong with it."""
     if not isinstance(timeframe, dict):
         raise bad_param("timeframe", "timeframe must be an object: {\"key\": \"last_30_days\"} or {\"start\", \"end\"}.")
     if "key" in timeframe:
@@ -102,11 +109,10 @@ def _days(store, timeframe) -> np.ndarray:
             raise bad_param("timeframe", "A custom timeframe can be at most 1 year long.")
     else:
         raise bad_param("timeframe", "timeframe needs either 'key' or both 'start' and 'end'.")
-    day_starts = store.t_end - (np.arange(DAYS) + 1) * DAY
-    return np.flatnonzero((day_starts + DAY > start) & (day_starts < end))
+    return start, end
 
 
-def _body(call: Call, kind: str) -> dict:
+def _body(call: Call, kind: str, required: tuple[str, ...] = ("statistics", "timeframe", "conversion_metric_id")) -> dict:
     try:
         body = json.loads(call.request.get_data(as_text=True) or "null")
     except json.JSONDecodeError as exc:
@@ -115,7 +121,7 @@ def _body(call: Call, kind: str) -> dict:
     if not isinstance(data, dict) or data.get("type") != kind or not isinstance(data.get("attributes"), dict):
         raise bad_param("body", f"Body must be {{\"data\": {{\"type\": \"{kind}\", \"attributes\": {{...}}}}}}.")
     attrs = data["attributes"]
-    for name in ("statistics", "timeframe", "conversion_metric_id"):
+    for name in required:
         if name not in attrs:
             raise bad_param(name, f"'{name}' is required in data.attributes.")
     stats = attrs["statistics"]
@@ -203,22 +209,35 @@ def _page(call: Call, kind: str, results: list[dict]) -> dict:
     return {"data": {"type": kind, "attributes": {"results": page}}, "links": links}
 
 
-def flow_values(store, call: Call) -> dict:
+# What a flow report (values or series) may group and filter by; the required and default groupings.
+FLOW_SCALAR = ["flow_id", "flow_message_id", "flow_message_name", "flow_name", "send_channel", "text_message_format",
+               "variation", "variation_name"]
+FLOW_REQUIRED = ["flow_id", "flow_message_id"]
+FLOW_DEFAULT = ["flow_id", "flow_message_id", "send_channel"]
+TAGS = ["tag_id", "tag_name"]
+
+
+def flow_objects(store) -> list[dict]:
+    """One report row source per flow message: its groupings and its row of the daily table."""
     m = store.messaging
-    objects = [{"row": msg.row, "flow_id": m.flows[msg.flow_index].id, "flow_message_id": msg.id,
-                "send_channel": msg.channel, "flow_name": m.flows[msg.flow_index].name,
-                "flow_message_name": msg.name, "variation": None, "variation_name": None,
-                "text_message_format": "SMS" if msg.channel == "sms" else None} for msg in m.flow_messages]
-    body = _report(store, call, "flow-values-report", objects, m.flow_daily,
-                   ["flow_id", "flow_message_id", "flow_message_name", "flow_name", "send_channel",
-                    "text_message_format", "variation", "variation_name"],
-                   ["flow_id", "flow_message_id"], ["flow_id", "flow_message_id", "send_channel"], ["tag_id", "tag_name"])
-    res = body["data"]["attributes"]["results"]
-    flows = sorted({r["groupings"]["flow_id"] for r in res})
-    msgs = sorted({r["groupings"]["flow_message_id"] for r in res})
-    body["data"]["relationships"] = {
-        "flows": {"data": [{"type": "flow", "id": f} for f in flows]},
-        "flow-messages": {"data": [{"type": "flow-message", "id": i} for i in msgs]}}
+    return [{"row": msg.row, "flow_id": m.flows[msg.flow_index].id, "flow_message_id": msg.id,
+             "send_channel": msg.channel, "flow_name": m.flows[msg.flow_index].name,
+             "flow_message_name": msg.name, "variation": None, "variation_name": None,
+             "text_message_format": "SMS" if msg.channel == "sms" else None} for msg in m.flow_messages]
+
+
+def flow_relationships(results: list[dict]) -> dict:
+    """The flows and flow messages a flow report's results name."""
+    flows = sorted({r["groupings"]["flow_id"] for r in results})
+    msgs = sorted({r["groupings"]["flow_message_id"] for r in results})
+    return {"flows": {"data": [{"type": "flow", "id": f} for f in flows]},
+            "flow-messages": {"data": [{"type": "flow-message", "id": i} for i in msgs]}}
+
+
+def flow_values(store, call: Call) -> dict:
+    body = _report(store, call, "flow-values-report", flow_objects(store), store.messaging.flow_daily,
+                   FLOW_SCALAR, FLOW_REQUIRED, FLOW_DEFAULT, TAGS)
+    body["data"]["relationships"] = flow_relationships(body["data"]["attributes"]["results"])
     return body
 
 

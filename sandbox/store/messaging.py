@@ -53,6 +53,11 @@ FLOW_KIND_FACTORS = {
 }
 # Spread of a campaign's rates around its channel's (log-sd): creative, offer and audience differ.
 CAMPAIGN_SPREAD = 0.25
+# The declined message's rate per day (index 0 = yesterday) as a share of its flow's: 1.25 until 90 days ago,
+# 0.85 since — a 32 % drop against its own past, while over any 30-90 day report it stays above 0.75 of its
+# flow-mates (inside the funnel limits; 1.15 over a year).
+RECENT_DAYS = 90
+DECLINE = np.where(np.arange(DAYS) < RECENT_DAYS, 0.85, 1.25)
 SMS_BODIES = ["{brand}: {subject}. Tap to shop: https://sbx.example/s/{code} Reply STOP to opt out.",
               "{brand}: {subject}! Use code SAVE10 at checkout https://sbx.example/s/{code} STOP to end"]
 
@@ -115,6 +120,13 @@ class Campaign:
     status: str = "Sent"
     excluded: tuple[str, ...] = ()  # audiences.excluded
     offer: str = ""  # the name without its channel suffix: same offer = same campaign on both channels
+
+
+def _decline(rates: dict, metric: str | None) -> None:
+    """The declined message's rate on ``metric`` becomes a rate per day (``DECLINE``); others stay as they are."""
+    if metric:
+        key = metric.removesuffix("_rate")
+        rates[key] = rates[key] * DECLINE
 
 
 def _daily_counts(expected: np.ndarray) -> np.ndarray:
@@ -231,6 +243,7 @@ class Messaging:
         under, decoys = self._pick_planted(rng)
         self.planted_under: dict[str, str] = {}
         self.planted_decoys: list[str] = sorted(decoys)
+        self.planted_declined: dict[str, str] = self._pick_declined(seed, under, decoys)
         day_wave = 1 + 0.18 * np.sin(np.arange(DAYS) * 2 * np.pi / 7 + rng.random() * 6)
         for m in self.flow_messages:
             base = dict(FLOW_BASE[m.channel])
@@ -252,6 +265,7 @@ class Messaging:
                 for key in ("open", "click", "conversion"):
                     base[key] *= 0.45
             recipients = _daily_counts(volume * day_wave * rng.uniform(0.9, 1.1, DAYS))
+            _decline(base, self.planted_declined.get(m.id))
             u0 = int.from_bytes(short_id(seed, "order-values", m.row, 8).encode(), "big") % 10_007 / 10_007
             _fill(self.flow_daily[m.row], recipients, m.channel, base, flow_order_values(u0, base["aov"]))
         self.flow_message_by_id = {m.id: m for m in self.flow_messages}
@@ -280,6 +294,23 @@ class Messaging:
         else:
             decoys.append(str(rng.choice([i for i in rest_email if i not in decoys])))
         return under, decoys
+
+    def _pick_declined(self, seed: int, under: list[str], decoys: list[str]) -> dict[str, str]:
+        """{message id: metric} of the one email message that declined against its own earlier period (issue
+        #20): it used to beat its flow-mates on that metric and over the last 90 days sits a little below them,
+        inside its flow's funnel limits, so only the flow-series history shows the drop. Picked from its own
+        generator, in a flow with no other planted message, so every other planted fact stays as it was."""
+        rng = np.random.default_rng([seed, 16])
+        planted = set(under) | set(decoys)
+        by_id = {m.id: m for m in self.flow_messages}
+        busy = {by_id[i].flow_index for i in planted}
+        candidates = [m.id for m in self.flow_messages if m.channel == "email" and m.id not in planted
+                      and m.flow_index not in busy and m.volume >= 100  # type: ignore[attr-defined]
+                      and sum(o.flow_index == m.flow_index and o.channel == "email" and o.id != m.id
+                              for o in self.flow_messages) >= 2]
+        if not candidates:
+            return {}
+        return {str(rng.choice(candidates)): str(rng.choice(["open_rate", "click_rate", "conversion_rate"]))}
 
     # --- campaigns -------------------------------------------------------------------------------
     def _build_campaigns(self, seed, rng, t_end, sms_segment_ids, email_segment_ids, segment_sizes) -> None:

@@ -76,6 +76,26 @@ def flow_message_rates(store: Store, days: int = 90) -> dict[str, dict]:
     return out
 
 
+def declined_messages(store: Store, recent_days: int = 90) -> list[str]:
+    """Messages whose rate over the last ``recent_days`` days is at most ``UNDER_RATIO`` of their own rate over
+    the rest of the year, on some metric, with ``MIN_RECIPIENTS`` in both periods: weaker than their own past,
+    whatever their flow-mates do (flow-series reports show it; a flow-values report of the period does not)."""
+    m = store.messaging
+    recent = m.flow_daily[:, :recent_days, :].sum(axis=1)
+    earlier = m.flow_daily[:, recent_days:, :].sum(axis=1)
+    out = []
+    for msg in m.flow_messages:
+        now, before = recent[msg.row], earlier[msg.row]
+        if min(now[S["recipients"]], before[S["recipients"]]) < MIN_RECIPIENTS:
+            continue
+        for (num,) in FLOW_METRICS.values():
+            old = before[S[num]] / before[S["delivered"]]
+            if old > 0 and now[S[num]] / now[S["delivered"]] <= UNDER_RATIO * old:
+                out.append(msg.id)
+                break
+    return sorted(out)
+
+
 def _looks_bad(row: dict) -> list[str]:
     if row["recipients"] <= 0:  # a message that sent nothing has no rate to look bad on
         return []
@@ -249,6 +269,7 @@ def compute_truth(store: Store) -> dict:
     rates = flow_message_rates(store, 90)
     year = flow_message_rates(store, DAYS)
     under = sorted(mid for mid, row in rates.items() if row["recipients"] >= MIN_RECIPIENTS and _looks_bad(row))
+    declined = declined_messages(store)
     decoys = sorted(mid for mid, row in year.items() if row["recipients"] < MIN_RECIPIENTS and _looks_bad(rates[mid]))
 
     lifts = pair_lifts(store)
@@ -298,8 +319,13 @@ def compute_truth(store: Store) -> dict:
         "nested_pairs": nested,
         "tiny_segments": tiny,
         "flow_messages_total": len(m.flow_messages),
-        "underperforming_message_ids": under,
-        "underperforming_metric": {k: v for k, v in sorted(m.planted_under.items())},
+        # What notebook 02 must flag over its default 90 days: messages lagging their own flow, and the one
+        # that declined against its own earlier period (in its flow's limits, found from the flow series).
+        "underperforming_message_ids": sorted(set(under) | set(declined)),
+        "underperforming_metric": dict(sorted({**m.planted_under, **m.planted_declined}.items())),
+        "lagging_message_ids": under,
+        "declined_message_ids": declined,
+        "declined_metric": dict(sorted(m.planted_declined.items())),
         "decoy_message_ids": decoys,
         "orders_total": int(store.orders.n),
         # Who orders when (store/btyd.py): the parameters a fitted buy-till-you-die model must find again;
