@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .flow_history import history_line, history_tests
 from .stats import between_variance, holm
 from .wording import timeframe_text
 
@@ -235,8 +236,11 @@ def evaluate_messages(
     significance: float = 0.05,
     min_relative_gap: float = 0.25,
     order_value_cv: float = 1.0,
+    history: pd.DataFrame | None = None,
+    recent_start: object = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Judge every eligible message against messages of its own kind; returns `(tests, messages)`.
+    """Judge every eligible message against messages of its own kind and, given `history`, against its own
+    earlier period; returns `(tests, messages)`.
 
     Why not against every message of the channel: flows differ by nature (a winback converts far below an
     abandoned cart), so a pooled channel average flags the messages of low-converting flows, not the weak
@@ -259,8 +263,23 @@ def evaluate_messages(
     materially — rate <= (1 - min_relative_gap) × peers' — lower), `flagged_metrics` (tuple), `stage`,
     `rewrite_part`, `diagnosis`, and `watch` / `watch_metrics`: not flagged, but materially lower on those
     metrics without the evidence to confirm it. Low-volume messages are kept and shown but never flagged.
+
+    Own history (`history`: `KlaviyoClient.flow_series_report(...)`, weekly; `recent_start`: the first day of
+    the report's timeframe): each message's recent weeks against its own earlier weeks
+    (`flow_history.history_tests`: a quasi-binomial / quasi-Poisson GLM whose dispersion is the week-to-week
+    spread; material when the drop, net of its flow-mates' common change, is at least `min_relative_gap`).
+    Those rows (`check` = "history"; `peer_rate` is then its own earlier rate) join the peer tests (`check` =
+    "peers") in ONE Holm family, so a message is flagged when it is significantly and materially below its
+    peers OR below its own past, and the chance of flagging any message of an account where none changed or
+    lags stays at most `significance` (Holm controls the family-wise error over the union). Without history
+    the family and the verdicts are exactly the peer tests'. `messages` then also has `history_checked`
+    (the message had enough history) and `history_metrics` (metrics flagged against its own past).
     """
     perf = perf.reset_index(drop=True)
+    hist = None
+    if history is not None:
+        hist = history_tests(history, recent_start, min_recipients, min_relative_gap)
+        hist = hist[hist["message_id"].isin(set(perf.loc[perf["recipients"] >= min_recipients, "message_id"]))]
     eligible = (perf["recipients"] >= min_recipients) & perf["channel"].isin(list(CHANNEL_METRICS))
     groups, peer_words = {}, {}
     for channel in CHANNEL_METRICS:
@@ -271,36 +290,63 @@ def evaluate_messages(
     # Flagged messages leave their flow-mates' peers and the test runs again, until the flags settle.
     lagging: frozenset = frozenset()
     for _ in range(4):
-        tests = _run_tests(groups, order_value_cv, significance, min_relative_gap, lagging)
-        found = frozenset(zip(tests.loc[tests["flagged"], "message_id"], tests.loc[tests["flagged"], "metric"],
-                              strict=True))
+        tests = _run_tests(groups, order_value_cv, significance, min_relative_gap, lagging, hist)
+        peer_flags = tests[tests["flagged"] & (tests["check"] == "peers")]
+        found = frozenset(zip(peer_flags["message_id"], peer_flags["metric"], strict=True))
         if found == lagging:
             break
         lagging = found
-    return tests, _judge(perf, eligible, tests, peer_words)
+    judged = _judge(perf, eligible, tests, peer_words)
+    if hist is not None:
+        by_history = tests[tests["flagged"] & (tests["check"] == "history")].groupby("message_id")["metric"]
+        flagged_history = by_history.agg(lambda s: tuple(sorted(set(s), key=list(STAGES).index)))
+        judged["history_checked"] = judged["message_id"].isin(set(hist["message_id"]))
+        judged["history_metrics"] = [flagged_history.get(m, ()) for m in judged["message_id"]]
+    return tests, judged
 
 
 def _run_tests(groups: dict, order_value_cv: float, significance: float, min_relative_gap: float,
-               lagging: frozenset) -> pd.DataFrame:
-    """One pass of `evaluate_messages`' tests, with the messages in `lagging` left out of peers."""
+               lagging: frozenset, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One pass of `evaluate_messages`' tests, with the messages in `lagging` left out of peers; the history
+    tests (`flow_history.history_tests`), when given, join the same Holm family."""
     parts = [_metric_tests(group, peers, channel, metric, order_value_cv, lagging)
              for channel, (group, peers) in groups.items() for metric in CHANNEL_METRICS[channel]]
     parts = [p for p in parts if len(p)]
-    columns = ["message_id", "channel", "metric", "recipients", "rate", "peer_rate", "ratio", "peers",
+    columns = ["message_id", "channel", "metric", "check", "recipients", "rate", "peer_rate", "ratio", "peers",
                "peer_messages", "spread", "z", "p_value"]
-    if parts:
-        tests = _add_spread(pd.concat(parts, ignore_index=True))
-        tests["p_holm"] = holm(tests["p_value"].to_numpy(float))
-        strictest = sps.norm.ppf(significance / len(tests))
-        tests["limit"] = 1 + strictest * tests["_sd"]
-        tests = tests.drop(columns=["_sampling", "_concentration", "_sd"])
-    else:
-        tests = pd.DataFrame(columns=[*columns, "p_holm", "limit"])
-    tests["significant"] = tests["p_holm"] <= significance
+    tests = _add_spread(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame(columns=columns)
+    tests["check"] = "peers"
     tests["material"] = tests["ratio"] <= 1 - min_relative_gap
+    if history is not None and len(history):
+        tests = pd.concat([tests, history.drop(columns=["flow_id"])], ignore_index=True)
+    if len(tests):
+        tests["p_holm"] = holm(tests["p_value"].to_numpy(float))
+        tests["limit"] = _limits(tests, significance)
+        tests = tests.drop(columns=["_sampling", "_concentration", "_sd", "_se", "_df"], errors="ignore")
+    else:
+        tests = pd.DataFrame(columns=[*columns, "material", "p_holm", "limit"])
+    tests["significant"] = tests["p_holm"] <= significance
+    tests["material"] = tests["material"].astype(bool)
     tests["flagged"] = tests["significant"] & tests["material"]
     tests["watch"] = tests["material"] & ~tests["significant"]
     return tests
+
+
+def _limits(tests: pd.DataFrame, significance: float) -> np.ndarray:
+    """The share of the reference rate (peers' or its own earlier) below which a test is significant at the
+    strictest Holm step: normal limits for the peer tests, t limits on the log scale for the history tests."""
+    m = len(tests)
+    limit = np.full(m, np.nan)
+    peers = (tests["check"] == "peers").to_numpy()
+    if "_sd" in tests:
+        limit[peers] = 1 + sps.norm.ppf(significance / m) * tests.loc[peers, "_sd"].to_numpy(float)
+    if "_se" in tests:
+        hist = ~peers
+        df = tests.loc[hist, "_df"].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            limit[hist] = np.exp(sps.t.ppf(significance / m, np.where(df > 0, df, np.nan))
+                                 * tests.loc[hist, "_se"].to_numpy(float))
+    return limit
 
 
 def _judge(perf: pd.DataFrame, eligible: pd.Series, tests: pd.DataFrame, peer_words: dict) -> pd.DataFrame:
@@ -311,10 +357,10 @@ def _judge(perf: pd.DataFrame, eligible: pd.Series, tests: pd.DataFrame, peer_wo
     out["peers"] = [peer_words.get(m, "") for m in out["message_id"]]
     flagged = tests[tests["flagged"]]
     order = {m: i for i, m in enumerate(STAGES)}
-    by_message = flagged.groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
+    by_message = flagged.groupby("message_id")["metric"].agg(lambda s: tuple(sorted(set(s), key=order.get)))
     out["flagged_metrics"] = [by_message.get(m, ()) for m in out["message_id"]]
     out["underperforming"] = out["flagged_metrics"].map(bool)
-    watched = tests[tests["watch"]].groupby("message_id")["metric"].agg(lambda s: tuple(sorted(s, key=order.get)))
+    watched = tests[tests["watch"]].groupby("message_id")["metric"].agg(lambda s: tuple(sorted(set(s), key=order.get)))
     out["watch_metrics"] = [() if flagged_ else watched.get(m, ())
                             for m, flagged_ in zip(out["message_id"], out["underperforming"], strict=True)]
     out["watch"] = out["watch_metrics"].map(bool)
@@ -342,11 +388,16 @@ def summary_lines(evaluated: pd.DataFrame, tests: pd.DataFrame, rewrites: pd.Dat
     flagged = evaluated[evaluated["underperforming"]]
     lines = [f"- {len(flagged)} of {int(evaluated['evaluated'].sum())} evaluated messages need a rewrite over {timeframe_text(timeframe)}."]
     lines.append(peers_line(evaluated, tests))
-    if len(flagged):
-        worst = tests[tests["flagged"]].sort_values("ratio").iloc[0]
+    own = history_line(evaluated, tests)
+    if own:
+        lines.append(own)
+    peer_flags = tests[tests["flagged"] & (tests["check"] == "peers")] if "check" in tests else tests[tests["flagged"]]
+    if len(peer_flags):
+        worst = peer_flags.sort_values("ratio").iloc[0]
         name = evaluated.set_index("message_id").at[worst["message_id"], "message_name"]
         lines.append(f"- The biggest gap: '{name}' ({worst['channel']}) at {worst['ratio']:.0%} of its peers' "
                      f"{worst['metric'].replace('_', ' ')}.")
+    if len(flagged):
         stages = flagged["stage"].value_counts()
         lines.append("- Where the funnel breaks: " + ", ".join(f"{n} at {s}" for s, n in stages.items()) + ".")
     if "watch" in evaluated and evaluated["watch"].any():
@@ -386,19 +437,30 @@ def flagged_table(evaluated: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
     `stage`, `diagnosis` (empty for watched messages), `peers` (what it was compared with).
     """
     picked = evaluated[evaluated["underperforming"] | evaluated["watch"]]
-    ratio = tests.set_index(["message_id", "metric"])["ratio"]
     rows = []
     for r in picked.itertuples(index=False):
         metrics = r.flagged_metrics if r.underperforming else r.watch_metrics
+        mine = tests[(tests["message_id"] == r.message_id) & tests["flagged" if r.underperforming else "watch"]]
+        against = ", ".join(dict.fromkeys(mine.loc[mine["check"] == "history", "peers"])) if "check" in mine else ""
         rows.append({
             "flow_name": r.flow_name, "message_name": r.message_name, "channel": r.channel,
             "recipients": int(r.recipients), "status": "rewrite" if r.underperforming else "watch",
-            "metrics": ", ".join(f"{m.replace('_', ' ')} {ratio[(r.message_id, m)]:.0%}" for m in metrics),
-            "stage": r.stage or "", "diagnosis": r.diagnosis or "", "peers": getattr(r, "peers", ""),
+            "metrics": ", ".join(_metric_words(mine[mine["metric"] == m]) for m in metrics),
+            "stage": r.stage or "", "diagnosis": r.diagnosis or "",
+            "peers": "; ".join(w for w in (getattr(r, "peers", ""), against) if w),
         })
     columns = ["flow_name", "message_name", "channel", "recipients", "status", "metrics", "stage", "diagnosis", "peers"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["status", "flow_name", "message_name"], ignore_index=True)
+
+
+def _metric_words(rows: pd.DataFrame) -> str:
+    """"click rate 61%" (share of its peers' rate), or "click rate 68% of its own earlier rate"."""
+    parts = []
+    for t in rows.itertuples(index=False):
+        own = getattr(t, "check", "peers") == "history"
+        parts.append(f"{t.metric.replace('_', ' ')} {t.ratio:.0%}{' of its own earlier rate' if own else ''}")
+    return ", ".join(parts)
 
 
 # GSM 03.38 basic set (1 unit each) and extension table (2 units each); anything else forces UCS-2.
@@ -487,6 +549,16 @@ def _pct(x: float) -> str:
     return f"{x:.1%}" if pd.notna(x) else "n/a"
 
 
+def _numbers(t) -> str:
+    """One test's numbers for a rewrite's context: "click rate 2.1% vs peers 3.9% (54% of peers)"."""
+    def show(x: float) -> str:
+        return _pct(x) if t.metric != "revenue_per_recipient" else f"{x:.2f}"
+    if getattr(t, "check", "peers") == "history":
+        return (f"{t.metric.replace('_', ' ')} {show(t.rate)} vs {show(t.peer_rate)} in its own earlier weeks "
+                f"({t.ratio:.0%} of before)")
+    return f"{t.metric.replace('_', ' ')} {show(t.rate)} vs peers {show(t.peer_rate)} ({t.ratio:.0%} of peers)"
+
+
 def rewrite_requests(
     messages: pd.DataFrame, tests: pd.DataFrame, variants: int = 2, apps: dict[str, str] | None = None
 ) -> list[dict]:
@@ -498,12 +570,7 @@ def rewrite_requests(
     out = []
     for row in messages[messages["underperforming"]].itertuples(index=False):
         mine = tests[(tests["message_id"] == row.message_id) & tests["flagged"]]
-        numbers = "; ".join(
-            f"{t.metric.replace('_', ' ')} {_pct(t.rate) if t.metric != 'revenue_per_recipient' else f'{t.rate:.2f}'}"
-            f" vs peers {_pct(t.peer_rate) if t.metric != 'revenue_per_recipient' else f'{t.peer_rate:.2f}'}"
-            f" ({t.ratio:.0%} of peers)"
-            for t in mine.itertuples(index=False)
-        )
+        numbers = "; ".join(_numbers(t) for t in mine.itertuples(index=False))
         trigger = getattr(row, "trigger_type", None) or "unknown trigger"
         context = (
             f"Klaviyo flow '{row.flow_name}' ({trigger}), message '{row.message_name}', {int(row.recipients):,} "

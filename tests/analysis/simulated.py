@@ -132,6 +132,100 @@ def flow_account(seed: int, spread: float = 0.05, volume: float = 12_000, laggin
     return perf
 
 
+COUNTS = ("opens_unique", "clicks_unique", "conversion_uniques")
+
+
+def flow_history(seed: int, weeks: int = 52, recent_weeks: int = 13, week_spread: float = 0.15,
+                 spread: float = 0.05, volume: float = 12_000, before: dict | None = None,
+                 after: dict | None = None, season: float = 0.0, order_cv: float = 1.0):
+    """One account with a weekly flow-series history: `(perf, series, recent_start)`.
+
+    The messages of `flow_account` (flows that differ, messages at their own flow's rates times log-sd
+    `spread`), sending every week of a year; `volume` is a message's recipients over the last `recent_weeks`
+    weeks (the report's period). Each week's rates are the message's times its own lognormal factor
+    (log-sd `week_spread`: audiences and sends differ from week to week) and, with `season` > 0, a factor
+    every message of a flow shares that week (a sine over the year of that amplitude: a whole flow moving).
+    `before` / `after` = {message_id: factor} multiply a message's rates in the earlier / recent weeks
+    ({"f1m1": 0.5} in `after`: its rates halved in the recent period). `perf` is the recent weeks summed in
+    `message_performance`'s shape; `series` is the client's `flow_series_report` frame (all weeks).
+    """
+    rng = np.random.default_rng([seed, 2003])
+    before, after = before or {}, after or {}
+    start = pd.Timestamp("2025-07-07", tz="UTC")
+    times = [start + pd.Timedelta(weeks=w) for w in range(weeks)]
+    recent = np.arange(weeks) >= weeks - recent_weeks
+    rows = []
+    for fi, (name, trigger, n_msgs, *rates, aov) in enumerate(FLOW_KINDS):
+        phase = rng.uniform(0, 2 * np.pi)
+        flow_week = 1 + season * np.sin(2 * np.pi * np.arange(weeks) / weeks + phase)
+        for pos in range(n_msgs):
+            channel = "sms" if pos in (1, 3) and fi % 2 == 0 else "email"
+            mid = f"f{fi}m{pos}"
+            weekly = volume / recent_weeks * 0.8**pos * (0.5 if channel == "sms" else 1.0) * rng.uniform(0.7, 1.3)
+            base = dict(zip(RATES, rates, strict=True))
+            if channel == "sms":
+                base = {"open": 0.0, "click": base["click"] * 1.6, "conversion": base["conversion"] * 1.2}
+            own = {k: v * rng.lognormal(-spread**2 / 2, spread) for k, v in base.items()}
+            shift = np.where(recent, after.get(mid, 1.0), before.get(mid, 1.0)) * flow_week
+            for w in range(weeks):
+                recipients = int(rng.poisson(weekly))
+                delivered = int(recipients * 0.985)
+                noise = rng.lognormal(-week_spread**2 / 2, week_spread, len(COUNTS))
+                row = {"flow_id": f"f{fi}", "flow_message_id": mid, "send_channel": channel, "date_time": times[w],
+                       "recipients": recipients, "delivered": delivered,
+                       "_flow_name": name, "_trigger": trigger, "_pos": pos}
+                for p, col, e in zip(own.values(), COUNTS, noise, strict=True):
+                    row[col] = rng.binomial(delivered, min(p * shift[w] * e, 0.9))
+                sigma = np.sqrt(np.log1p(order_cv**2))
+                row["conversion_value"] = float((aov * rng.lognormal(-sigma**2 / 2, sigma, row["conversion_uniques"])).sum())
+                rows.append(row)
+    series = pd.DataFrame(rows)
+    sums = series[series["date_time"] >= times[weeks - recent_weeks]].groupby(
+        ["flow_id", "flow_message_id", "send_channel", "_flow_name", "_trigger", "_pos"], as_index=False)[
+        ["recipients", "delivered", *COUNTS, "conversion_value"]].sum()
+    perf = sums.rename(columns={"flow_message_id": "message_id", "send_channel": "channel", "_flow_name": "flow_name",
+                                "_trigger": "trigger_type"})
+    perf["message_name"] = [f"{n} #{p + 1}" for n, p in zip(perf["flow_name"], perf["_pos"], strict=True)]
+    perf = perf.drop(columns="_pos")
+    den = perf["delivered"]
+    perf["open_rate"] = np.where(perf["channel"] == "email", perf["opens_unique"] / den, np.nan)
+    perf["click_rate"] = perf["clicks_unique"] / den
+    perf["conversion_rate"] = perf["conversion_uniques"] / den
+    perf["revenue_per_recipient"] = perf["conversion_value"] / den
+    for col in ("subject", "preview_text", "body"):
+        perf[col] = ""
+    series = series.drop(columns=["_flow_name", "_trigger", "_pos"])
+    return perf, series, times[weeks - recent_weeks]
+
+
+def measure_history(accounts: int = 200) -> dict:
+    """Flags per null account with and without the history check, and the history check's power."""
+    from helpers.analysis.flows import evaluate_messages
+
+    def flagged(perf, series, start, ids=None):
+        _, m = evaluate_messages(perf, history=series, recent_start=start)
+        m = m.set_index("message_id")
+        return int(m["underperforming"].sum()) if ids is None else int(m.loc[ids, "underperforming"].sum())
+
+    null = season = peers_only = halved = slipped = 0
+    for seed in range(accounts):
+        perf, series, start = flow_history(seed)
+        null += flagged(perf, series, start)
+        peers_only += int(evaluate_messages(perf)[1]["underperforming"].sum())
+        season += flagged(*flow_history(seed, season=0.2))
+        halved += flagged(*flow_history(seed, after={"f1m1": 0.5}), ["f1m1"])
+        # used to beat its flow by 30 %, now 15 % below it: inside its peers' limits, a 35 % drop on its own past
+        slipped += flagged(*flow_history(seed, before={"f2m2": 1.3}, after={"f2m2": 0.85}), ["f2m2"])
+    return {
+        "accounts": accounts,
+        "flags_per_null_account_with_history": null / accounts,
+        "flags_per_null_account_peers_only": peers_only / accounts,
+        "flags_per_null_account_seasonal_flows": season / accounts,
+        "halved_message_flagged": halved / accounts,
+        "slipped_message_flagged": slipped / accounts,
+    }
+
+
 def _any_significant(comparison) -> bool:
     return bool(comparison["significant"].any())
 
@@ -168,5 +262,8 @@ def measure(accounts: int = 200) -> dict:
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    for key, value in measure(n).items():
+    which = sys.argv[2] if len(sys.argv) > 2 else "all"
+    results = {**(measure(n) if which in ("all", "peers") else {}),
+               **(measure_history(n) if which in ("all", "history") else {})}
+    for key, value in results.items():
         print(f"{key}: {value}")
