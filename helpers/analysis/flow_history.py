@@ -14,7 +14,7 @@ degrees of freedom. So a message is "below its own history" only when its drop i
 usually move.
 
 Material: the recent rate is at most (1 − min_relative_gap) of the earlier one, after allowing for the change
-its flow-mates went through over the same weeks (their median change, when it is a drop): a season or a list
+the other messages of its flow went through over the same weeks (their median change, when it is a drop): a season or a list
 change that moves a whole flow is not a reason to rewrite one of its messages.
 """
 
@@ -28,13 +28,17 @@ import statsmodels.api as sm
 from scipy import stats as sps
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-__all__ = ["MIN_EARLIER_STEPS", "history_frame", "history_line", "history_tests", "recent_split"]
+__all__ = ["MIN_EARLIER_STEPS", "SERIES_STATISTICS", "flagged_ids", "history_frame", "history_line", "history_tests",
+           "recent_split"]
 
 # metric -> numerator column (denominator: delivered), as flows.RATE_DEFINITIONS
 NUMERATORS = {"open_rate": "opens_unique", "click_rate": "clicks_unique", "conversion_rate": "conversion_uniques",
               "revenue_per_recipient": "conversion_value"}
 CHANNEL_METRICS = {"email": ("open_rate", "click_rate", "conversion_rate", "revenue_per_recipient"),
                    "sms": ("click_rate", "conversion_rate", "revenue_per_recipient")}
+# What the flow-series report must return for these tests (counts: the rates are recomputed from them).
+SERIES_STATISTICS = ("recipients", "delivered", "opens_unique", "clicks_unique", "conversion_uniques",
+                     "conversion_value")
 MIN_EARLIER_STEPS = 8  # weeks of earlier history needed to estimate a message's week-to-week spread
 MIN_RECENT_STEPS = 2
 
@@ -149,9 +153,10 @@ def history_tests(series: pd.DataFrame, recent_start: object = None, min_recipie
 
 
 def _flow_change(tests: pd.DataFrame) -> np.ndarray:
-    """Per row, the median ratio of the other messages of its flow and channel on the same metric (1 if none)."""
+    """Per row, the median ratio of the other messages of its flow (either channel: a season or a list change
+    moves a whole flow) on the same metric (1 if none)."""
     out = np.ones(len(tests))
-    for _, part in tests.groupby(["flow_id", "channel", "metric"]):
+    for _, part in tests.groupby(["flow_id", "metric"]):
         ratios = part["ratio"].to_numpy(float)
         for k, i in enumerate(part.index):
             others = np.delete(ratios, k)
@@ -181,3 +186,10 @@ def history_line(evaluated: pd.DataFrame, tests: pd.DataFrame) -> str | None:
         drops = ", ".join(f"{r.metric.replace('_', ' ')} {r.ratio:.0%}" for r in rows.itertuples(index=False))
         parts.append(f"'{names.get(mid, mid)}' ({drops} of before)")
     return head + f"; {len(parts)} dropped below it: " + "; ".join(parts) + "."
+
+
+def flagged_ids(evaluated: pd.DataFrame) -> list[str]:
+    """The messages flagged against their own earlier period (sorted ids; empty without history)."""
+    if "history_metrics" not in evaluated:
+        return []
+    return sorted(evaluated.loc[evaluated["history_metrics"].map(bool), "message_id"].astype(str))

@@ -49,8 +49,11 @@ def peer_ratios(tests: pd.DataFrame, evaluated: pd.DataFrame, min_relative_gap: 
     orange ones put a message on watch (materially lower, not confirmed), red ones flagged it; flagged dots
     are numbered and the legend names them, so labels never overlap. Only tested messages appear: a
     low-volume message has no ratio and never stretches the axis. The dashed red line is the materiality
-    bar (1 - `min_relative_gap`), the grey one parity with the peers.
+    bar (1 - `min_relative_gap`), the grey one parity with the peers. Tests against a message's own earlier
+    period (`check` = "history") are not peers and are not drawn (the report's findings name them).
     """
+    if "check" in tests:
+        tests = tests[tests["check"] == "peers"]
     metrics = [m for m in STAGE_LABELS if m in set(tests["metric"])]
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.9 * max(len(metrics), 1)))
     names = evaluated.set_index("message_id")["message_name"]

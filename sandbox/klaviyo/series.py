@@ -41,7 +41,6 @@ INTERVALS = ("daily", "hourly", "monthly", "weekly")
 # The longest timeframe each interval allows (the document: daily 60 days, monthly 52 weeks; weekly is bound
 # only by the one-year limit of every timeframe).
 LONGEST = {"daily": 60 * DAY, "monthly": 52 * 7 * DAY}
-ATTRIBUTES = ("date_times", "results")
 
 
 def _check_interval(interval: object, start: float, end: float) -> str:
@@ -52,7 +51,7 @@ def _check_interval(interval: object, start: float, end: float) -> str:
                                     "use daily, weekly or monthly.")
     longest = LONGEST.get(str(interval))
     # A custom range includes its last day (see reports._days): allow that day on top of the limit.
-    if longest and end - start > longest + DAY:
+    if longest and end - start >= longest + DAY:
         days = longest // DAY
         raise bad_param("interval", f"With interval '{interval}' the timeframe cannot be longer than "
                                     f"{days} days ({days // 7} weeks); use a shorter timeframe or a longer interval.")
@@ -121,10 +120,9 @@ def flow_series(store, call: Call) -> dict:
     links = {"self": call.url()}
     if offset + PAGE < len(results):
         links["next"] = call.url(page_cursor=encode_cursor(offset + PAGE))
+    # fields[flow-series-report] is accepted and both attributes are always sent: the document's response
+    # schema requires results and date_times (as the values reports, which ignore their sparse fieldset too).
     attributes = {"results": page, "date_times": [t for t, _ in plan]}
-    wanted = call.fields(KIND)
-    if wanted:  # sparse fieldset: only the attributes asked for ("id" names no attribute here)
-        attributes = {k: v for k, v in attributes.items() if k in wanted}
     return {"data": {"type": KIND, "attributes": attributes, "relationships": flow_relationships(page)},
             "links": links}
 

@@ -32,6 +32,8 @@ def test_the_clients_requests_are_valid(sb):
         now = datetime.now(UTC)
         kc.events(kc.metric_id("Placed Order"), now - timedelta(days=30), now)
         kc.campaign_values_report("last_90_days")
+        kc.flow_series_report("last_365_days", statistics=["recipients", "delivered", "clicks_unique"])
+    assert any(r.path.rstrip("/") == "/api/flow-series-reports" for r in sent)
     assert assert_valid(sent) == len(sent) > 20
     assert any(r.path.endswith("/") for r in sent), "links.next (with its trailing slash) was followed and checked"
     assert sb.recorded() == []  # nothing is kept once no one records
@@ -52,6 +54,17 @@ def test_each_kind_of_invalid_get_is_reported(sb, params, headers, expect):
     assert line.startswith("GET /api/segments/") and expect in line, line
     with pytest.raises(AssertionError, match="1 of 1 Klaviyo requests do not match the official OpenAPI document"):
         assert_valid(sent)
+
+
+def test_a_series_body_without_its_interval_is_reported(sb):
+    body = {"data": {"type": "flow-series-report", "attributes": {
+        "statistics": ["recipients"], "timeframe": {"key": "last_30_days"}, "conversion_metric_id": "RESQ6t"}}}
+    with sb.recording() as sent:
+        requests.post(sb.klaviyo_base_url + "/api/flow-series-reports", json=body, timeout=10, headers={
+            "Authorization": f"Klaviyo-API-Key {sb.klaviyo_api_key}", "revision": "2026-07-15",
+            "Content-Type": "application/vnd.api+json"})
+    (line,) = problems(sent)
+    assert line.startswith("POST /api/flow-series-reports") and "interval" in line, line
 
 
 def test_an_invalid_report_body_is_reported(sb):

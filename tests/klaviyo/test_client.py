@@ -165,7 +165,8 @@ def test_rerun_within_lifetime_sends_no_request_and_refresh_bypasses(sandbox_env
     def run(kc: KlaviyoClient):
         metric = kc.metric_id("Placed Order")
         return [kc.profiles(), kc.segments(), kc.segment_members(), kc.flow_messages(),
-                kc.flow_values_report("last_90_days", metric), kc.campaigns("sms"), kc.catalog_items()]
+                kc.flow_values_report("last_90_days", metric), kc.flow_series_report("last_365_days", metric),
+                kc.campaigns("sms"), kc.catalog_items()]
 
     first = KlaviyoClient.from_env(progress=False)
     a = run(first)
@@ -224,6 +225,23 @@ def test_typed_frames_have_the_contract_columns(sandbox):
         "filter": f'and(equals(metric_id,"{kc.metric_id()}"),greater-or-equal(datetime,2025-01-01T00:00:00Z),'
                   'less-than(datetime,2027-01-01T00:00:00Z))', "page[size]": 1000})]
     assert sorted(one_shot) == sorted(ev["event_id"])
+
+
+def test_flow_series_is_one_post_whose_steps_add_up_to_the_values_report(sandbox):
+    kc = client_for(sandbox, cache=False)
+    metric = kc.metric_id()
+    before = kc.requests_sent
+    series = kc.flow_series_report("last_90_days", metric, "weekly", ["recipients", "delivered", "clicks_unique"])
+    assert kc.requests_sent == before + 1
+    assert list(series.columns) == ["flow_id", "flow_message_id", "send_channel", "date_time", "recipients",
+                                    "delivered", "clicks_unique"]
+    assert str(series["date_time"].dt.tz) == "UTC" and series["date_time"].nunique() == 13
+    values = kc.flow_values_report("last_90_days", metric, statistics=["recipients", "delivered", "clicks_unique"])
+    keys = ["flow_id", "flow_message_id", "send_channel"]
+    summed = series.groupby(keys)[["recipients", "delivered", "clicks_unique"]].sum().sort_index()
+    pd.testing.assert_frame_equal(summed, values.set_index(keys).sort_index(), check_dtype=False)
+    with pytest.raises(KlaviyoError, match="hourly"):
+        kc.flow_series_report("last_7_days", metric, "hourly", ["recipients"])
 
 
 def test_metric_choice_prefers_ecommerce_then_newest():

@@ -32,6 +32,18 @@ def test_flags_exactly_the_planted_underperformers(outcome):
     assert metrics["watch_message_ids"] == []  # over 90 days every planted gap is confirmed, nothing else is low
 
 
+def test_the_message_that_declined_against_its_own_past_is_flagged_from_the_flow_series(outcome):
+    """Planted: one message that used to beat its flow and now sits inside its peers' limits; only the weekly
+    flow-series history shows its drop, and the report says so in words."""
+    metrics, truth = outcome["job"].metrics, outcome["truth"]
+    assert truth["declined_message_ids"] and set(truth["declined_message_ids"]) <= set(truth["underperforming_message_ids"])
+    assert metrics["history_message_ids"] == truth["declined_message_ids"]
+    assert not set(metrics["history_message_ids"]) & set(truth["lagging_message_ids"])
+    notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
+    assert "Against their own history" in notebook and "of before)" in notebook
+    assert "of its own earlier rate" in notebook and "Own history not checked" not in notebook
+
+
 def test_report_tables_read_as_words_and_numbers(outcome):
     notebook = (outcome["dir"] / f"{JOB}.ipynb").read_text()
     assert "('revenue_per_recipient'" not in notebook and "('conversion_rate'" not in notebook  # no Python tuples

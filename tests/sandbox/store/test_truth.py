@@ -104,7 +104,7 @@ def test_underperforming_flow_messages_for_any_window(served):
     for timeframe in ({"key": "last_90_days"}, {"key": "last_30_days"}, {"key": "last_365_days"}):
         rows = _report(kv, "flow-values-report", timeframe, stats)
         bad, small = _flagged(rows, 500)
-        assert sorted(bad) == truth["underperforming_message_ids"], timeframe
+        assert sorted(bad) == truth["lagging_message_ids"], timeframe
         assert set(truth["decoy_message_ids"]) <= small
         recipients = {r["groupings"]["flow_message_id"]: r["statistics"]["recipients"] for r in rows}
         assert all(recipients[d] < 500 for d in truth["decoy_message_ids"])
@@ -112,6 +112,7 @@ def test_underperforming_flow_messages_for_any_window(served):
     # flow's other normal messages on every rate, while flows' rates differ far more than that.
     rows = _report(kv, "flow-values-report", {"key": "last_90_days"}, stats)
     planted = set(truth["underperforming_message_ids"]) | set(truth["decoy_message_ids"])
+    assert set(truth["underperforming_message_ids"]) == set(truth["lagging_message_ids"]) | set(truth["declined_message_ids"])
     flow_rates = defaultdict(list)
     for channel in ("email", "sms"):
         by_flow = defaultdict(list)
@@ -126,6 +127,39 @@ def test_underperforming_flow_messages_for_any_window(served):
                     if channel == "email":
                         flow_rates[rate].append(pooled)
     assert max(flow_rates["conversion_rate"]) > 3 * min(flow_rates["conversion_rate"])
+
+
+def _series(kv, timeframe: dict, statistics: list[str], interval: str = "weekly") -> dict:
+    body = {"data": {"type": "flow-series-report", "attributes": {
+        "statistics": statistics, "timeframe": timeframe, "interval": interval,
+        "conversion_metric_id": kv.sb.store.placed_order.id}}}
+    resp = kv.post("/api/flow-series-reports", body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]["attributes"]
+
+
+def test_declined_message_from_the_flow_series(served):
+    """The declined message: over the last 90 days at most 0.75 of its own rate in the year's earlier weeks, on
+    its planted metric, yet inside its flow (above 0.75 of its flow-mates' median); no other message moved."""
+    kv, truth = served
+    stats = ["recipients", "delivered", *NUMERATORS.values()]
+    series = _series(kv, {"key": "last_365_days"}, stats)
+    split = len(series["date_times"]) - 13  # the last 13 weekly steps: about the last 90 days
+    declined = set()
+    for r in series["results"]:
+        s = {k: np.asarray(v) for k, v in r["statistics"].items()}
+        if min(s["recipients"][:split].sum(), s["recipients"][split:].sum()) < 500:
+            continue
+        for num in NUMERATORS.values():
+            before = s[num][:split].sum() / s["delivered"][:split].sum()
+            now = s[num][split:].sum() / s["delivered"][split:].sum()
+            if before > 0 and now <= 0.75 * before:
+                declined.add(r["groupings"]["flow_message_id"])
+    assert sorted(declined) == truth["declined_message_ids"] and len(declined) == 1
+    rows = _report(kv, "flow-values-report", {"key": "last_90_days"}, ["recipients", "delivered"] + RATES)
+    bad, _ = _flagged(rows, 500)
+    assert not declined & bad  # its peers alone would not flag it
+    assert list(truth["declined_metric"].values())[0] in RATES
 
 
 def test_top_product_pairs_by_lift(served):
