@@ -5,7 +5,7 @@ to be the best of its flow and has slipped to the middle. Here each message's re
 timeframe) is compared with its own earlier weeks of the same series.
 
 The test, per message and metric: a quasi-likelihood GLM over the message's weekly counts (statsmodels) with
-one parameter for "recent": binomial with a logit link for open, click and conversion rates (counts out of
+one parameter for "recent": binomial with a log link for open, click and conversion rates (counts out of
 delivered), Poisson with a log link and log(delivered) offset for revenue per recipient (revenue is a sum of
 order values, whose variance is proportional to its mean: quasi-Poisson). The dispersion is Pearson's χ² over
 the weeks (the week-to-week spread beyond binomial or Poisson chance: audiences, seasons and sends differ
@@ -13,9 +13,10 @@ from week to week), never below 1, and the coefficient is tested one-sided with 
 degrees of freedom. So a message is "below its own history" only when its drop is larger than its own weeks
 usually move.
 
-Material: the recent rate is at most (1 − min_relative_gap) of the earlier one, after allowing for the change
-the other messages of its flow went through over the same weeks (their median change, when it is a drop): a season or a list
-change that moves a whole flow is not a reason to rewrite one of its messages.
+Net of its flow: the change the other messages of its flow went through over the same weeks (their median
+ratio, when it is a drop) is taken out of both the test and the size of the drop, since a season or a list
+change that moves a whole flow is not a reason to rewrite one of its messages. Material: the recent rate is
+at most (1 − min_relative_gap) of the earlier one, net of that change.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats as sps
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from statsmodels.tools.sm_exceptions import DomainWarning, PerfectSeparationWarning
 
 __all__ = ["MIN_EARLIER_STEPS", "SERIES_STATISTICS", "flagged_ids", "history_frame", "history_line", "history_tests",
            "recent_split"]
@@ -76,11 +77,14 @@ def _glm(x: np.ndarray, n: np.ndarray, recent: np.ndarray, metric: str) -> tuple
     exog = sm.add_constant(recent.astype(float), has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)
+        # A log link may leave [0, 1] in general; here it fits two rates, each a share of counts, so it stays inside.
+        warnings.simplefilter("ignore", DomainWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         if metric == "revenue_per_recipient":
             model = sm.GLM(x, exog, family=sm.families.Poisson(), offset=np.log(n))
-        else:
-            model = sm.GLM(np.column_stack([x, n - x]), exog, family=sm.families.Binomial())
+        else:  # a log link: the coefficient is the log of recent / earlier, the scale the flow's change is on
+            model = sm.GLM(np.column_stack([x, n - x]), exog,
+                           family=sm.families.Binomial(link=sm.families.links.Log()))
         fit = model.fit()
     df = float(fit.df_resid)
     dispersion = max(1.0, float(fit.pearson_chi2) / df) if df > 0 else 1.0
@@ -103,8 +107,9 @@ def _one(frame: pd.DataFrame, recent: np.ndarray, metric: str) -> dict | None:
         p = float(np.exp(-before * n_recent)) if metric != "revenue_per_recipient" else np.nan
     else:
         coef, se, df = _glm(x, n, recent, metric)
-        p = float(sps.t.cdf(coef / se, df)) if se > 0 and df > 0 else np.nan
-    return {"rate": rate, "peer_rate": before, "ratio": rate / before, "p_value": p, "_se": se, "_df": df}
+        p = np.nan  # set once the flow's own change is known (history_tests)
+    return {"rate": rate, "peer_rate": before, "ratio": rate / before, "p_value": p, "_coef": coef, "_se": se,
+            "_df": df}
 
 
 def history_tests(series: pd.DataFrame, recent_start: object = None, min_recipients: int = 500,
@@ -123,7 +128,7 @@ def history_tests(series: pd.DataFrame, recent_start: object = None, min_recipie
     frame = frame[frame["channel"].isin(list(CHANNEL_METRICS))]
     columns = ["message_id", "flow_id", "channel", "metric", "check", "recipients", "rate", "peer_rate", "ratio",
                "flow_change", "relative", "weeks_before", "weeks_recent", "p_value", "peers", "material",
-               "_se", "_df"]
+               "_coef", "_se", "_df"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     split = recent_split(frame["date_time"], recent_start)
@@ -147,6 +152,10 @@ def history_tests(series: pd.DataFrame, recent_start: object = None, min_recipie
         return pd.DataFrame(columns=columns)
     tests["flow_change"] = _flow_change(tests)
     tests["relative"] = tests["ratio"] / np.minimum(tests["flow_change"], 1.0)
+    # The test is of the drop beyond the flow's common one: log(recent / earlier) − log(flow's change, if a drop).
+    shifted = tests["_coef"] - np.log(np.minimum(tests["flow_change"], 1.0))
+    ok = tests["p_value"].isna() & (tests["_se"] > 0) & (tests["_df"] > 0)
+    tests.loc[ok, "p_value"] = sps.t.cdf(shifted[ok] / tests.loc[ok, "_se"], tests.loc[ok, "_df"])
     tests["material"] = tests["relative"] <= 1 - min_relative_gap
     tests["peers"] = [f"its own {b} earlier weeks" for b in tests["weeks_before"]]
     return tests[columns]

@@ -323,7 +323,7 @@ def _run_tests(groups: dict, order_value_cv: float, significance: float, min_rel
     if len(tests):
         tests["p_holm"] = holm(tests["p_value"].to_numpy(float))
         tests["limit"] = _limits(tests, significance)
-        tests = tests.drop(columns=["_sampling", "_concentration", "_sd", "_se", "_df"], errors="ignore")
+        tests = tests.drop(columns=["_sampling", "_concentration", "_sd", "_coef", "_se", "_df"], errors="ignore")
     else:
         tests = pd.DataFrame(columns=[*columns, "material", "p_holm", "limit"])
     tests["significant"] = tests["p_holm"] <= significance
