@@ -12,7 +12,13 @@ from IPython.utils.capture import capture_output
 
 from helpers import jobs, mavera, report, steps
 from helpers.analysis import customers, focus_groups
-from helpers.mavera import BudgetExceeded, MaveraClient
+from helpers.mavera import (
+    BudgetExceeded,
+    MaveraAuthError,
+    MaveraClient,
+    MaveraSettingsError,
+    MaveraUnavailable,
+)
 from helpers.report import job as report_job
 from sandbox import Sandbox
 from tests.runner.support import clean_env
@@ -105,6 +111,23 @@ def test_mavera_step_shows_nothing_when_all_went_well_and_lets_other_errors_thro
         raise BudgetExceeded("Mave chat would cost up to 75 credits but only 10 remain.")
     assert markdown(cap) == ["**Mave step stopped:** Mave chat would cost up to 75 credits but only 10 remain. Plan saved."]
     assert missing(cap) == "The mave step did not finish: Mave chat would cost up to 75 credits but only 10 remain."
+
+
+@pytest.mark.parametrize("error", [
+    MaveraAuthError("Mavera rejected MAVERA_API_KEY (401 on GET /usage: Invalid API key provided): set it.", 401),
+    MaveraSettingsError("could not open a secure connection to Mavera for GET /usage: check MAVERA_BASE_URL."),
+])
+def test_a_rejected_key_or_a_tls_setting_stops_the_job_not_only_the_step(shell, error):
+    """No rerun helps before they are fixed: the runner sees the job stop (a permanent failure, exit 2)."""
+    with capture_output() as cap, pytest.raises(type(error)), steps.mavera_step("Plan saved.", label="Mave step"):
+        raise error
+    assert cap.outputs == []
+
+
+def test_an_outage_through_every_retry_leaves_the_job_partial_never_succeeded(shell):
+    with capture_output() as cap, steps.mavera_step("Plan saved.", label="Mave step"):
+        raise MaveraUnavailable("Mave chat: Mavera did not answer POST /mave/chat in 12 attempts.", 503)
+    assert missing(cap) == "The mave step did not finish: Mave chat: Mavera did not answer POST /mave/chat in 12 attempts."
 
 
 # ---------------------------------------------------------------------------------------------- personas

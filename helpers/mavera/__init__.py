@@ -27,6 +27,8 @@ from helpers.mavera.errors import (
     MaveraAPIError,
     MaveraAuthError,
     MaveraError,
+    MaveraSettingsError,
+    MaveraUnavailable,
 )
 from helpers.mavera.questions import likert, multiple_choice, nps, open_ended
 from helpers.mavera.results import ANSWER_COLUMNS, FocusGroupResult, answers_frame
@@ -35,7 +37,7 @@ from helpers.mavera.transport import make_session
 __all__ = [
     "ANSWER_COLUMNS", "GENERATION_CREDITS", "LOCK_WAIT", "MAVE_BANDS", "PERSONA_CREDITS", "BudgetExceeded",
     "CreditsExhausted", "FocusGroupFailed", "FocusGroupResult", "FocusGroupTimeout", "MaveraAPIError",
-    "MaveraAuthError", "MaveraClient", "MaveraError", "ResultCache", "answers_frame", "canonical",
+    "MaveraAuthError", "MaveraClient", "MaveraError", "MaveraSettingsError", "MaveraUnavailable", "ResultCache", "answers_frame", "canonical",
     "focus_group_credits", "likert", "make_session", "mave_chat_band", "multiple_choice", "nps", "open_ended",
     "request_key",
 ]

@@ -87,6 +87,7 @@ class MaveraEmulator:
         self._personas: dict[str, dict] = {}
         self._groups: dict[str, dict] = {}
         self._threads: dict[str, dict] = {}
+        self._generations: dict[str, dict] = {}
         self._stats = dict.fromkeys(
             ("requests", "throttled", "credits_used", "personas_created", "focus_groups_created", "generations", "chats"),
             0,
@@ -115,8 +116,11 @@ class MaveraEmulator:
                 Rule("/personas/<pid>", methods=["GET"], endpoint="get_persona"),
                 Rule("/personas/<pid>", methods=["PATCH"], endpoint="update_persona"),
                 Rule("/generation-apps", methods=["GET"], endpoint="list_apps"),
+                Rule("/generations", methods=["GET"], endpoint="list_generations"),
                 Rule("/generations", methods=["POST"], endpoint="create_generation"),
                 Rule("/mave/chat", methods=["POST"], endpoint="mave_chat"),
+                Rule("/mave/threads", methods=["GET"], endpoint="list_threads"),
+                Rule("/mave/threads/<tid>", methods=["GET"], endpoint="get_thread"),
                 Rule("/focus-groups", methods=["GET"], endpoint="list_groups"),
                 Rule("/focus-groups", methods=["POST"], endpoint="create_group"),
                 Rule("/focus-groups/<gid>", methods=["GET"], endpoint="get_group"),
@@ -373,7 +377,7 @@ class MaveraEmulator:
         now = self.clock()
         gid = self._new_id("generation")
         words = len(text.split())
-        return 201, {
+        self._generations[gid] = {
             "id": gid,
             "object": "generation",
             "title": body.get("title") or f"{app['name']}: {str(data.get('product'))[:60]}",
@@ -390,6 +394,16 @@ class MaveraEmulator:
             "created_at": _iso(now),
             "updated_at": _iso(now),
         }
+        return 201, self._generations[gid]
+
+    def _list_generations(self, request: Request):
+        """GET /generations, newest first; ``search`` matches the title, ``app_id`` and ``workspace_id`` filter [I]."""
+        search = (request.args.get("search") or "").lower()
+        app_id, workspace = request.args.get("app_id"), request.args.get("workspace_id")
+        items = [g for g in reversed(self._generations.values())
+                 if search in str(g["title"]).lower() and app_id in (None, g["app"]["id"])
+                 and workspace in (None, g["workspace_id"])]
+        return 200, self._page(items, request)
 
     # ----------------------------------------------------------------- Mave
     def _mave_chat(self, request: Request):
@@ -406,16 +420,21 @@ class MaveraEmulator:
         self._charge(credits)
         if not thread_id:
             thread_id = "mave_thread_" + self._new_id("thread")[2:14]
-            self._threads[thread_id] = {"messages": 0, "credits_used": 0}
+            self._threads[thread_id] = {"messages": 0, "credits_used": 0, "log": [], "created_at": self.clock(),
+                                        "title": message.strip()[:60],
+                                        "workspace_id": body.get("workspace_id") or self.workspace_id}
         thread = self._threads[thread_id]
         thread["messages"] += 2
         thread["credits_used"] += credits
         self._stats["chats"] += 1
         content = mave_answer(message, turn=thread["messages"] // 2, seed=self.seed)
+        reply_id = self._new_id("mave_message")
+        thread["log"] += [{"id": reply_id + "q", "role": "user", "content": message, "created_at": _iso(self.clock())},
+                          {"id": reply_id, "role": "assistant", "content": content, "created_at": _iso(self.clock())}]
         personas = [p for p in self._personas.values() if p["is_custom"]][:3] or list(self._personas.values())[:2]
         confidence = round(0.78 + (int.from_bytes(digest(self.seed, message, "c")[:1], "big") % 15) / 100, 2)
         return 200, {
-            "id": self._new_id("mave_message"),
+            "id": reply_id,
             "object": "mave_message",
             "thread_id": thread_id,
             "role": "assistant",
@@ -433,6 +452,32 @@ class MaveraEmulator:
             "usage": {"credits_used": credits},
             "created_at": _iso(self.clock()),
         }
+
+    def _thread_view(self, tid: str) -> dict:
+        thread = self._threads[tid]
+        return {"id": tid, "object": "mave_thread", "title": thread.get("title", ""), "current_phase": "VALIDATION",
+                "credits_used": thread["credits_used"], "workspace_id": thread.get("workspace_id", self.workspace_id),
+                "message_count": thread["messages"], "created_at": _iso(thread.get("created_at", 0)),
+                "updated_at": _iso(self.clock())}
+
+    def _list_threads(self, request: Request):
+        """GET /mave/threads: offset-style list (research §5), newest first."""
+        try:
+            limit = int(request.args.get("limit", 20))
+            offset = int(request.args.get("offset", 0))
+        except ValueError:
+            raise _bad("limit and offset must be integers.", "limit") from None
+        workspace = request.args.get("workspace_id")
+        items = [self._thread_view(t) for t in reversed(list(self._threads))
+                 if workspace in (None, self._threads[t].get("workspace_id", self.workspace_id))]
+        page = items[offset:offset + max(1, min(100, limit))]
+        return 200, {"object": "list", "data": page, "total": len(items), "limit": limit, "offset": offset,
+                     "has_more": offset + len(page) < len(items)}
+
+    def _get_thread(self, request: Request, tid: str):
+        if tid not in self._threads:
+            raise ApiError(404, f"Mave thread {tid} not found.", "invalid_request_error", "not_found", "thread_id")
+        return 200, {**self._thread_view(tid), "messages": list(self._threads[tid].get("log", []))}
 
     # ----------------------------------------------------------------- focus groups
     def _list_groups(self, request: Request):
