@@ -701,6 +701,11 @@ class MaveraClient:
         while True:
             try:
                 group = self._get(f"/focus-groups/{gid}")
+            except MaveraUnavailable as exc:  # an outage through every retry: the step did not complete
+                raise MaveraUnavailable(f"Polling focus group {gid} failed ({exc}); rerun to resume it "
+                                        "(it will not be created again).", exc.status, exc.code) from exc
+            except (MaveraAuthError, MaveraSettingsError):
+                raise
             except MaveraError as exc:
                 raise MaveraError(f"Polling focus group {gid} failed ({exc}); rerun to resume it "
                                   "(it will not be created again).") from exc
