@@ -31,7 +31,7 @@ from typing import Any
 
 import requests
 
-from helpers.config import ConfigError, MaveraSettings, key_problem
+from helpers.config import ConfigError, MaveraSettings, insecure_url_problem, key_problem
 from helpers.http import session as http
 from helpers.mavera.cache import LOCK_WAIT, ResultCache, canonical, request_key
 from helpers.mavera.credits import (
@@ -110,6 +110,8 @@ class MaveraClient:
             raise ValueError("poll_interval must be a positive number of seconds.")
         if problem := key_problem("MAVERA_API_KEY", api_key):
             raise ConfigError(problem)  # before a session quotes it in an error
+        if problem := insecure_url_problem("MAVERA_BASE_URL", base_url):
+            raise ConfigError(problem)  # the key never travels unencrypted
         self.base_url = base_url.rstrip("/")
         self.workspace_id = workspace_id
         self.max_credits = max_credits
