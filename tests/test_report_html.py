@@ -154,6 +154,10 @@ LEAKS = ("Traceback", ".py", 'File "', "/home", "alice", "http", "klaviyo.com", 
          "then rerun. (In [4])", ["could not reach Klaviyo to fetch the list of segments after 12 attempts"]),
         ("KlaviyoError: Klaviyo failed on flow messages (GET /api/flow-actions/A1/flow-messages, 503) after 12 "
          "attempts; rerun later (In [4])", ["Klaviyo failed on flow messages (503) after 12 attempts"]),
+        ("MaveraAuthError: Mavera rejected MAVERA_API_KEY (401 on POST /mave/chat: Invalid API key provided.): set "
+         "MAVERA_API_KEY to a current key with access to MAVERA_WORKSPACE_ID (Settings > Developer > API Keys in "
+         "Mavera), then rerun. (In [9])",
+         ["The job stopped: Mavera rejected MAVERA_API_KEY (401: Invalid API key provided.): set MAVERA_API_KEY"]),
     ],
 )
 def test_failure_sentence_says_what_failed_and_what_to_do_without_code_or_paths(error, says):

@@ -262,10 +262,12 @@ _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
 _PATH = re.compile(r"(?<![\w/])(?:~|[A-Za-z]:)?[\\/][\w.@+-]+(?:[\\/][\w.@+-]*)*|\.{1,2}/\S+|\b[\w.-]+\.py\b")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ")
 # An API request named beside what it fetched ("the list of segments (GET /api/segments)"): the words stay.
-_REQUEST = re.compile(r" ?\((?:GET|POST|PATCH|PUT|DELETE) /[^\s),]*\)|(?:GET|POST|PATCH|PUT|DELETE) /[^\s),]*, ")
+_METHOD = r"(?:GET|POST|PATCH|PUT|DELETE) /[^\s),:;]*"
+_REQUEST = re.compile(rf" ?\({_METHOD}\)|{_METHOD}, | on {_METHOD}")
 _FILE_LINE = re.compile(r'File "[^"]*"(?:, line \d+)?,?\s*')
 # Exceptions whose message is written for the reader and already says what to do.
-_SELF_EXPLAINING = {"ConfigError", "BudgetExceeded", "CreditsExhausted", "DailyLimitReached", "RunError"}
+_SELF_EXPLAINING = {"ConfigError", "BudgetExceeded", "CreditsExhausted", "DailyLimitReached", "RunError",
+                    "KlaviyoAuthError", "MaveraAuthError", "KlaviyoSettingsError", "MaveraSettingsError"}
 _AGAIN = "the executed notebook saved beside this page shows where it stopped"
 
 
