@@ -5,6 +5,7 @@
 
 Every Mavera request and response shape lives in this package and nowhere else, one module per concern:
 ``client`` (:class:`MaveraClient`: spending policy, personas, generations, Mave, focus groups),
+``wire`` (GETs, POST attempts, charged requests made exactly once, lists that end, errors),
 ``transport`` (the session on the project's HTTP policy, error lines, waits), ``credits`` (documented
 prices and estimates), ``errors`` (why a step stopped), ``questions`` (focus-group question payloads),
 ``cache`` (paid results on disk, the lock two runs share) and ``results`` (answers as a frame).
