@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers import run
@@ -25,7 +26,25 @@ from tests.runner.support import clean_env, quiet
 
 # Retries are requests: the one metric a fault may change. Everything else a notebook records must not.
 MAY_DIFFER = {"klaviyo_requests"}
-OUTPUTS = (".csv", ".json", ".md", ".txt")  # artifacts compared byte for byte (charts are pictures of these)
+OUTPUTS = (".csv", ".json", ".md", ".txt")  # artifacts compared (charts are pictures of these)
+# Job 01's CLV model (PyMC MAP fit, #24) differs in the fifth significant digit between two clean runs of the
+# same seed (clv_at_risk_by_tier 104851.38 vs 104851.21; its tables and sentences print those numbers), so
+# numbers are compared to this relative tolerance, and job 01's text cells, which quote them rounded, are not
+# compared. Every other artifact of two clean runs is identical byte for byte; a lost rewrite, answer or
+# credit is far beyond the tolerance.
+RTOL = 1e-4
+MODEL_JOBS = {"01_persona_enrichment"}
+
+
+def approx(value):
+    """``value`` with every float wrapped in pytest.approx (nested dicts and lists kept)."""
+    if isinstance(value, float):
+        return pytest.approx(value, rel=RTOL)
+    if isinstance(value, dict):
+        return {k: approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [approx(v) for v in value]
+    return value
 
 
 def faulty_day(tmp_path_factory, rate: float):
@@ -43,16 +62,32 @@ def entries(run_dir: Path) -> dict[str, dict]:
     return {j["notebook"]: j for j in json.loads((run_dir / "run.json").read_text())["jobs"]}
 
 
-def outputs(job_dir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(job_dir)): p.read_bytes() for p in sorted(job_dir.rglob("*"))
-            if p.is_file() and p.suffix in OUTPUTS}
+def outputs(job_dir: Path) -> dict[str, object]:
+    """The job's artifacts: tables as frames, JSON as data, text as text."""
+    found: dict[str, object] = {}
+    for path in sorted(p for p in job_dir.rglob("*") if p.is_file() and p.suffix in OUTPUTS):
+        name = str(path.relative_to(job_dir))
+        if path.suffix == ".csv":
+            found[name] = pd.read_csv(path)
+        elif path.suffix == ".json":
+            found[name] = json.loads(path.read_text())
+        else:
+            found[name] = path.read_text()
+    return found
 
 
 def same_as_clean(stem: str, job: dict, faulty_dir: Path, clean: dict, clean_dir: Path) -> None:
     metrics = {k: v for k, v in job["metrics"].items() if k not in MAY_DIFFER}
     expected = {k: v for k, v in clean[stem]["metrics"].items() if k not in MAY_DIFFER}
-    assert metrics == expected, stem
-    assert outputs(faulty_dir / stem) == outputs(clean_dir / stem), stem
+    assert metrics == approx(expected), stem
+    got, want = outputs(faulty_dir / stem), outputs(clean_dir / stem)
+    assert sorted(got) == sorted(want), stem
+    for name, value in want.items():
+        if isinstance(value, pd.DataFrame):
+            columns = list(value.select_dtypes("number").columns) if stem in MODEL_JOBS else list(value.columns)
+            pd.testing.assert_frame_equal(got[name][columns], value[columns], rtol=RTOL, obj=f"{stem}/{name}")
+        elif not (stem in MODEL_JOBS and isinstance(value, str)):
+            assert got[name] == approx(value), f"{stem}/{name}"
 
 
 @pytest.mark.notebook
