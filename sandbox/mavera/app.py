@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from . import prices
 from .answers import answer_group
 from .generations import APPS_BY_ID, GENERATION_APPS, generate_text
+from .lookups import Lookups
 from .mave import mave_answer
 from .seeded import digest
 from .state import PersonaState
@@ -67,7 +68,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-class MaveraEmulator:
+class MaveraEmulator(Lookups):
     """A werkzeug WSGI app emulating Mavera's API for one workspace and one API key."""
 
     def __init__(self, seed: int, api_key: str, workspace_id: str, credits: int = 20000, rate_scale: float = 1.0,
@@ -201,6 +202,10 @@ class MaveraEmulator:
                 "X-RateLimit-Reset": str(math.ceil(reset))}
 
     # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _error(status: int, message: str, type_: str, code: str, param: str | None = None) -> ApiError:
+        return ApiError(status, message, type_, code, param)
+
     def _new_id(self, kind: str) -> str:
         self._counter += 1
         digest = hashlib.sha256(f"{self.seed}:{kind}:{self._counter}".encode()).hexdigest()
@@ -396,15 +401,6 @@ class MaveraEmulator:
         }
         return 201, self._generations[gid]
 
-    def _list_generations(self, request: Request):
-        """GET /generations, newest first; ``search`` matches the title, ``app_id`` and ``workspace_id`` filter [I]."""
-        search = (request.args.get("search") or "").lower()
-        app_id, workspace = request.args.get("app_id"), request.args.get("workspace_id")
-        items = [g for g in reversed(self._generations.values())
-                 if search in str(g["title"]).lower() and app_id in (None, g["app"]["id"])
-                 and workspace in (None, g["workspace_id"])]
-        return 200, self._page(items, request)
-
     # ----------------------------------------------------------------- Mave
     def _mave_chat(self, request: Request):
         body = self._json(request)
@@ -452,32 +448,6 @@ class MaveraEmulator:
             "usage": {"credits_used": credits},
             "created_at": _iso(self.clock()),
         }
-
-    def _thread_view(self, tid: str) -> dict:
-        thread = self._threads[tid]
-        return {"id": tid, "object": "mave_thread", "title": thread.get("title", ""), "current_phase": "VALIDATION",
-                "credits_used": thread["credits_used"], "workspace_id": thread.get("workspace_id", self.workspace_id),
-                "message_count": thread["messages"], "created_at": _iso(thread.get("created_at", 0)),
-                "updated_at": _iso(self.clock())}
-
-    def _list_threads(self, request: Request):
-        """GET /mave/threads: offset-style list (research §5), newest first."""
-        try:
-            limit = int(request.args.get("limit", 20))
-            offset = int(request.args.get("offset", 0))
-        except ValueError:
-            raise _bad("limit and offset must be integers.", "limit") from None
-        workspace = request.args.get("workspace_id")
-        items = [self._thread_view(t) for t in reversed(list(self._threads))
-                 if workspace in (None, self._threads[t].get("workspace_id", self.workspace_id))]
-        page = items[offset:offset + max(1, min(100, limit))]
-        return 200, {"object": "list", "data": page, "total": len(items), "limit": limit, "offset": offset,
-                     "has_more": offset + len(page) < len(items)}
-
-    def _get_thread(self, request: Request, tid: str):
-        if tid not in self._threads:
-            raise ApiError(404, f"Mave thread {tid} not found.", "invalid_request_error", "not_found", "thread_id")
-        return 200, {**self._thread_view(tid), "messages": list(self._threads[tid].get("log", []))}
 
     # ----------------------------------------------------------------- focus groups
     def _list_groups(self, request: Request):
