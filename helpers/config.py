@@ -8,6 +8,7 @@ Keys are checked for what an HTTP header can carry; :mod:`helpers.redaction` mas
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -103,7 +104,29 @@ def base_url_problem(name: str, url: str) -> str | None:
         return f"{name}={url} has an invalid port: {fix}"
     if not parts.hostname:
         return f"{name}={url} names no host: {fix}"
-    return None
+    return insecure_url_problem(name, url)
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine: ``localhost``, 127.0.0.0/8 and ::1 (the sandbox and local test servers)."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_url_problem(name: str, url: str) -> str | None:
+    """One line when ``url`` would send a key unencrypted: plain ``http://`` to a host other than this machine,
+    unless ``WORKBOOKS_ALLOW_HTTP=1`` (a test proxy) says so; None otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname or "") or _truthy("WORKBOOKS_ALLOW_HTTP"):
+        return None
+    secure = urlunsplit(("https", *parts[1:]))
+    return (f"{name}={url} is plain http: the API key would travel unencrypted; set {name}={secure} (plain http "
+            "is allowed only to this machine, or with WORKBOOKS_ALLOW_HTTP=1 for a test proxy).")
 
 
 def revision_problem(revision: str) -> str | None:
@@ -221,14 +244,26 @@ def rate_scale() -> float | None:
     return scale
 
 
+APP_NAME = "klaviyo-mavera-workbooks"
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder for this project: ``$XDG_CACHE_HOME/klaviyo-mavera-workbooks`` (default
+    ``~/.cache/...``) on Linux, the platform's own elsewhere (platformdirs)."""
+    import platformdirs
+
+    return platformdirs.user_cache_path(APP_NAME, appauthor=False)
+
+
 def cache_dir() -> Path:
-    """Where HTTP and Mavera result caches live (``WORKBOOKS_CACHE_DIR``, default ~/.cache/...), created
-    private to the user (0700); a ConfigError says what to set when it cannot be a folder."""
+    """Where HTTP and Mavera result caches live (``WORKBOOKS_CACHE_DIR``, else :func:`default_cache_dir`),
+    created private to the user (0700); a ConfigError says what to set when it cannot be a folder."""
     load_env()
     configured = _env("WORKBOOKS_CACHE_DIR")
-    path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "klaviyo-mavera-workbooks"
+    path = Path(configured).expanduser() if configured else default_cache_dir()
     name = f"WORKBOOKS_CACHE_DIR={path}" if configured else f"the cache folder {path}"
-    fix = "point WORKBOOKS_CACHE_DIR at a folder you can write (or unset it to use ~/.cache/klaviyo-mavera-workbooks)."
+    fix = (f"point WORKBOOKS_CACHE_DIR at a folder you can write (or unset it to use {default_cache_dir()}, "
+           "which follows XDG_CACHE_HOME).")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{name} is a file, not a folder: {fix}")
     try:

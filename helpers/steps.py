@@ -2,10 +2,12 @@
 tier, and for jobs 04 and 05 the persona choice and the focus-group run.
 
 Every step shows in the notebook what it did (Markdown outputs, so the code-free HTML report says it
-too). A Mavera refusal — budget, spent credits, an outage, no personas — never fails a job: the step says
-why it stopped, the Klaviyo analysis above it is already saved, and the notebook goes on to its summary.
-It also says so with ``report.not_done`` (one sentence: what is missing and why), which opens the report
-and makes the runner publish the job as ``partial``. A dry run is not partial: nothing was asked for.
+too). A Mavera refusal — budget, spent credits, an outage through every retry, no personas — never fails a
+job: the step says why it stopped, the Klaviyo analysis above it is already saved, and the notebook goes on to
+its summary. It also says so with ``report.not_done`` (one sentence: what is missing and why), which opens the
+report and makes the runner publish the job as ``partial``: never "succeeded" with less in it. A dry run is
+not partial: nothing was asked for. Two failures stop the job instead (:data:`STOPS_THE_JOB`): a rejected key
+and a TLS setting (permanent, exit 2: no rerun helps until they are fixed).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import pandas as pd
 from helpers import jobs, mavera, report
 from helpers.analysis import flows, focus_groups, rewrite_checks
 from helpers.analysis.customers import persona_fields, persona_name, persona_prefix
-from helpers.mavera import BudgetExceeded, MaveraAuthError, MaveraClient, MaveraError
+from helpers.mavera import BudgetExceeded, MaveraAuthError, MaveraClient, MaveraError, MaveraSettingsError
 from helpers.report import stimulus
+
+# Mavera failures a step does not swallow: the job stops on them, a permanent failure (exit 2).
+STOPS_THE_JOB = (MaveraAuthError, MaveraSettingsError)
 
 
 def _show(text: str) -> None:
@@ -49,10 +54,12 @@ def show_cost(mc: MaveraClient, text: str) -> None:
 def mavera_step(saved: str | Callable[[], str], label: str = "Mavera step") -> Iterator[None]:
     """Run a Mavera step; when Mavera refuses it (``MaveraError``: budget, credits, outage), show
     ``**<label> stopped:** <why> <saved>``, say it with ``report.not_done`` (the job is then partial) and
-    carry on. ``saved`` says what is kept (a callable is asked only then, so it can count what the step
-    finished before it stopped)."""
+    carry on; :data:`STOPS_THE_JOB` errors propagate. ``saved`` says what is kept (a callable is asked only
+    then, so it can count what the step finished before it stopped)."""
     try:
         yield
+    except STOPS_THE_JOB:
+        raise
     except MaveraError as exc:
         _show(f"**{label} stopped:** {exc} {saved() if callable(saved) else saved}")
         report.not_done(f"The {label[:1].lower() + label[1:]} did not finish: {exc}")
@@ -190,7 +197,7 @@ def choose_personas(mc: MaveraClient, persona_ids: Sequence[str]) -> Personas:
         personas, source = focus_groups.choose_personas(
             persona_ids, saved_personas(),
             lambda: mc.list_personas(search=persona_prefix().strip(), custom_only=True))
-    except MaveraAuthError:
+    except STOPS_THE_JOB:
         raise
     except (ValueError, MaveraError) as exc:
         chosen = Personas()
@@ -317,6 +324,8 @@ def _ask(mc: MaveraClient, result: FocusGroup, name: str, personas: Sequence[str
         result.id, result.answers = run.id, run.answers
         if run.status == "dry_run":
             result.note = "Dry run: the focus group was not created (see the request printed above)."
+    except STOPS_THE_JOB:
+        raise
     except MaveraError as exc:
         return f"The Mavera focus group did not complete: {exc}"
     return None

@@ -47,7 +47,9 @@ class SpecError(RuntimeError):
 def cache_path() -> Path:
     # The same root as helpers.config.cache_dir(), read directly: that function also loads .env, which a
     # test session must not do.
-    root = os.environ.get("WORKBOOKS_CACHE_DIR") or Path.home() / ".cache" / "klaviyo-mavera-workbooks"
+    from helpers.config import default_cache_dir
+
+    root = os.environ.get("WORKBOOKS_CACHE_DIR") or default_cache_dir()
     return Path(root) / "specs" / FILENAME
 
 

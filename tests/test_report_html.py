@@ -148,6 +148,16 @@ LEAKS = ("Traceback", ".py", 'File "', "/home", "alice", "http", "klaviyo.com", 
          ["No such file or directory: 'a file'"]),
         ("ValueError: email/sms split of 3 campaigns is uneven (In [9])", ["email/sms split"]),
         ("", ["run the job again"]),
+        # What was being fetched is named (it was "could not reach Klaviyo for GET a file").
+        ("KlaviyoError: could not reach Klaviyo to fetch the list of segments (GET /api/segments) after 12 attempts "
+         "(connection dropped before an answer); check KLAVIYO_BASE_URL=https://a.klaviyo.com and the network, "
+         "then rerun. (In [4])", ["could not reach Klaviyo to fetch the list of segments after 12 attempts"]),
+        ("KlaviyoError: Klaviyo failed on flow messages (GET /api/flow-actions/A1/flow-messages, 503) after 12 "
+         "attempts; rerun later (In [4])", ["Klaviyo failed on flow messages (503) after 12 attempts"]),
+        ("MaveraAuthError: Mavera rejected MAVERA_API_KEY (401 on POST /mave/chat: Invalid API key provided.): set "
+         "MAVERA_API_KEY to a current key with access to MAVERA_WORKSPACE_ID (Settings > Developer > API Keys in "
+         "Mavera), then rerun. (In [9])",
+         ["The job stopped: Mavera rejected MAVERA_API_KEY (401: Invalid API key provided.): set MAVERA_API_KEY"]),
     ],
 )
 def test_failure_sentence_says_what_failed_and_what_to_do_without_code_or_paths(error, says):

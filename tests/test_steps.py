@@ -12,7 +12,13 @@ from IPython.utils.capture import capture_output
 
 from helpers import jobs, mavera, report, steps
 from helpers.analysis import customers, focus_groups
-from helpers.mavera import BudgetExceeded, MaveraClient
+from helpers.mavera import (
+    BudgetExceeded,
+    MaveraAuthError,
+    MaveraClient,
+    MaveraSettingsError,
+    MaveraUnavailable,
+)
 from helpers.report import job as report_job
 from sandbox import Sandbox
 from tests.runner.support import clean_env
@@ -105,6 +111,23 @@ def test_mavera_step_shows_nothing_when_all_went_well_and_lets_other_errors_thro
         raise BudgetExceeded("Mave chat would cost up to 75 credits but only 10 remain.")
     assert markdown(cap) == ["**Mave step stopped:** Mave chat would cost up to 75 credits but only 10 remain. Plan saved."]
     assert missing(cap) == "The mave step did not finish: Mave chat would cost up to 75 credits but only 10 remain."
+
+
+@pytest.mark.parametrize("error", [
+    MaveraAuthError("Mavera rejected MAVERA_API_KEY (401 on GET /usage: Invalid API key provided): set it.", 401),
+    MaveraSettingsError("could not open a secure connection to Mavera for GET /usage: check MAVERA_BASE_URL."),
+])
+def test_a_rejected_key_or_a_tls_setting_stops_the_job_not_only_the_step(shell, error):
+    """No rerun helps before they are fixed: the runner sees the job stop (a permanent failure, exit 2)."""
+    with capture_output() as cap, pytest.raises(type(error)), steps.mavera_step("Plan saved.", label="Mave step"):
+        raise error
+    assert cap.outputs == []
+
+
+def test_an_outage_through_every_retry_leaves_the_job_partial_never_succeeded(shell):
+    with capture_output() as cap, steps.mavera_step("Plan saved.", label="Mave step"):
+        raise MaveraUnavailable("Mave chat: Mavera did not answer POST /mave/chat in 12 attempts.", 503)
+    assert missing(cap) == "The mave step did not finish: Mave chat: Mavera did not answer POST /mave/chat in 12 attempts."
 
 
 # ---------------------------------------------------------------------------------------------- personas
@@ -285,13 +308,15 @@ def test_focus_group_dry_run_prints_the_request_and_creates_nothing(sandbox_env,
     assert mavera_stats(sandbox_env)["requests"] == before["requests"]
 
 
-def test_focus_group_that_does_not_complete_is_reported_and_resumed_by_a_rerun(sandbox_env, shell):
+def test_focus_group_that_does_not_complete_is_reported_and_resumed_by_a_rerun(sandbox_env, shell, monkeypatch):
     personas = make_personas(["steps-test: resumed"])
+    monkeypatch.setattr(mavera.transport, "ATTEMPTS", 2)  # two attempts per GET: the outage is quick to make
     plan = plan_for("Bundle 1")
     before = mavera_stats(sandbox_env)["focus_groups_created"]
-    # Every attempt of one poll fails (1 try + 3 retries in the client's session): the step gives up.
+    # Every attempt of one poll fails (2 attempts, set above): the step gives up, the job is partial (never
+    # "succeeded" without its focus group), and the note says a rerun resumes the group.
     requests.post(f"{sandbox_env.klaviyo_base_url}/sandbox/faults", timeout=10, json={
-        "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 4,
+        "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 2,
     }).raise_for_status()
     with capture_output() as cap:
         first = steps.focus_group(MaveraClient.from_env(), "steps-test: resume", personas, plan, "Bundle 1", 2,
@@ -300,6 +325,7 @@ def test_focus_group_that_does_not_complete_is_reported_and_resumed_by_a_rerun(s
     assert first.note.startswith("**The Mavera focus group did not complete:** Polling focus group ")
     assert first.note.endswith("rerun to resume it (it will not be created again). The channel analysis above is saved.")
     assert markdown(cap)[-1] == first.note
+    assert missing(cap).startswith("The Mavera focus group did not complete: Polling focus group ")
     rerun = MaveraClient.from_env()
     second = steps.focus_group(rerun, "steps-test: resume", personas, plan, "Bundle 1", 2)
     assert second.id and second.note is None and len(second.answers) == 1 * 2 * 3

@@ -7,8 +7,9 @@ Nothing here knows an endpoint's payload; the Klaviyo and Mavera clients build o
     session = make_session(
         headers={"Authorization": "..."},      # sent on every request
         pacer=pacer, stats=stats,
-        retry=make_retry(attempts=6),          # urllib3 Retry: 429/5xx/timeouts/dropped connections
+        retry=make_retry(attempts=12),         # urllib3 Retry: 429/5xx/timeouts/dropped connections
         timeout=(10, 120),                     # (connect, read) seconds, applied when a call gives none
+        deadline=180,                          # seconds for one request, every attempt and wait included
         cache_path=Path(".../klaviyo.sqlite"), # requests-cache SQLite file, or None for no cache
     )
     session.get(url, expire_after=timedelta(hours=24))  # cached for 24 h; no expire_after = not cached
@@ -22,6 +23,14 @@ attempts, ``Retry-After`` honoured (absent or 0 allowed) up to a cap (:data:`RET
 one hands the 429 back so the client can say when to retry). Each retry goes back through the pacer
 and is counted, and a 429 holds the whole bucket back, so concurrent fetches stop together.
 
+One deadline per request (``deadline``, :data:`REQUEST_DEADLINE` by default): every attempt's connect and
+read timeouts are cut to what is left of it (:class:`DeadlineTimeout`), and no retry starts, nor a
+backoff or Retry-After is slept on, past it. So a server that accepts the connection and never answers
+costs one deadline, not attempts x read timeout; and a long job is protected by many attempts (a
+count it cannot outrun by arithmetic) without any one request waiting unboundedly. TLS and certificate
+failures are never retried: they are a setting to fix (a base URL whose server does not speak https,
+an untrusted certificate), not weather.
+
 Hostile answers. A session made with ``origin`` sends only to that scheme, host and port: a URL taken
 from an answer (a ``links.next``, a redirect) that names another is refused before anything, the key
 included, is sent (:class:`RefusedURL`). Bodies are read as a stream against a deadline for the whole
@@ -33,6 +42,7 @@ and every failure carries ``attempts``: how many attempts were really made.
 from __future__ import annotations
 
 import email.utils
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -53,6 +63,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
 from helpers import lifeline, redaction
 from helpers.http.pacing import DailyLimitReached, Pacer, RequestStats
@@ -61,10 +72,12 @@ from helpers.private import private_dir, private_file, tighten_tree
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "REQUEST_DEADLINE",
     "RETRY_AFTER_CAP",
     "BodyTooLarge",
     "BodyTooSlow",
     "DailyLimitReached",
+    "DeadlineTimeout",
     "Limit",
     "Pacer",
     "PacedRetry",
@@ -73,6 +86,7 @@ __all__ = [
     "RequestStats",
     "attempts_of",
     "bind_origin",
+    "is_tls_failure",
     "make_retry",
     "make_session",
     "origin_of",
@@ -84,12 +98,13 @@ __all__ = [
 RETRY_AFTER_CAP = 120.0  # longest Retry-After slept on; a longer one is reported with when to retry
 MAX_BODY_BYTES = 50 * 2**20  # an API page is kilobytes; a body this large is refused, not read into memory
 BODY_DEADLINE = 120.0  # seconds for a whole body once the answer began (the read timeout restarts per byte)
+REQUEST_DEADLINE = 180.0  # seconds for one request until its answer's headers, every attempt and wait included
 _CHUNK = 64 * 1024
 # urllib3's failures mid-body as the exceptions requests itself raises for them.
 _AS_REQUESTS = {
     ProtocolError: requests.exceptions.ChunkedEncodingError,
     DecodeError: requests.exceptions.ContentDecodingError,
-    SSLError: requests.exceptions.SSLError,
+    SSLError: requests.exceptions.ChunkedEncodingError,  # the handshake succeeded: a body broken off, not a setting
 }
 
 
@@ -162,15 +177,22 @@ def attempts_of(obj: object, default: int) -> int:
 class _Policy:
     """What retries and the adapter share: the pacer, the counters and the bucket lookup."""
 
-    def __init__(self, pacer: Pacer | None, stats: RequestStats) -> None:
+    def __init__(self, pacer: Pacer | None, stats: RequestStats, deadline: float | None = None) -> None:
         self.pacer = pacer
         self.stats = stats
+        self.deadline = deadline  # seconds for one request, every attempt and wait included (None: none)
         self.origin: tuple[str, str, int] | None = None  # the only origin sent to (None: any)
         self._attempt = threading.local()  # urllib3 retries run in the caller's thread
 
     def begin(self) -> None:
-        """A request starts (its first attempt)."""
+        """A request starts (its first attempt): its deadline starts now."""
         self._attempt.count = 0
+        self._attempt.ends = None if self.deadline is None else time.monotonic() + self.deadline
+
+    def left(self) -> float | None:
+        """Seconds left of the current request's deadline (None: no deadline)."""
+        ends = getattr(self._attempt, "ends", None)
+        return None if ends is None else ends - time.monotonic()
 
     def attempts(self) -> int:
         return getattr(self._attempt, "count", 0)
@@ -189,6 +211,53 @@ class _Policy:
         return self.pacer.limit(method, url) if self.pacer else None
 
 
+class DeadlineTimeout(Timeout):
+    """urllib3 ``Timeout`` for one request under one deadline: urllib3 clones the timeout for every attempt,
+    and each clone gets the connect and read timeouts cut to what is left of the deadline (``ends``, on
+    ``time.monotonic``), so a server that never sends headers cannot hold a request past it."""
+
+    def __init__(self, connect: float | None, read: float | None, ends: float) -> None:
+        super().__init__(connect=connect, read=read)
+        self.ends = ends
+
+    def clone(self) -> Timeout:
+        left = max(0.01, self.ends - time.monotonic())
+        connect = self._connect if isinstance(self._connect, (int, float)) else left
+        read = self._read if isinstance(self._read, (int, float)) else left
+        return Timeout(connect=min(connect, left), read=min(read, left))
+
+
+def is_tls_failure(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what it wraps) is a TLS handshake or certificate failure."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, (SSLError, requests.exceptions.SSLError, ssl.SSLError, ssl.CertificateError)):
+            return True
+        exc = exc.reason if isinstance(exc, MaxRetryError) else (
+            exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc.__cause__)
+    return False
+
+
+class DeadlinePassed(ResponseError):
+    """No retry was started: the request's deadline would pass first."""
+
+
+def _what_failed(response, error) -> str:
+    """The last attempt's outcome in a few words, for a request given up at its deadline."""
+    if response is not None:
+        return f"HTTP {response.status}"
+    if isinstance(error, ReadTimeoutError):
+        return "no answer before the read timeout"
+    if isinstance(error, NewConnectionError):
+        return "connection refused"
+    if isinstance(error, ConnectTimeoutError):
+        return "could not connect"
+    if isinstance(error, ProtocolError):
+        return "connection dropped before an answer"
+    return type(error).__name__ if error is not None else "no answer"
+
+
 class PacedRetry(Retry):
     """urllib3 ``Retry`` whose every retry is paced and counted, and which gives up on a long Retry-After.
 
@@ -205,6 +274,8 @@ class PacedRetry(Retry):
         return super().new(**kw)
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if is_tls_failure(error):  # a setting to fix, not weather: never retried
+            raise MaxRetryError(_pool, url or "", error)
         throttled = response is not None and response.status == 429
         if throttled:
             raw = response.headers.get("Retry-After")
@@ -212,10 +283,26 @@ class PacedRetry(Retry):
             if wait is not None and wait > self.retry_after_max:
                 raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {raw}s exceeds the wait limit"))
         new = super().increment(method, url, response, error, _pool, _stacktrace)
+        self._check_deadline(new, response, error, _pool, url)
         # A 429 handed back to the caller is counted by the adapter; count only those retried here.
         if throttled and self.policy is not None:
             self.policy.stats.count_throttled()
         return new
+
+    def _check_deadline(self, new: Retry, response, error, _pool, url) -> None:
+        """Hand back the last answer (or failure) when the wait before the next attempt would pass the
+        request's deadline: a retry is started only with time left to get its answer."""
+        left = self.policy.left() if self.policy is not None else None
+        if left is None:
+            return
+        wait = new.get_backoff_time()
+        if response is not None and self.respect_retry_after_header:
+            wait = max(wait, self.get_retry_after(response) or 0.0)
+        if wait >= left:
+            deadline = self.policy.deadline
+            raise MaxRetryError(_pool, url or "", DeadlinePassed(
+                f"no answer within the {deadline:g} s deadline for one request "
+                f"(last attempt: {_what_failed(response, error)})"))
 
     def sleep(self, response=None) -> None:
         policy = self.policy
@@ -283,6 +370,7 @@ class PolicyAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        timeout = kwargs["timeout"]
         method, url = request.method or "GET", request.url or ""
         origin = self.policy.origin
         if origin is not None and origin_of(url) != origin:
@@ -297,10 +385,13 @@ class PolicyAdapter(HTTPAdapter):
         self.policy.attempt_sent()  # refuses first if the runner has died, so nothing is counted as sent
         self.policy.stats.count(lim.bucket if lim else None)
         stream = kwargs.pop("stream", False)
+        if self.policy.deadline is not None and not isinstance(timeout, Timeout):
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            kwargs["timeout"] = DeadlineTimeout(connect, read, time.monotonic() + self.policy.deadline)
         try:
             response = super().send(request, stream=True, **kwargs)
             if not stream:
-                self._read_body(response, kwargs["timeout"])
+                self._read_body(response, timeout)
         except requests.RequestException as exc:
             exc.attempts = self.policy.attempts()  # type: ignore[attr-defined]
             raise
@@ -358,6 +449,31 @@ class PolicyAdapter(HTTPAdapter):
                 raise _AS_REQUESTS[_base_of(exc)](exc, response=response) from exc
 
 
+def tls_reason(exc: BaseException) -> str:
+    """A TLS failure in a few words: an untrusted certificate, or a server that does not speak TLS there."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+        return "its TLS certificate is not trusted"
+    if "WRONG_VERSION_NUMBER" in text.upper() or "wrong version number" in text or "record layer" in text:
+        return "the server does not speak https there (a plain-http server?)"
+    return "the TLS handshake failed"
+
+
+def _failure_words(cause: BaseException | None, connect: float, read: float) -> str | None:
+    """One failure (not what wraps it) in a few words; None when it is only a wrapper."""
+    if isinstance(cause, (ReadTimeoutError, requests.ReadTimeout)):
+        return f"timed out after {read:g} s waiting for the answer"
+    if isinstance(cause, NewConnectionError):
+        return "connection refused"
+    if isinstance(cause, (ConnectTimeoutError, requests.ConnectTimeout)):
+        return f"could not connect within {connect:g} s"
+    if isinstance(cause, ProtocolError):
+        return "connection dropped before an answer"
+    if isinstance(cause, ResponseError):
+        return str(cause)
+    return None
+
+
 def transport_failure(exc: BaseException, timeout: float | tuple[float, float]) -> str:
     """What went wrong on the last attempt of a request that got no answer, in a few words.
 
@@ -368,19 +484,12 @@ def transport_failure(exc: BaseException, timeout: float | tuple[float, float]) 
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     if isinstance(exc, (RefusedURL, BodyTooLarge, BodyTooSlow)):
         return str(exc)
+    if is_tls_failure(exc):
+        return tls_reason(exc)
     cause: BaseException | None = exc
     for _ in range(4):  # requests error -> MaxRetryError -> its reason
-        if isinstance(cause, (ReadTimeoutError, requests.ReadTimeout)):
-            return f"timed out after {read:g} s waiting for the answer"
-        if isinstance(cause, (ConnectTimeoutError, requests.ConnectTimeout)) and not isinstance(
-                cause, NewConnectionError):
-            return f"could not connect within {connect:g} s"
-        if isinstance(cause, NewConnectionError):
-            return "connection refused"
-        if isinstance(cause, ProtocolError):
-            return "connection dropped before an answer"
-        if isinstance(cause, ResponseError):
-            return str(cause)
+        if (said := _failure_words(cause, connect, read)) is not None:
+            return said
         if isinstance(cause, MaxRetryError):
             cause = cause.reason
         elif cause is not None and cause.args and isinstance(cause.args[0], BaseException):
@@ -403,12 +512,14 @@ def make_session(
     origin: str | None = None,
     max_body: int | None = None,
     body_deadline: float | None = None,
+    deadline: float | None = REQUEST_DEADLINE,
 ) -> requests.Session:
     """A session with every policy above. With ``cache_path`` it is a requests-cache ``CachedSession``
     (SQLite, a 0600 file in a 0700 folder) that caches nothing unless a call passes ``expire_after``;
     credentials are never stored. With ``origin`` (a base URL) it sends to that origin only.
     ``max_body``/``body_deadline``: None for :data:`MAX_BODY_BYTES`/:data:`BODY_DEADLINE` (read when the
-    session is made).
+    session is made). ``deadline``: seconds one request may take until its answer's headers, every attempt,
+    backoff and Retry-After included (None: bounded by attempts alone); the body then has ``body_deadline``.
 
     Header values are checked here, before any request: a value a header cannot carry (a key with a
     line break, a non-Latin-1 character) is refused with a message that does not quote it.
@@ -420,7 +531,7 @@ def make_session(
         if bad is not None:
             raise ValueError(f"the {name} header holds a character an HTTP header cannot carry "
                              f"(U+{ord(bad):04X}); check the key or setting it is built from.")
-    policy = _Policy(pacer, stats if stats is not None else RequestStats())
+    policy = _Policy(pacer, stats if stats is not None else RequestStats(), deadline)
     if cache_path is not None:
         import requests_cache
 

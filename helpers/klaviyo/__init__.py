@@ -13,7 +13,7 @@ request through every policy of :mod:`helpers.http.session`; failures as one act
 """
 
 from helpers.klaviyo.client import KlaviyoClient
-from helpers.klaviyo.errors import KlaviyoAuthError, KlaviyoError
+from helpers.klaviyo.errors import KlaviyoAuthError, KlaviyoError, KlaviyoSettingsError
 from helpers.klaviyo.frames import PROFILE_COLUMNS, Column, build_frame, choose_metric, profiles_frame
 from helpers.klaviyo.streams import (
     DEFAULT_STATISTICS,
@@ -39,6 +39,7 @@ __all__ = [
     "KlaviyoAuthError",
     "KlaviyoClient",
     "KlaviyoError",
+    "KlaviyoSettingsError",
     "Report",
     "Stream",
     "build_frame",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -30,13 +32,64 @@ from helpers.klaviyo.split import (
     fetch_chains,
     split_fetch,
 )
-from helpers.klaviyo.streams import DEFAULT_STATISTICS, PREDICTIVE_FIELDS, REPORTS, STREAMS
-from helpers.klaviyo.transport import Transport
+from helpers.klaviyo.streams import DEFAULT_STATISTICS, PREDICTIVE_FIELDS, REPORTS, STREAMS, stream_for
+from helpers.klaviyo.transport import ATTEMPTS, REQUEST_DEADLINE, Transport
 
 MAX_RECORDS_PER_CHAIN = 5_000_000  # one cursor chain (split fetches cut big collections into several)
 MIN_PAGE_CEILING = 1_000
 MAX_EMPTY_PAGES = 3  # pages without records that still link on, in a row
 MAX_REPORT_PAGES = 100  # one values report answers every grouping on a page or a few
+# Wall-clock seconds one cursor chain may take. Large listings are cut into concurrent range chains
+# (helpers.klaviyo.split), so even a million profiles keep each chain well inside it.
+CHAIN_SECONDS = 3600.0
+
+
+class _ChainGuard:
+    """What stops one cursor chain that cannot end: a cycle, a page served again under a new cursor, empty
+    pages that keep linking on, more pages than the collection can hold, or more wall-clock time than
+    ``seconds`` (a chain of fresh cursors and fresh records is caught by the last two)."""
+
+    def __init__(self, path: str, seconds: float) -> None:
+        self.path = path
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.budget: int | None = None
+        self.count = 0
+        self.empty_run = 0
+        self.links: set[str] = set()
+        self.pages: set[int] = set()  # hashes of each page's ids: small, whatever the collection's size
+
+    def next(self, nxt: str, data: Any) -> str:
+        """``nxt`` when the chain may follow it, else the KlaviyoError that says why it stopped."""
+        self.count += 1
+        path = self.path
+        if nxt in self.links:
+            raise KlaviyoError(f"Klaviyo returned a pagination cycle on {path}; rerun with refresh=True.")
+        self.links.add(nxt)
+        self._check_page(data)
+        if self.budget is not None and self.count >= self.budget:
+            raise KlaviyoError(f"{path} ran past {self.budget:,} pages, more than the collection can hold; "
+                               "stopped so a runaway chain cannot go on - rerun later.")
+        if time.monotonic() - self.started > self.seconds:
+            raise KlaviyoError(f"{path} was still paging after {self.seconds:,.0f} s ({self.count:,} pages), longer "
+                               "than one listing may take; stopped so a runaway chain cannot go on - rerun later.")
+        return nxt
+
+    def _check_page(self, data: Any) -> None:
+        if isinstance(data, list) and data:
+            self.empty_run = 0
+            fingerprint = hash(tuple(str(o.get("id")) if isinstance(o, dict) else repr(o) for o in data))
+            if fingerprint in self.pages:
+                raise KlaviyoError(f"Klaviyo served the same page of {self.path} again under a new cursor "
+                                   f"(page {self.count}); stopped so it cannot loop - rerun later.")
+            self.pages.add(fingerprint)
+        elif data:  # a single resource object: nothing to compare
+            self.empty_run = 0
+        else:
+            self.empty_run += 1
+            if self.empty_run > MAX_EMPTY_PAGES:
+                raise KlaviyoError(f"Klaviyo kept linking to further pages of {self.path} without records "
+                                   f"({self.empty_run} empty pages); stopped so it cannot loop - rerun later.")
 
 
 def _sends_message(action: Mapping) -> bool:
@@ -58,17 +111,20 @@ class KlaviyoClient(Transport):
         rate_scale: float = 1.0,
         concurrency: int = 16,
         cache: bool = True,
-        attempts: int = 6,
+        attempts: int = ATTEMPTS,
         backoff: float = 0.5,
         max_retry_after: float = 90.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         max_pages: int | None = None,
+        deadline: float | None = REQUEST_DEADLINE,
+        chain_seconds: float = CHAIN_SECONDS,
     ) -> None:
         self.show_progress = progress
         self.concurrency = max(1, concurrency)
         self.max_pages = max_pages  # pages one chain may take at most (None: derived from the collection)
+        self.chain_seconds = chain_seconds  # wall-clock seconds one cursor chain may take at most
         super().__init__(settings, refresh=refresh, rate_scale=rate_scale, cache=cache, attempts=attempts,
-                         backoff=backoff, max_retry_after=max_retry_after, timeout=timeout,
+                         backoff=backoff, max_retry_after=max_retry_after, timeout=timeout, deadline=deadline,
                          # split fetches run every tie block (two requests each) and range chains at once
                          pool_size=max(64, self.concurrency * 4))
 
@@ -95,61 +151,41 @@ class KlaviyoClient(Transport):
               ttl: timedelta | None = None, expected: int | None = None) -> Iterator[dict[str, Any]]:
         """Every page document of a collection, following ``links.next`` verbatim until it is absent.
 
-        A chain that cannot end is stopped with a KlaviyoError: a next link seen before (a cycle), a
-        page served again under a new cursor, pages without records that keep linking on, or more pages
-        than the collection can hold (``expected`` records when known, else a generous ceiling).
+        A chain that cannot end is stopped with a KlaviyoError (:class:`_ChainGuard`): a next link seen
+        before (a cycle), a page served again under a new cursor, pages without records that keep linking
+        on, more pages than the collection can hold (``expected`` records when known, else the most the
+        collection plausibly holds, else a generous ceiling), or longer than :attr:`chain_seconds`.
         Links to another origin are refused by the session before anything is sent.
         """
         url: str | None = self._url(path)
         query: Mapping[str, Any] | None = params
-        seen: set[str] = set()
-        pages_seen: set[int] = set()  # hashes of each page's ids: small, whatever the collection's size
-        empty_run = 0
-        budget: int | None = None
-        count = 0
+        guard = _ChainGuard(path, self.chain_seconds)
         while url:
             doc = self.request("GET", url, query, ttl=ttl)
-            count += 1
             data = doc.get("data") or []
-            if budget is None:
-                budget = self._page_budget(params, len(data), expected)
+            if guard.budget is None:
+                guard.budget = self._page_budget(params, len(data), expected, path)
             yield doc
             nxt = dig(doc, "links", "next")
             if not nxt:
                 return
-            nxt = self._url(nxt)
-            if nxt in seen:
-                raise KlaviyoError(f"Klaviyo returned a pagination cycle on {path}; rerun with refresh=True.")
-            seen.add(nxt)
-            if isinstance(data, list) and data:
-                empty_run = 0
-                fingerprint = hash(tuple(str(o.get("id")) if isinstance(o, dict) else repr(o) for o in data))
-                if fingerprint in pages_seen:
-                    raise KlaviyoError(f"Klaviyo served the same page of {path} again under a new cursor "
-                                       f"(page {count}); stopped so it cannot loop - rerun later.")
-                pages_seen.add(fingerprint)
-            elif data:  # a single resource object: nothing to compare
-                empty_run = 0
-            else:
-                empty_run += 1
-                if empty_run > MAX_EMPTY_PAGES:
-                    raise KlaviyoError(f"Klaviyo kept linking to further pages of {path} without records "
-                                       f"({empty_run} empty pages); stopped so it cannot loop - rerun later.")
-            if count >= budget:
-                raise KlaviyoError(f"{path} ran past {budget:,} pages, more than the collection can hold; "
-                                   "stopped so a runaway chain cannot go on - rerun later.")
-            url, query = nxt, None  # the next link already carries every parameter
+            url, query = guard.next(self._url(nxt), data), None  # the next link already carries every parameter
 
-    def _page_budget(self, params: Mapping[str, Any] | None, first_len: int, expected: int | None) -> int:
+    def _page_budget(self, params: Mapping[str, Any] | None, first_len: int, expected: int | None,
+                     path: str | None = None) -> int:
         """How many pages one chain may take: from the known size (with slack for records added while
-        fetching), else :data:`MAX_RECORDS_PER_CHAIN` at this page size; ``max_pages`` caps both."""
+        fetching), else the most the collection plausibly holds (:attr:`Stream.plausible`), else
+        :data:`MAX_RECORDS_PER_CHAIN` at this page size; ``max_pages`` caps all three."""
         try:
             size = int((params or {}).get("page[size]") or 0)
         except (TypeError, ValueError):
             size = 0
         size = max(1, size or first_len or 100)
+        stream = stream_for(urlsplit(path).path) if path else None
         if expected is not None:
             budget = math.ceil(expected * 1.5 / size) + 3
+        elif stream is not None and stream.plausible is not None:
+            budget = math.ceil(stream.plausible / size) + 3
         else:
             budget = max(MIN_PAGE_CEILING, math.ceil(MAX_RECORDS_PER_CHAIN / size))
         return min(budget, self.max_pages) if self.max_pages else budget

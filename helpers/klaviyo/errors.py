@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 
 from helpers.http import ratelimits
@@ -26,6 +28,38 @@ class KlaviyoAuthError(KlaviyoError):
     (the runner counts a job that stops on it as a permanent failure, exit 2)."""
 
 
+class KlaviyoSettingsError(KlaviyoError):
+    """A setting is wrong in a way no retry fixes (a base URL whose server does not speak https, a TLS
+    certificate that is not trusted): the runner counts it as a permanent failure, exit 2."""
+
+
+# What each collection is, for a person: error sentences name what was being fetched, as paths are
+# taken out of the reports' error lines.
+_FETCHING = (
+    (re.compile(r"^/api/profiles/?$"), "profiles"),
+    (re.compile(r"^/api/segments/?$"), "the list of segments"),
+    (re.compile(r"^/api/segments/[^/]+/profiles/?$"), "a segment's members"),
+    (re.compile(r"^/api/segments/[^/]+/?$"), "a segment's profile count"),
+    (re.compile(r"^/api/flows/?$"), "the list of flows"),
+    (re.compile(r"^/api/flows/[^/]+/flow-actions/?$"), "a flow's actions"),
+    (re.compile(r"^/api/flows/[^/]+/?$"), "a flow's definition"),
+    (re.compile(r"^/api/flow-actions/[^/]+/flow-messages/?$"), "flow messages"),
+    (re.compile(r"^/api/campaigns/?$"), "campaigns"),
+    (re.compile(r"^/api/metrics/?$"), "the list of metrics"),
+    (re.compile(r"^/api/events/?$"), "events"),
+    (re.compile(r"^/api/catalog-items/?$"), "catalog items"),
+    (re.compile(r"^/api/catalog-categories/?$"), "catalog categories"),
+    (re.compile(r"^/api/flow-values-reports/?$"), "the flow performance report"),
+    (re.compile(r"^/api/campaign-values-reports/?$"), "the campaign performance report"),
+)
+
+
+def fetching(path: str) -> str:
+    """What a request to ``path`` fetches, in a reader's words ("the list of segments"); the path itself
+    for one not listed."""
+    return next((words for regex, words in _FETCHING if regex.match(path)), path)
+
+
 def _attempts(n: int) -> str:
     return "1 attempt" if n == 1 else f"{n} attempts"
 
@@ -33,8 +67,15 @@ def _attempts(n: int) -> str:
 def unreachable(method: str, path: str, attempts: int, reason: str, base_url: str) -> KlaviyoError:
     """No answer after every attempt (``reason`` from :func:`helpers.http.session.transport_failure`)."""
     return KlaviyoError(
-        f"could not reach Klaviyo for {method} {path} after {_attempts(attempts)} ({reason}); "
-        f"check KLAVIYO_BASE_URL={base_url} and the network, then rerun.")
+        f"could not reach Klaviyo to fetch {fetching(path)} ({method} {path}) after {_attempts(attempts)} "
+        f"({reason}); check KLAVIYO_BASE_URL={base_url} and the network, then rerun.")
+
+
+def tls_failed(method: str, path: str, reason: str, base_url: str) -> KlaviyoSettingsError:
+    """A TLS handshake or certificate failure: a setting to fix, not retried."""
+    return KlaviyoSettingsError(
+        f"could not open a secure connection to Klaviyo to fetch {fetching(path)} ({method} {path}): {reason}; "
+        f"check KLAVIYO_BASE_URL={base_url} (https:// to a server that speaks it, with a trusted certificate).")
 
 
 def refused(method: str, path: str, reason: str, base_url: str) -> KlaviyoError:
@@ -85,7 +126,7 @@ def http_error(method: str, path: str, response: requests.Response, *, revision:
         return _throttled(method, path, what, response, status, attempts, max_wait)
     if status >= 500:
         return KlaviyoError(
-            f"Klaviyo failed on {what} ({status}) after {_attempts(attempts)}; rerun later "
+            f"Klaviyo failed on {fetching(path)} ({what}, {status}) after {_attempts(attempts)}; rerun later "
             "(results fetched so far are cached).", status)
     return KlaviyoError(f"Klaviyo refused {what} ({status}): {detail or response.reason}", status)
 

@@ -40,6 +40,9 @@ class Stream:
     # greater-than/less-than (profiles.created), not greater-or-equal.
     split_on: str | None = None
     strict_range: bool = False
+    # The most records this collection plausibly holds on any account (None: only the chain ceiling and
+    # the counts an account reports bound it); a cursor chain running far past it is stopped as a loop.
+    plausible: int | None = None
 
     def query(self, *, fields: tuple[str, ...] | list[str] | None = None,
               additional: tuple[str, ...] | list[str] | None = None, **overrides: Any) -> dict[str, Any]:
@@ -73,30 +76,33 @@ STREAMS: dict[str, Stream] = {
     "profiles": Stream("/api/profiles", "profile", 100, additional=("predictive_analytics", "subscriptions"),
                        sort="created", ttl=24 * HOUR, split_on="created", strict_range=True),
     "segments": Stream("/api/segments", "segment", 10, fields=("name", "created", "updated", "is_active", "definition"),
-                       ttl=6 * HOUR),
+                       ttl=6 * HOUR, plausible=10_000),
     "segment": Stream("/api/segments/{id}", "segment", None, fields=("profile_count",),
                       additional=("profile_count",), ttl=6 * HOUR),
     "segment_members": Stream("/api/segments/{id}/profiles", "profile", 100, fields=("joined_group_at",),
                               sort="joined_group_at", ttl=6 * HOUR, split_on="joined_group_at"),
     "flows": Stream("/api/flows", "flow", 50, fields=("name", "status", "archived", "created", "updated", "trigger_type"),
-                    include=("flow-actions",), ttl=24 * HOUR),
+                    include=("flow-actions",), ttl=24 * HOUR, plausible=10_000),
     # One flow with its definition (triggers, profile filter): only the single-flow endpoint has it.
     "flow": Stream("/api/flows/{id}", "flow", None, fields=("name", "status", "archived", "trigger_type", "definition"),
                    additional=("definition",), ttl=24 * HOUR),
-    "flow_actions": Stream("/api/flows/{id}/flow-actions", "flow-action", 50, ttl=24 * HOUR),
-    "flow_messages": Stream("/api/flow-actions/{id}/flow-messages", "flow-message", 50, ttl=24 * HOUR),
+    "flow_actions": Stream("/api/flows/{id}/flow-actions", "flow-action", 50, ttl=24 * HOUR, plausible=2_000),
+    "flow_messages": Stream("/api/flow-actions/{id}/flow-messages", "flow-message", 50, ttl=24 * HOUR,
+                            plausible=500),
     "campaigns": Stream("/api/campaigns", "campaign", 100,
                         fields=("name", "status", "archived", "audiences", "send_time", "created_at", "updated_at"),
                         include=("campaign-messages",),
-                        included_fields={"campaign-message": ("definition", "send_times")}, ttl=6 * HOUR),
+                        included_fields={"campaign-message": ("definition", "send_times")}, ttl=6 * HOUR,
+                        plausible=200_000),
     "metrics": Stream("/api/metrics", "metric", None, fields=("name", "created", "updated", "integration"),
-                      ttl=24 * HOUR),
+                      ttl=24 * HOUR, plausible=10_000),
     "events": Stream("/api/events", "event", 1000, fields=("datetime", "event_properties"), sort="datetime",
                      ttl=6 * HOUR, split_on="datetime"),
     "catalog_items": Stream("/api/catalog-items", "catalog-item", 100,
-                            fields=("external_id", "title", "description", "price"), ttl=24 * HOUR),
+                            fields=("external_id", "title", "description", "price"), ttl=24 * HOUR,
+                            plausible=2_000_000),
     "catalog_categories": Stream("/api/catalog-categories", "catalog-category", 100,
-                                 fields=("name", "external_id"), ttl=24 * HOUR),
+                                 fields=("name", "external_id"), ttl=24 * HOUR, plausible=100_000),
 }
 
 

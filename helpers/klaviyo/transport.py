@@ -21,6 +21,7 @@ import requests
 from helpers.config import ConfigError, KlaviyoSettings, cache_dir, revision_problem
 from helpers.http import ratelimits
 from helpers.http.session import (
+    REQUEST_DEADLINE,
     BodyTooLarge,
     BodyTooSlow,
     DailyLimitReached,
@@ -28,14 +29,18 @@ from helpers.http.session import (
     RefusedURL,
     RequestStats,
     attempts_of,
+    is_tls_failure,
     make_retry,
     make_session,
     transport_failure,
 )
-from helpers.klaviyo.errors import KlaviyoError, http_error, refused, unreachable
+from helpers.klaviyo.errors import KlaviyoError, http_error, refused, tls_failed, unreachable
 from helpers.klaviyo.streams import stream_for
 
 JSONAPI = "application/vnd.api+json"
+# Attempts per idempotent request: enough that a long job through a flaky network does not fail by arithmetic
+# (0.3 ** 12 is 5e-7 a request), while the request's deadline (REQUEST_DEADLINE) bounds the time they take.
+ATTEMPTS = 12
 
 _PACERS: dict[tuple[str, str, float], Pacer] = {}
 _PACERS_LOCK = threading.Lock()
@@ -60,11 +65,12 @@ class Transport:
         refresh: bool = False,
         rate_scale: float = 1.0,
         cache: bool = True,
-        attempts: int = 6,
+        attempts: int = ATTEMPTS,
         backoff: float = 0.5,
         max_retry_after: float = 90.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         pool_size: int = 32,
+        deadline: float | None = REQUEST_DEADLINE,
     ) -> None:
         if problem := revision_problem(settings.revision):
             raise ConfigError(problem)
@@ -88,6 +94,7 @@ class Transport:
             cache_path=cache_dir() / f"klaviyo-{fingerprint}.sqlite" if cache else None,
             pool_size=pool_size,
             origin=settings.base_url,  # the key goes nowhere else, whatever an answer links to
+            deadline=deadline,
         )
         self.attempts = attempts
         self.max_retry_after = max_retry_after
@@ -142,6 +149,8 @@ class Transport:
                                "(results fetched so far are cached).") from None
         except requests.RequestException as exc:  # no answer, or a body broken off
             reason = transport_failure(exc, self.timeout)
+            if is_tls_failure(exc):  # not retried: a setting to fix
+                raise tls_failed(method, path, reason, self.settings.base_url) from None
             raise unreachable(method, path, attempts_of(exc, self.attempts), reason,
                               self.settings.base_url) from None
 

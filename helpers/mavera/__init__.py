@@ -5,6 +5,7 @@
 
 Every Mavera request and response shape lives in this package and nowhere else, one module per concern:
 ``client`` (:class:`MaveraClient`: spending policy, personas, generations, Mave, focus groups),
+``wire`` (GETs, POST attempts, charged requests made exactly once, lists that end, errors),
 ``transport`` (the session on the project's HTTP policy, error lines, waits), ``credits`` (documented
 prices and estimates), ``errors`` (why a step stopped), ``questions`` (focus-group question payloads),
 ``cache`` (paid results on disk, the lock two runs share) and ``results`` (answers as a frame).
@@ -27,6 +28,8 @@ from helpers.mavera.errors import (
     MaveraAPIError,
     MaveraAuthError,
     MaveraError,
+    MaveraSettingsError,
+    MaveraUnavailable,
 )
 from helpers.mavera.questions import likert, multiple_choice, nps, open_ended
 from helpers.mavera.results import ANSWER_COLUMNS, FocusGroupResult, answers_frame
@@ -35,7 +38,7 @@ from helpers.mavera.transport import make_session
 __all__ = [
     "ANSWER_COLUMNS", "GENERATION_CREDITS", "LOCK_WAIT", "MAVE_BANDS", "PERSONA_CREDITS", "BudgetExceeded",
     "CreditsExhausted", "FocusGroupFailed", "FocusGroupResult", "FocusGroupTimeout", "MaveraAPIError",
-    "MaveraAuthError", "MaveraClient", "MaveraError", "ResultCache", "answers_frame", "canonical",
+    "MaveraAuthError", "MaveraClient", "MaveraError", "MaveraSettingsError", "MaveraUnavailable", "ResultCache", "answers_frame", "canonical",
     "focus_group_credits", "likert", "make_session", "mave_chat_band", "multiple_choice", "nps", "open_ended",
     "request_key",
 ]

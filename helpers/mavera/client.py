@@ -10,12 +10,19 @@ Spending policy:
 - ``dry_run`` builds and prints every payload and sends nothing;
 - results are cached on disk by the sha256 of endpoint + canonical JSON payload, so an unchanged rerun
   spends nothing; a focus group created but not finished is remembered and resumed, never re-created;
-- a POST that charges credits is retried only when Mavera cannot have applied it (429, connection
-  refused); after a 5xx, timeout or dropped connection the client looks the object up by name first.
+- a POST that charges credits is made exactly once: it is sent again at once only when Mavera cannot have
+  applied it (429, connection refused); after a 5xx, timeout or dropped connection the client waits, looks
+  the object up (free GETs) and sends again only when it is not there (:meth:`MaveraClient._once`).
+  Personas and focus groups are found by name, generations by a title carrying the request's hash
+  (GET /generations, title search), Mave answers by their thread (GET /mave/threads). Mavera documents
+  no idempotency key (research §1), so this lookup is the safest documented approach; its one gap: an
+  object Mavera applies only after the lookup (a request still running when our read timed out) could
+  be charged twice, which is why the lookup comes after a backoff, not at once.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -24,7 +31,7 @@ from typing import Any
 
 import requests
 
-from helpers.config import ConfigError, MaveraSettings, key_problem
+from helpers.config import ConfigError, MaveraSettings, insecure_url_problem, key_problem
 from helpers.http import session as http
 from helpers.mavera.cache import LOCK_WAIT, ResultCache, canonical, request_key
 from helpers.mavera.credits import (
@@ -36,41 +43,31 @@ from helpers.mavera.credits import (
 )
 from helpers.mavera.errors import (
     BudgetExceeded,
-    CreditsExhausted,
     FocusGroupFailed,
     FocusGroupTimeout,
     MaveraAPIError,
     MaveraAuthError,
     MaveraError,
+    MaveraSettingsError,
+    MaveraUnavailable,
 )
 from helpers.mavera.questions import open_ended
 from helpers.mavera.results import FocusGroupResult, answers_frame
 from helpers.mavera.transport import (
     DEFAULT_POLL_SECONDS,
     DEFAULT_TIMEOUT,
-    MAX_RETRY_AFTER,
     credits_of,
-    error_line,
     make_session,
     poll_seconds,
-    retry_after_wait,
 )
+from helpers.mavera.wire import MAX_LIST_PAGES, Wire, _Unresolved
 
 CHAT_TIMEOUT = (10, 180)  # Mave takes 30-90 s on a first message
-MAX_POST_ATTEMPTS = 5
-
-
-
-class _Unknown(Exception):
-    """A charging POST failed in a way that leaves open whether Mavera applied it."""
-
-
-# ---------------------------------------------------------------- bounds
-MAX_LIST_PAGES = 1_000  # one list endpoint (100 items a page); a list that never ends stops here
+LOOKUP_PAGES = 3  # newest pages of a list searched for a request that may have been applied
 
 
 # ---------------------------------------------------------------- the client
-class MaveraClient:
+class MaveraClient(Wire):
     """Mavera API client with credit estimates, a budget, dry run and a result cache.
 
     ``credits_spent`` counts credits charged to this client's calls (cache hits are free).
@@ -94,6 +91,8 @@ class MaveraClient:
             raise ValueError("poll_interval must be a positive number of seconds.")
         if problem := key_problem("MAVERA_API_KEY", api_key):
             raise ConfigError(problem)  # before a session quotes it in an error
+        if problem := insecure_url_problem("MAVERA_BASE_URL", base_url):
+            raise ConfigError(problem)  # the key never travels unencrypted
         self.base_url = base_url.rstrip("/")
         self.workspace_id = workspace_id
         self.max_credits = max_credits
@@ -172,167 +171,11 @@ class MaveraClient:
 
     _check_budget = check_budget
 
-    # ------------------------------------------------------------ HTTP
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
-
+    # ------------------------------------------------------------ dry run
     def _show(self, method: str, path: str, payload: Any) -> None:
         entry = {"method": method, "path": path, "json": payload}
         self.payloads.append(entry)
         print(f"[dry run] {method} {path} {canonical(payload)}")
-
-    def _raise_for(self, resp: requests.Response, method: str, path: str) -> None:
-        message, code = error_line(resp)
-        where = f"Mavera {method} {path}"
-        if resp.status_code == 401:
-            raise MaveraAuthError(f"{where}: {message} Check MAVERA_API_KEY.", 401, code)
-        if resp.status_code == 402:
-            done = ", ".join(f"{d['kind']} {d.get('id')}" for d in self.done) or "nothing"
-            raise CreditsExhausted(
-                f"{where}: out of Mavera credits ({message}); kept what was done ({done}); add credits and rerun "
-                "(finished work is cached and will not be charged again).", self.done,
-            )
-        raise MaveraAPIError(f"{where} failed with {resp.status_code}: {message}", resp.status_code, code)
-
-    def _not_sent(self, method: str, path: str, exc: requests.RequestException) -> MaveraError | None:
-        """The error for a request that was never sent (a refused origin, a base URL requests cannot use)."""
-        if isinstance(exc, http.RefusedURL):
-            return MaveraError(f"Mavera {method} {path}: the answer pointed to another server ({exc}); the request "
-                               f"and the key were not sent there. If Mavera really moved, set MAVERA_BASE_URL "
-                               f"(now {self.base_url}).")
-        if isinstance(exc, (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
-                            requests.exceptions.InvalidURL)):
-            return MaveraError(f"Mavera {method} {path}: MAVERA_BASE_URL={self.base_url} is not an http(s) URL "
-                               f"({type(exc).__name__}); set it like https://app.mavera.io/api/v1.")
-        return None
-
-    def _body(self, resp: requests.Response, method: str, path: str, charged: bool = False) -> dict:
-        """The JSON object of a 2xx answer, or a MaveraError saying what came instead."""
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            return body
-        kind = "JSON that is not an object" if body is not None else \
-            f"a body that is not JSON ({resp.headers.get('Content-Type') or 'no content type'})"
-        after = (" It may have been applied and charged, so it was not repeated; check Mavera before rerunning."
-                 if charged else " Try again later; if it persists, check MAVERA_BASE_URL.")
-        raise MaveraError(f"Mavera answered {method} {path} ({resp.status_code}) with {kind}.{after}")
-
-    def _too_long(self, resp: requests.Response, method: str, path: str) -> MaveraError | None:
-        """A 429 whose Retry-After is beyond :data:`MAX_RETRY_AFTER`: fail now, saying when to retry."""
-        wait = http.retry_after_seconds(resp.headers.get("Retry-After"))
-        if wait is None or wait <= MAX_RETRY_AFTER:
-            return None
-        return MaveraAPIError(f"Mavera asks to wait {wait:,.0f} s before {method} {path} (429), longer than the "
-                              f"{MAX_RETRY_AFTER:g} s this client waits; rerun at {http.retry_at(wait)} "
-                              "(finished work is cached).", 429, "rate_limit_exceeded")
-
-    def _get(self, path: str, params: Mapping | None = None) -> dict:
-        try:
-            resp = self._session.get(self._url(path), params=params, timeout=DEFAULT_TIMEOUT)
-        except requests.RequestException as exc:
-            if (error := self._not_sent("GET", path, exc)) is not None:
-                raise error from None
-            self.requests_sent += 1
-            reason = http.transport_failure(exc, DEFAULT_TIMEOUT)
-            tries = http.attempts_of(exc, 1)
-            raise MaveraError(f"Mavera GET {path} failed after {tries} attempt{'s' if tries != 1 else ''} "
-                              f"({reason}); try again later.") from None
-        self.requests_sent += 1
-        if resp.status_code == 429 and (error := self._too_long(resp, "GET", path)) is not None:
-            raise error
-        if resp.status_code >= 400:
-            self._raise_for(resp, "GET", path)
-        return self._body(resp, "GET", path)
-
-    def _send(self, method: str, path: str, payload: dict, charging: bool, timeout=DEFAULT_TIMEOUT) -> dict:
-        """POST/PATCH once per attempt; 429 is waited out (it was not applied), up to :data:`MAX_RETRY_AFTER`.
-
-        For a charging call, a 5xx, timeout or dropped connection raises ``_Unknown`` so the caller can
-        look the object up; a non-charging call is retried with backoff instead. A request that was
-        never sent (refused origin, unusable base URL) fails at once.
-        """
-        for attempt in range(MAX_POST_ATTEMPTS):
-            try:
-                resp = self._session.request(method, self._url(path), json=payload, timeout=timeout)
-            except requests.RequestException as exc:
-                if (error := self._not_sent(method, path, exc)) is not None:
-                    raise error from None
-                self.requests_sent += 1
-                reason = "timeout" if isinstance(exc, requests.Timeout) else http.transport_failure(exc, timeout)
-                if charging:  # sent, perhaps applied: the caller looks it up rather than paying twice
-                    raise _Unknown(reason) from exc
-                self._sleep(min(30, 2**attempt))
-                continue
-            self.requests_sent += 1
-            body = self._answer_of(resp, method, path, charging, attempt)
-            if body is not None:
-                return body
-        raise MaveraError(f"Mavera {method} {path} still failing after {MAX_POST_ATTEMPTS} attempts; try again later.")
-
-    def _answer_of(self, resp: requests.Response, method: str, path: str, charging: bool,
-                   attempt: int) -> dict | None:
-        """The body of a POST/PATCH answer, or None after waiting when it should be sent again.
-
-        429 was not applied: wait it out. A 5xx on a charging call may have been applied: ``_Unknown``,
-        so the caller looks the object up; on a free call, back off and retry.
-        """
-        if resp.status_code == 429:
-            if (error := self._too_long(resp, method, path)) is not None:
-                raise error
-            self._sleep(retry_after_wait(resp, attempt))
-            return None
-        if resp.status_code >= 500:
-            if charging:
-                raise _Unknown(f"HTTP {resp.status_code}")
-            self._sleep(min(30, 2**attempt))
-            return None
-        if resp.status_code >= 400:
-            self._raise_for(resp, method, path)
-        body = self._body(resp, method, path, charged=charging)
-        if "error" in body and "id" not in body:
-            self._raise_for(resp, method, path)
-        self.credits_spent += credits_of(body)
-        return body
-
-    def _list(self, path: str, params: Mapping | None = None) -> Iterable[dict]:
-        """Every item of a list endpoint, following next_cursor (or offset) pages until has_more is false.
-
-        A list that cannot end is stopped with a MaveraError: a cursor seen before, a page served again,
-        or more pages than its ``total`` (offset lists) or :attr:`max_pages` allow.
-        """
-        params = dict(params or {})
-        params.setdefault("limit", 100)
-        offset = 0
-        cursors: set[str] = set()
-        pages_seen: set[int] = set()
-        budget = self.max_pages
-        for number in range(1, 1_000_000):
-            page = self._get(path, params)
-            items = page.get("data") or []
-            if not isinstance(items, list):
-                raise MaveraError(f"Mavera answered GET {path} with a list whose data is not a list; try again later.")
-            yield from items
-            if not page.get("has_more") or not items:
-                return
-            fingerprint = hash(tuple(str(i.get("id")) if isinstance(i, dict) else repr(i) for i in items))
-            total = page.get("total")
-            if isinstance(total, int) and total >= 0:
-                budget = min(budget, math.ceil(total / max(1, len(items))) + 2)
-            cursor = page.get("next_cursor")
-            if (cursor and str(cursor) in cursors) or fingerprint in pages_seen or number >= budget:
-                raise MaveraError(f"Mavera's GET {path} kept saying has_more (page {number} repeats an earlier one "
-                                  f"or passes {budget:,} pages); stopped so it cannot loop - try again later.")
-            pages_seen.add(fingerprint)
-            if cursor:
-                cursors.add(str(cursor))
-                params["cursor"] = cursor
-            else:  # offset-style endpoints (research §5)
-                offset += len(items)
-                params["offset"] = offset
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def usage(self) -> dict:
         """GET /usage: credits used/included/remaining this billing period (free)."""
@@ -399,24 +242,18 @@ class MaveraClient:
         return persona
 
     def _create_persona(self, payload: dict) -> dict:
-        for _ in range(2):
-            try:
-                persona = self._send("POST", "/personas", payload, charging=True)
-            except _Unknown as exc:
-                found = self.find_persona(payload["name"])
-                if found:  # it was applied: the 300 credits were charged even though we saw no answer
-                    self.credits_spent += PERSONA_CREDITS
-                    self.done.append({"kind": "persona", "id": found["id"], "credits": PERSONA_CREDITS})
-                    return found
-                last = exc
-                continue
-            except MaveraAPIError as exc:
-                if exc.status == 422 and (found := self.find_persona(payload["name"])):
-                    return self._update_persona(found, payload)
-                raise
-            self.done.append({"kind": "persona", "id": persona["id"], "credits": credits_of(persona)})
-            return persona
-        raise MaveraError(f"Creating persona '{payload['name']}' failed twice ({last}) and it does not exist; try again later.")
+        try:
+            persona, found = self._once("POST", "/personas", payload, lambda: self.find_persona(payload["name"]),
+                                        f"Creating persona '{payload['name']}'")
+        except MaveraAPIError as exc:
+            if exc.status == 422 and (existing := self.find_persona(payload["name"])):
+                return self._update_persona(existing, payload)
+            raise
+        credits = PERSONA_CREDITS if found else credits_of(persona)
+        if found:  # it was applied: the 300 credits were charged even though we saw no answer
+            self.credits_spent += credits
+        self.done.append({"kind": "persona", "id": persona["id"], "credits": credits})
+        return persona
 
     def _update_persona(self, existing: dict, payload: dict) -> dict:
         current = {**(existing.get("details") or {}), **existing}
@@ -440,10 +277,28 @@ class MaveraClient:
             payload["persona_id"] = persona_id
         if self.workspace_id:
             payload["workspace_id"] = self.workspace_id
-        body = self._charged_post("/generations", payload, self.estimate_generation(), f"Generation with {app_id}")
+        # The title (documented, free text) carries the request's hash, so a generation applied without
+        # its answer arriving is found again by title (GET /generations) instead of being paid twice.
+        title = f"Workbooks {app_id} [{request_key('/generations', payload)[:12]}]"[-100:]
+        body = self._charged_post("/generations", payload, self.estimate_generation(), f"Generation with {app_id}",
+                                  find=lambda: self.find_generation(title, app_id), extra={"title": title})
         if "output" not in body:  # older renderings return "content" or "markdown"
             body["output"] = body.get("content") or body.get("markdown") or ""
         return body
+
+    def find_generation(self, title: str, app_id: str | None = None) -> dict | None:
+        """The generation with exactly this title among the newest (free GET /generations, title search), or None.
+
+        The filter names (``search``, ``app_id``, ``workspace_id``) are inferred [I]; the exact title is
+        compared here, so a filter Mavera ignores only means more items read.
+        """
+        params: dict[str, Any] = {"search": title}
+        if app_id:
+            params["app_id"] = app_id
+        if self.workspace_id:
+            params["workspace_id"] = self.workspace_id
+        items = itertools.islice(self._list("/generations", params), LOOKUP_PAGES * 100)
+        return next((g for g in items if isinstance(g, dict) and g.get("title") == title), None)
 
     # ------------------------------------------------------------ Mave
     def mave_chat(self, message: str, thread_id: str | None = None) -> dict:
@@ -455,17 +310,60 @@ class MaveraClient:
             payload["thread_id"] = thread_id
         if self.workspace_id:
             payload["workspace_id"] = self.workspace_id
-        body = self._charged_post("/mave/chat", payload, self.estimate_mave_chat(message), "Mave chat", CHAT_TIMEOUT)
+        body = self._charged_post("/mave/chat", payload, self.estimate_mave_chat(message), "Mave chat", CHAT_TIMEOUT,
+                                  find=self._mave_finder(message, thread_id))
         body.setdefault("sources", [])
         body.setdefault("validation", None)  # the reference schema omits it; the guides promise it
         return body
 
-    def _charged_post(self, path: str, payload: dict, estimate: int, what: str, timeout=DEFAULT_TIMEOUT) -> dict:
-        """Cache → dry run → budget → lock → cache again → one POST. No lookup exists for these objects, so
-        an unknown outcome is reported, not retried (a retry could charge twice); two runs sending the
-        same request at once meet at the lock, and the second reuses the first's answer."""
+    def _mave_finder(self, message: str, thread_id: str | None) -> Callable[[], dict | None]:
+        """How to find Mave's answer to ``message`` after an unanswered send (free GETs of threads): in its own
+        thread for a continuation, else among the newest threads holding at most this one exchange."""
+
+        def find() -> dict | None:
+            if thread_id:
+                candidates: Iterable[str] = [thread_id]
+            else:
+                params = {"workspace_id": self.workspace_id} if self.workspace_id else {}
+                newest = itertools.islice(self._list("/mave/threads", params), LOOKUP_PAGES * 20)
+                candidates = [t["id"] for t in newest if isinstance(t, dict) and t.get("id")
+                              and int(t.get("message_count") or 0) <= 2]
+            for tid in candidates:
+                if (answer := self._answer_in_thread(tid, message, new_thread=not thread_id)) is not None:
+                    return answer
+            return None
+
+        return find
+
+    def _answer_in_thread(self, tid: str, message: str, new_thread: bool) -> dict | None:
+        """Mave's reply to ``message`` when it is the thread's last exchange, shaped like POST /mave/chat's answer.
+
+        Its credits: the message's own usage when shown, else the thread's total for a new thread (its only
+        exchange), else the estimate's upper bound (a continuation's share is not documented: never under-counted).
+        """
+        thread = self._get(f"/mave/threads/{tid}")
+        messages = [m for m in thread.get("messages") or [] if isinstance(m, dict)]
+        if len(messages) < 2:
+            return None
+        asked, reply = messages[-2], messages[-1]
+        if asked.get("role") != "user" or asked.get("content") != message or reply.get("role") != "assistant":
+            return None
+        credits = credits_of(reply) or (int(thread.get("credits_used") or 0) if new_thread else 0) \
+            or self.estimate_mave_chat(message)
+        return {"id": reply.get("id"), "object": "mave_message", "thread_id": tid, "role": "assistant",
+                "content": reply.get("content") or "", "sources": thread.get("sources") or [],
+                "personas_used": thread.get("personas_used") or [], "validation": reply.get("validation"),
+                "usage": {"credits_used": credits}, "created_at": reply.get("created_at")}
+
+    def _charged_post(self, path: str, payload: dict, estimate: int, what: str, timeout=DEFAULT_TIMEOUT, *,
+                      find: Callable[[], dict | None], extra: Mapping[str, Any] | None = None) -> dict:
+        """Cache → dry run → budget → lock → cache again → the POST, made exactly once (:meth:`_once`, with
+        ``find`` to look the object up after an unanswered attempt). Two runs sending the same request at
+        once meet at the lock, and the second reuses the first's answer. ``extra`` fields are sent but not
+        part of the cache key (a lookup handle derived from the request, such as a generation's title)."""
         key = request_key(path, payload)
-        if not self.dry_run and (hit := self.cache.get(key)):
+        payload = {**payload, **(extra or {})}
+        if not self.dry_run and (hit := self.cache.get(key)) and "response" in hit:
             return {**hit["response"], "from_cache": True}
         if self.dry_run:
             self._show("POST", path, payload)
@@ -473,15 +371,19 @@ class MaveraClient:
                     "sources": [], "validation": None}
         self._check_budget(estimate, what)
         with self.cache.claim(key, self.lock_wait, what):
-            if hit := self.cache.get(key):  # the run holding the lock before us paid for it
+            hit = self.cache.get(key)
+            if hit and "response" in hit:  # the run holding the lock before us paid for it
                 return {**hit["response"], "from_cache": True}
+            # An earlier run left it unresolved (unanswered, lookup failed): look it up before sending.
+            earlier = find() if hit and hit.get("state") == "unknown" else None
             try:
-                body = self._send("POST", path, payload, charging=True, timeout=timeout)
-            except _Unknown as exc:
-                raise MaveraError(
-                    f"{what}: Mavera did not confirm the request ({exc}); it may or may not have been charged, "
-                    "so it was not repeated; rerun to try again."
-                ) from None
+                body, found = (earlier, True) if earlier is not None else self._once("POST", path, payload, find,
+                                                                                    what, timeout)
+            except _Unresolved:
+                self.cache.put(key, {"endpoint": path, "state": "unknown"})
+                raise
+            if found:  # applied, though its answer never arrived: charged all the same
+                self.credits_spent += credits_of(body)
             self.done.append({"kind": path.strip("/"), "id": body.get("id"), "credits": credits_of(body)})
             self.cache.put(key, {"endpoint": path, "response": body})
         return body
@@ -560,28 +462,26 @@ class MaveraClient:
         found = self.find_focus_group(payload["name"])  # created earlier but never recorded locally
         if found:
             return found["id"]
-        for _ in range(2):
-            try:
-                group = self._send("POST", "/focus-groups", payload, charging=True)
-            except _Unknown as exc:
-                if found := self.find_focus_group(payload["name"]):
-                    credits = self.estimate_focus_group(len(payload["persona_ids"]), len(payload["questions"]),
-                                                        payload["sample_size"] // len(payload["persona_ids"]))
-                    self.credits_spent += credits  # applied, though we never saw the answer
-                    self.done.append({"kind": "focus group", "id": found["id"], "credits": credits})
-                    return found["id"]
-                last = exc
-                continue
-            self.done.append({"kind": "focus group", "id": group["id"], "credits": credits_of(group)})
-            return group["id"]
-        raise MaveraError(f"Creating focus group '{payload['name']}' failed twice ({last}) and it does not exist; "
-                          "try again later.")
+        group, found = self._once("POST", "/focus-groups", payload, lambda: self.find_focus_group(payload["name"]),
+                                  f"Creating focus group '{payload['name']}'")
+        credits = credits_of(group)
+        if found:  # applied, though we never saw the answer: charged all the same (the estimate if not shown)
+            credits = credits or self.estimate_focus_group(len(payload["persona_ids"]), len(payload["questions"]),
+                                                           payload["sample_size"] // len(payload["persona_ids"]))
+            self.credits_spent += credits
+        self.done.append({"kind": "focus group", "id": group["id"], "credits": credits})
+        return group["id"]
 
     def _poll_focus_group(self, gid: str, deadline_s: float) -> dict:
         waited, interval = 0.0, self.poll_interval
         while True:
             try:
                 group = self._get(f"/focus-groups/{gid}")
+            except MaveraUnavailable as exc:  # an outage through every retry: the step did not complete
+                raise MaveraUnavailable(f"Polling focus group {gid} failed ({exc}); rerun to resume it "
+                                        "(it will not be created again).", exc.status, exc.code) from exc
+            except (MaveraAuthError, MaveraSettingsError):
+                raise
             except MaveraError as exc:
                 raise MaveraError(f"Polling focus group {gid} failed ({exc}); rerun to resume it "
                                   "(it will not be created again).") from exc

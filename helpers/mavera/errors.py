@@ -36,8 +36,19 @@ class MaveraAPIError(MaveraError):
 
 
 class MaveraAuthError(MaveraAPIError):
-    """Mavera rejected the key (401): no retry helps until it is fixed (a job that stops on it is a permanent
-    failure for the runner, exit 2; inside a Mavera step it is shown like any other refusal)."""
+    """Mavera rejected the key (401) or refused it access (403): no retry helps until it is fixed. It is never
+    caught by a notebook's Mavera step: the job stops as a permanent failure (the runner's exit 2)."""
+
+
+class MaveraSettingsError(MaveraError):
+    """A setting is wrong in a way no retry fixes (MAVERA_BASE_URL's server does not speak https, its
+    certificate is not trusted): the job stops as a permanent failure (exit 2)."""
+
+
+class MaveraUnavailable(MaveraAPIError):
+    """Mavera did not answer (5xx, timeouts, dropped connections) through every retry within the request's
+    deadline. Nothing half-done is hidden: a charged request was looked up after each unanswered attempt,
+    so the message says whether it was applied. A step that stops on it did not complete (never "succeeded")."""
 
 
 class FocusGroupTimeout(MaveraError):

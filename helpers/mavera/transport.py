@@ -15,23 +15,28 @@ from helpers.http import session as http
 DEFAULT_TIMEOUT = (10, 120)
 DEFAULT_POLL_SECONDS = 3.0  # real focus groups take 30-120 s (research: poll every 3-5 s)
 MAX_RETRY_AFTER = http.RETRY_AFTER_CAP  # a longer Retry-After fails with when to retry, never a long sleep
+ATTEMPTS = 12  # per free GET, and per charged request (each unanswered one looked up before the next)
 
 
-def make_session(api_key: str, backoff_factor: float = 0.5, base_url: str | None = None) -> requests.Session:
+def make_session(api_key: str, backoff_factor: float = 0.5, base_url: str | None = None,
+                 deadline: float | None = http.REQUEST_DEADLINE) -> requests.Session:
     """The Mavera session, built on the project's one HTTP policy module (helpers/http/session.py).
 
-    urllib3 retries idempotent GETs on 429/5xx/dropped connections, honouring Retry-After; POST and
-    PATCH are not retried there (only connection failures before anything was sent): the client
-    decides per call, because a charging POST must not be repeated blindly. The session sends only to
-    the origin of ``base_url`` (the client binds it to its own when given a session without one).
+    urllib3 retries idempotent GETs (every lookup is a free GET) on 429/5xx/dropped connections,
+    honouring Retry-After, up to :data:`ATTEMPTS` attempts within one deadline per request
+    (:data:`helpers.http.session.REQUEST_DEADLINE`), like Klaviyo's; POST and PATCH are not retried there
+    (only connection failures before anything was sent): the client decides per call, because a charging
+    POST must not be repeated blindly. The session sends only to the origin of ``base_url`` (the client
+    binds it to its own when given a session without one).
     """
     return http.make_session(
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
                  "Accept": "application/json", "User-Agent": "klaviyo-mavera-workbooks"},
-        retry=http.make_retry(attempts=4, backoff=backoff_factor, backoff_max=20, methods=("GET",),
+        retry=http.make_retry(attempts=ATTEMPTS, backoff=backoff_factor, backoff_max=20, methods=("GET",),
                               max_retry_after=MAX_RETRY_AFTER),
         timeout=DEFAULT_TIMEOUT,
         origin=base_url,
+        deadline=deadline,
     )
 
 

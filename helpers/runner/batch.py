@@ -252,11 +252,21 @@ def _check_limits(timeout: float, workers: int) -> None:
 
 
 def _parse_date(value: str | dt.date | None) -> str:
+    """The run date: today by default; a date after today is refused (its folder would sort after every real
+    run, and "since the last run" would compare against a day that has not happened)."""
     if value is None:
         return dt.date.today().isoformat()
     if isinstance(value, dt.date):
-        return value.isoformat()
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise RunError(f"--date {value!r}: use YYYY-MM-DD, e.g. --date 2026-07-15") from None
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise RunError(f"--date {value!r}: use YYYY-MM-DD, e.g. --date 2026-07-15") from None
+    # Today in UTC; or the local date where it is already tomorrow there (east of UTC), so the default
+    # date of a run is never refused when given explicitly.
+    today = max(dt.datetime.now(dt.UTC).date(), dt.date.today())
+    if day > today:
+        raise RunError(f"--date {day.isoformat()} is after today ({today.isoformat()}, UTC): give today or an "
+                       "earlier date, or leave --date out")
+    return day.isoformat()

@@ -35,7 +35,8 @@ START_TIMEOUT = 120
 # name as the executed notebook records it (PapermillExecutionError.ename), since the class itself lived
 # in the kernel. Mavera's BudgetExceeded and CreditsExhausted are not here: the notebooks catch them
 # (helpers.steps) and finish with the Klaviyo analysis, so a job never stops on them.
-PERMANENT_ERRORS = frozenset({"ParameterError", "ConfigError", "KlaviyoAuthError", "MaveraAuthError"})
+PERMANENT_ERRORS = frozenset({"ParameterError", "ConfigError", "KlaviyoAuthError", "KlaviyoSettingsError",
+                              "MaveraAuthError", "MaveraSettingsError"})
 # Writing under --out failed: the kernel had started, and rerunning would repeat the notebook's requests.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.EACCES, errno.EPERM})
 

@@ -261,9 +261,13 @@ _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
 # Absolute (/x/y, ~/x, C:\x) and ./ ../ relative paths, and Python file names; "email/sms" stays.
 _PATH = re.compile(r"(?<![\w/])(?:~|[A-Za-z]:)?[\\/][\w.@+-]+(?:[\\/][\w.@+-]*)*|\.{1,2}/\S+|\b[\w.-]+\.py\b")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ")
+# An API request named beside what it fetched ("the list of segments (GET /api/segments)"): the words stay.
+_METHOD = r"(?:GET|POST|PATCH|PUT|DELETE) /[^\s),:;]*"
+_REQUEST = re.compile(rf" ?\({_METHOD}\)|{_METHOD}, | on {_METHOD}")
 _FILE_LINE = re.compile(r'File "[^"]*"(?:, line \d+)?,?\s*')
 # Exceptions whose message is written for the reader and already says what to do.
-_SELF_EXPLAINING = {"ConfigError", "BudgetExceeded", "CreditsExhausted", "DailyLimitReached", "RunError"}
+_SELF_EXPLAINING = {"ConfigError", "BudgetExceeded", "CreditsExhausted", "DailyLimitReached", "RunError",
+                    "KlaviyoAuthError", "MaveraAuthError", "KlaviyoSettingsError", "MaveraSettingsError"}
 _AGAIN = "the executed notebook saved beside this page shows where it stopped"
 
 
@@ -298,7 +302,7 @@ def failure_sentence(error: str) -> str:
 
 def _clean(text: str) -> str:
     """Paths, file references and URLs out (a reader has no use for them and they may reveal a machine)."""
-    text = _FILE_LINE.sub("", _ERRNO.sub("", text))
+    text = _REQUEST.sub("", _FILE_LINE.sub("", _ERRNO.sub("", text)))
     text = _URL.sub("the server", text)
     text = _PATH.sub("a file", text)
     text = " ".join(text.split())

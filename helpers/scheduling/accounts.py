@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
 import tomllib
@@ -42,7 +43,11 @@ VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")  # as helpers.config's check
 # Values that look like keys: a file of names must never hold one (it gets committed, mailed, pasted).
 KEY_LIKE = re.compile(r"^(pk_|mvra_)[A-Za-z0-9_]{6,}")
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "klaviyo-mavera-workbooks"  # as helpers.config.cache_dir
+def default_cache_dir() -> Path:
+    """As helpers.config.default_cache_dir on Linux (platformdirs' rule, with the standard library only):
+    ``$XDG_CACHE_HOME`` when set to an absolute path, else ``~/.cache``."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "klaviyo-mavera-workbooks"
 PERSONA_PREFIX = "CLV tier: "  # as helpers.analysis.customers.PERSONA_PREFIX
 POOL_PREFIX = "klaviyo_"
 
@@ -107,7 +112,7 @@ class Account:
             env[standard] = value
         for attribute, standard in SETTINGS.items():
             env[standard] = self.settings.get(attribute, "")
-        env["WORKBOOKS_CACHE_DIR"] = str(self.cache_dir(environ.get("WORKBOOKS_CACHE_DIR") or DEFAULT_CACHE_DIR))
+        env["WORKBOOKS_CACHE_DIR"] = str(self.cache_dir(environ.get("WORKBOOKS_CACHE_DIR") or default_cache_dir()))
         env["WORKBOOKS_PERSONA_PREFIX"] = self.persona_prefix
         env["WORKBOOKS_ACCOUNT"] = self.name
         return env

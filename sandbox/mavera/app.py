@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from . import prices
 from .answers import answer_group
 from .generations import APPS_BY_ID, GENERATION_APPS, generate_text
+from .lookups import Lookups
 from .mave import mave_answer
 from .seeded import digest
 from .state import PersonaState
@@ -67,7 +68,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-class MaveraEmulator:
+class MaveraEmulator(Lookups):
     """A werkzeug WSGI app emulating Mavera's API for one workspace and one API key."""
 
     def __init__(self, seed: int, api_key: str, workspace_id: str, credits: int = 20000, rate_scale: float = 1.0,
@@ -87,6 +88,7 @@ class MaveraEmulator:
         self._personas: dict[str, dict] = {}
         self._groups: dict[str, dict] = {}
         self._threads: dict[str, dict] = {}
+        self._generations: dict[str, dict] = {}
         self._stats = dict.fromkeys(
             ("requests", "throttled", "credits_used", "personas_created", "focus_groups_created", "generations", "chats"),
             0,
@@ -115,8 +117,11 @@ class MaveraEmulator:
                 Rule("/personas/<pid>", methods=["GET"], endpoint="get_persona"),
                 Rule("/personas/<pid>", methods=["PATCH"], endpoint="update_persona"),
                 Rule("/generation-apps", methods=["GET"], endpoint="list_apps"),
+                Rule("/generations", methods=["GET"], endpoint="list_generations"),
                 Rule("/generations", methods=["POST"], endpoint="create_generation"),
                 Rule("/mave/chat", methods=["POST"], endpoint="mave_chat"),
+                Rule("/mave/threads", methods=["GET"], endpoint="list_threads"),
+                Rule("/mave/threads/<tid>", methods=["GET"], endpoint="get_thread"),
                 Rule("/focus-groups", methods=["GET"], endpoint="list_groups"),
                 Rule("/focus-groups", methods=["POST"], endpoint="create_group"),
                 Rule("/focus-groups/<gid>", methods=["GET"], endpoint="get_group"),
@@ -197,6 +202,10 @@ class MaveraEmulator:
                 "X-RateLimit-Reset": str(math.ceil(reset))}
 
     # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _error(status: int, message: str, type_: str, code: str, param: str | None = None) -> ApiError:
+        return ApiError(status, message, type_, code, param)
+
     def _new_id(self, kind: str) -> str:
         self._counter += 1
         digest = hashlib.sha256(f"{self.seed}:{kind}:{self._counter}".encode()).hexdigest()
@@ -373,7 +382,7 @@ class MaveraEmulator:
         now = self.clock()
         gid = self._new_id("generation")
         words = len(text.split())
-        return 201, {
+        self._generations[gid] = {
             "id": gid,
             "object": "generation",
             "title": body.get("title") or f"{app['name']}: {str(data.get('product'))[:60]}",
@@ -390,6 +399,7 @@ class MaveraEmulator:
             "created_at": _iso(now),
             "updated_at": _iso(now),
         }
+        return 201, self._generations[gid]
 
     # ----------------------------------------------------------------- Mave
     def _mave_chat(self, request: Request):
@@ -406,16 +416,21 @@ class MaveraEmulator:
         self._charge(credits)
         if not thread_id:
             thread_id = "mave_thread_" + self._new_id("thread")[2:14]
-            self._threads[thread_id] = {"messages": 0, "credits_used": 0}
+            self._threads[thread_id] = {"messages": 0, "credits_used": 0, "log": [], "created_at": self.clock(),
+                                        "title": message.strip()[:60],
+                                        "workspace_id": body.get("workspace_id") or self.workspace_id}
         thread = self._threads[thread_id]
         thread["messages"] += 2
         thread["credits_used"] += credits
         self._stats["chats"] += 1
         content = mave_answer(message, turn=thread["messages"] // 2, seed=self.seed)
+        reply_id = self._new_id("mave_message")
+        thread["log"] += [{"id": reply_id + "q", "role": "user", "content": message, "created_at": _iso(self.clock())},
+                          {"id": reply_id, "role": "assistant", "content": content, "created_at": _iso(self.clock())}]
         personas = [p for p in self._personas.values() if p["is_custom"]][:3] or list(self._personas.values())[:2]
         confidence = round(0.78 + (int.from_bytes(digest(self.seed, message, "c")[:1], "big") % 15) / 100, 2)
         return 200, {
-            "id": self._new_id("mave_message"),
+            "id": reply_id,
             "object": "mave_message",
             "thread_id": thread_id,
             "role": "assistant",

@@ -84,14 +84,25 @@ def test_a_cache_folder_that_cannot_be_one_is_a_config_error(monkeypatch, tmp_pa
         config.cache_dir()
 
 
+def test_the_cache_folder_follows_xdg_cache_home_unless_workbooks_cache_dir_says_otherwise(monkeypatch, tmp_path):
+    from helpers.scheduling import accounts
+
+    monkeypatch.delenv("WORKBOOKS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert config.cache_dir() == tmp_path / "xdg" / "klaviyo-mavera-workbooks"
+    assert accounts.default_cache_dir() == config.default_cache_dir()  # the scheduler's root is the same
+    monkeypatch.setenv("WORKBOOKS_CACHE_DIR", str(tmp_path / "mine"))
+    assert config.cache_dir() == tmp_path / "mine"
+
+
 def test_errors_report_the_attempts_really_made(hostile):
     hostile.handler = lambda req: json_response({"errors": [{"detail": "no"}]}, 501)  # not retried
     kc = KlaviyoClient(KlaviyoSettings(api_key=KLAVIYO_KEY, base_url=hostile.base), rate_scale=0, cache=False,
-                       progress=False, backoff=0.01)
-    with pytest.raises(KlaviyoError, match=r"\(501\) after 1 attempt;"):
+                       progress=False, backoff=0.01, attempts=6)
+    with pytest.raises(KlaviyoError, match=r"501\) after 1 attempt;"):
         kc.segments()
     hostile.handler = lambda req: json_response({"errors": [{"detail": "busy"}]}, 503 if req.number < 4 else 504)
-    with pytest.raises(KlaviyoError, match=r"\(504\) after 6 attempts"):
+    with pytest.raises(KlaviyoError, match=r"\(GET /api/flows, 504\) after 6 attempts"):
         kc.flows()
     assert len(hostile.requests) == 1 + 6
 

@@ -123,14 +123,14 @@ def test_errors_are_one_line_and_actionable(sandbox, monkeypatch):
     with pytest.raises(ConfigError, match="KLAVIYO_REVISION"):
         KlaviyoClient(KlaviyoSettings(sandbox.klaviyo_api_key, sandbox.klaviyo_base_url, "latest"))
 
-    kc = client_for(sandbox, cache=False, backoff=0.01)
+    kc = client_for(sandbox, cache=False, backoff=0.01, attempts=6)
     sandbox.schedule_fault("GET", "/api/segments", 403, 1)
     fails(kc, lambda k: k.segments(), "grant segments:read")
     fails(kc, lambda k: k.segment_members(["NoSuchSegment"]), "404")
     sent = kc.requests_sent
     sandbox.schedule_fault("GET", "/api/flows", 503, 10)
     try:
-        fails(kc, lambda k: k.flows(), r"\(503\) after 6 attempts")
+        fails(kc, lambda k: k.flows(), r"\(GET /api/flows, 503\) after 6 attempts")
         assert kc.requests_sent - sent == 6  # bounded
     finally:
         # The four 503s never asked for would meet the next test on this worker's sandbox.

@@ -22,6 +22,7 @@ from tests.runner.support import FIXTURES
         (["--jobs", "9"], "--jobs 9: no such notebook (available: 1,2,3,4,5)"),
         (["--jobs", "one"], "--jobs 'one': give job numbers"),
         (["--date", "2026-13-01"], "--date '2026-13-01': use YYYY-MM-DD"),
+        (["--date", "2099-01-01"], "--date 2099-01-01 is after today ("),
         (["--timeout", "0"], "--timeout 0: give a positive number"),
         (["--timeout", "nan"], "--timeout nan: give a positive number"),
         (["--timeout", "inf"], "--timeout inf: give a positive number"),

@@ -68,13 +68,15 @@ def test_a_run_time_failure_alone_exits_1(tmp_path, capfd):
 @pytest.mark.notebook
 @pytest.mark.parametrize(
     ("job", "variable", "ename"),
-    [(3, "KLAVIYO_API_KEY", "KlaviyoAuthError"), (4, "MAVERA_API_KEY", "MaveraAuthError")],
-    ids=["klaviyo-401", "mavera-401"],
+    [(3, "KLAVIYO_API_KEY", "KlaviyoAuthError"), (4, "MAVERA_API_KEY", "MaveraAuthError"),
+     (3, "MAVERA_API_KEY", "MaveraAuthError")],
+    ids=["klaviyo-401", "mavera-401", "mavera-401-inside-a-mavera-step"],
 )
 def test_a_key_the_api_rejects_stops_the_notebook_and_is_permanent(sandbox_env, monkeypatch, tmp_path, capfd,
                                                                     job, variable, ename):
     """Well-formed keys pass the runner's checks; the API's 401 stops the real notebook uncaught (03 on its
-    first Klaviyo call, 04 looking for personas before it fetches anything), and no retry would help."""
+    first Klaviyo call, 04 looking for personas before it fetches anything, 03's Mave step, which no longer
+    makes it a "succeeded" with 0 credits), and no retry would help."""
     wrong = {"KLAVIYO_API_KEY": "pk_sbx_", "MAVERA_API_KEY": "mvra_test_"}[variable] + secrets.token_hex(16)
     monkeypatch.setenv(variable, wrong)
     code = run.main(["--jobs", str(job), "--out", str(tmp_path), "--no-html", "--workers", "1"])
@@ -83,4 +85,5 @@ def test_a_key_the_api_rejects_stops_the_notebook_and_is_permanent(sandbox_env, 
     (day,) = tmp_path.iterdir()
     (entry,) = json.loads((day / "run.json").read_text())["jobs"]
     assert entry["failure"] == "permanent" and entry["error"].startswith(f"{ename}: "), entry["error"]
+    assert variable in entry["error"] and entry["status"] == "failed"
     assert files_containing(tmp_path, [wrong]) == {}

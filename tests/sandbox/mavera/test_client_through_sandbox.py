@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from helpers.mavera import MaveraClient, MaveraError, likert, nps, open_ended
+from helpers.mavera import transport as mavera_transport
 
 QUESTIONS = [likert("I would buy this bundle."), nps("Would you recommend it?"), open_ended("Why?")]
 
@@ -35,12 +36,13 @@ def test_dropped_persona_post_is_looked_up_then_sent_once(sandbox_env):
     assert mavera_stats(sandbox_env)["personas_created"] == before + 1
 
 
-def test_focus_group_resumes_after_dropped_polls(sandbox_env):
+def test_focus_group_resumes_after_dropped_polls(sandbox_env, monkeypatch):
+    monkeypatch.setattr(mavera_transport, "ATTEMPTS", 4)  # a poll's attempts (12 by default), kept quick here
     client = MaveraClient.from_env()
     pids = [client.upsert_persona("mavera-test: loyal", "Churn risk is mostly low; CLV $2,000.")["id"],
             client.upsert_persona("mavera-test: lapsing", "Churn risk is mostly high; CLV $40.")["id"]]
     before = mavera_stats(sandbox_env)["focus_groups_created"]
-    # One poll = 1 try + 3 retries (helpers.mavera.make_session: 4 attempts): four drops fail exactly one poll.
+    # One poll = 1 try + 3 retries (4 attempts, set above): four drops fail exactly one poll.
     schedule(sandbox_env, "GET", "/mavera/api/v1/focus-groups/", 0, 4)
     with pytest.raises(MaveraError, match="rerun to resume"):
         client.run_focus_group("mavera-test: resume", pids, QUESTIONS, "Bundle: Mug + Coaster, $18")
