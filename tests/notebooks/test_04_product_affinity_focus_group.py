@@ -210,9 +210,10 @@ def test_bad_parameter_is_one_sentence_and_spends_nothing(sandbox, sandbox_env, 
 def test_interrupted_focus_group_resumes_on_rerun_without_a_second_group(tmp_path_factory):
     with sandbox_session(tmp_path_factory, 7) as sb:
         make_personas(sb)
-        # Every attempt of the first poll fails (the client's GET retries included): the Mavera step gives up.
+        # Every attempt of the first poll fails (the client's 12 GET attempts, helpers.mavera.transport.ATTEMPTS):
+        # the Mavera step gives up.
         requests.post(f"{sb.klaviyo_base_url}/sandbox/faults", timeout=10, json={
-            "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 4,
+            "method": "GET", "path_prefix": "/mavera/api/v1/focus-groups/", "status": 503, "count": 12,
         }).raise_for_status()
         out = tmp_path_factory.mktemp("out")
         first = run_job(sb, out, 4)["job"]
