@@ -133,19 +133,28 @@ def _body(call: Call, kind: str, required: tuple[str, ...] = ("statistics", "tim
     return attrs
 
 
+def conversion_metric(store, attrs: dict):
+    """The report's conversion metric, or the 400 Klaviyo answers for an unknown id."""
+    metric = store.metric_by_id.get(str(attrs["conversion_metric_id"]))
+    if metric is None:
+        raise bad_param("conversion_metric_id", f"Metric {attrs['conversion_metric_id']} does not exist.")
+    return metric
+
+
+def selected(objects: list[dict], attrs: dict, scalar: list[str]) -> list[dict]:
+    """The objects the report's ``filter`` keeps."""
+    conditions = _conditions(attrs, scalar)
+    return [obj for obj in objects if all(_matches(obj, c) for c in conditions)]
+
+
 def _report(store, call: Call, kind: str, objects: list[dict], daily: np.ndarray, scalar: list[str],
             required_groups: list[str], default_groups: list[str], unsupported: list[str]) -> dict:
     attrs = _body(call, kind)
     days = _days(store, attrs["timeframe"])
-    metric = store.metric_by_id.get(str(attrs["conversion_metric_id"]))
-    if metric is None:
-        raise bad_param("conversion_metric_id", f"Metric {attrs['conversion_metric_id']} does not exist.")
+    metric = conversion_metric(store, attrs)
     groups = _groups(attrs, scalar, required_groups, default_groups, unsupported)
-    conditions = _conditions(attrs, scalar)
     rows: dict[tuple, np.ndarray] = {}
-    for obj in objects:
-        if not all(_matches(obj, c) for c in conditions):
-            continue
+    for obj in selected(objects, attrs, scalar):
         window = daily[obj["row"]][days].sum(axis=0)
         if window[S["recipients"]] <= 0:
             continue

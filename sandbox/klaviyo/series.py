@@ -25,12 +25,12 @@ from .reports import (
     PAGE,
     TAGS,
     _body,
-    _conditions,
     _days,
     _groups,
-    _matches,
+    conversion_metric,
     flow_objects,
     flow_relationships,
+    selected,
     statistics,
     window,
 )
@@ -84,15 +84,10 @@ def _series(daily: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
 
 def _rows(store, attrs: dict, parts: list[np.ndarray]) -> dict[tuple, np.ndarray]:
     """Per grouping key, its counts per step (messages that sent nothing in the timeframe are left out)."""
-    metric = store.metric_by_id.get(str(attrs["conversion_metric_id"]))
-    if metric is None:
-        raise bad_param("conversion_metric_id", f"Metric {attrs['conversion_metric_id']} does not exist.")
+    metric = conversion_metric(store, attrs)
     groups = _groups(attrs, FLOW_SCALAR, FLOW_REQUIRED, FLOW_DEFAULT, TAGS)
-    conditions = _conditions(attrs, FLOW_SCALAR)
     rows: dict[tuple, np.ndarray] = {}
-    for obj in flow_objects(store):
-        if not all(_matches(obj, c) for c in conditions):
-            continue
+    for obj in selected(flow_objects(store), attrs, FLOW_SCALAR):
         counts = _series(store.messaging.flow_daily[obj["row"]], parts)
         if counts[:, S["recipients"]].sum() <= 0:
             continue
